@@ -1,0 +1,93 @@
+# mmsync build.  `make` builds ./mmsync; `make check` runs every test;
+# `make check SANITIZE=1` does the same under ASan and UBSan.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+PKGS := libgit2 openssl sqlite3 libarchive
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS)
+
+ifeq ($(SANITIZE),1)
+O := build/asan
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=address,undefined
+else
+O := build/plain
+endif
+
+VV_SRC := $(wildcard vv/*.c)
+SYNC_SRC := $(wildcard sync/*.c)
+CMD_SRC := $(wildcard cmd/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+LIB_OBJ := $(VV_SRC:%.c=$(O)/%.o) $(SYNC_SRC:%.c=$(O)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(O)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
+
+BIN := $(O)/mmsync
+UNIT := $(O)/tests/unit/run-unit
+
+.PHONY: all check unit system deps demo install clean format bench lint-man
+all: mmsync
+
+mmsync: $(BIN)
+	cp $(BIN) $@
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/libmmsync.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CMD_OBJ) $(O)/libmmsync.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(O)/libmmsync.a $(PKG_LIBS)
+
+$(UNIT): $(UNIT_OBJ) $(O)/libmmsync.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(O)/libmmsync.a $(PKG_LIBS) $(CHECK_LIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+# Unit tests, then system tests against the built binary.  Both runners
+# print their summary line; the first failure stops make with an error.
+check: deps
+	@$(MAKE) --no-print-directory unit system
+
+unit: $(UNIT)
+	cd tests/unit && MMSYNC_TEST_TMP=$${TMPDIR:-/tmp} $(CURDIR)/$(UNIT)
+
+system: $(BIN)
+	MMSYNC=$(CURDIR)/$(BIN) sh tests/system/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	MMSYNC=$(CURDIR)/$(BIN) sh scripts/demo.sh
+
+bench: $(BIN)
+	MMSYNC=$(CURDIR)/$(BIN) sh bench/run
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/mmsync
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+
+format:
+	clang-format -i $(VV_SRC) $(SYNC_SRC) $(CMD_SRC) $(UNIT_SRC) vv/*.h sync/*.h cmd/*.h tests/unit/*.h
+
+clean:
+	rm -rf build mmsync
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

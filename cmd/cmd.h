@@ -1,0 +1,93 @@
+/*
+ * The command line: one file per command (cmd/<name>.c with
+ * cmd_<name>()), registered in the table of cmd/main.c.  Parsing, messages
+ * and exit codes live here; the engine in sync/ never prints or exits.
+ */
+#ifndef MMSYNC_CMD_H
+#define MMSYNC_CMD_H
+
+#include <stdio.h>
+
+#define MMSYNC_VERSION "0.1.0"
+
+/* Exit status (SPEC.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_CONFLICTS = 1,
+	EXIT_USAGE = 2,
+	EXIT_FAILED = 3,
+	EXIT_LOCKED = 75
+};
+
+struct replica;
+
+struct cmd_ctx {
+	const char *dir;      /* -C DIR, or NULL */
+	const char *cwd;      /* where the command was started */
+	int quiet, verbose, json;
+	struct replica *r;    /* opened by main for commands that need one */
+};
+
+struct command {
+	const char *name;
+	int (*fn)(struct cmd_ctx *ctx, int argc, char **argv);
+	unsigned flags;
+	const char *summary;  /* one line for `mmsync --help` */
+	const char *usage;    /* `mmsync help CMD`: usage line(s), then options */
+};
+
+/* command.flags */
+#define CMD_REPLICA 0x1 /* works on the replica at -C DIR or above the working directory */
+#define CMD_LOCK 0x2    /* ... and takes its lock (exit 75 when held) */
+
+const struct command *cmd_find(const char *name);
+/*
+ * Opens ctx->r for command `c` (locked when it has CMD_LOCK), after the
+ * command has parsed its arguments.  Returns EXIT_OK or the exit status of
+ * the error it printed.
+ */
+int cmd_open_replica(struct cmd_ctx *ctx, const struct command *c);
+/* Prints the usage of `c` to `f`. */
+void cmd_usage(FILE *f, const struct command *c);
+
+/* Messages on stderr, "mmsync: ..." (git style: lower case, path quoted). */
+void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cmd_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reports the library's last error and returns the exit status for `code`. */
+int cmd_fail(int code);
+/* The exit status for a library error code. */
+int cmd_exit_for(int code);
+/*
+ * Parses a command's options with getopt_long (after the command name).
+ * Returns the index of the first operand, or -1 after printing a usage
+ * error; `--help` prints the usage and returns -2.
+ */
+struct option;
+int cmd_getopt(const struct command *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
+	       int (*handle)(void *arg, int opt, const char *optarg), void *arg);
+
+/* Writes `s` for a terminal: as is when plain, else in "C-style quotes". */
+void out_path(FILE *f, const char *s);
+/* A path inside 'single quotes' for messages, C-quoted when unusual; returns a static buffer. */
+const char *quote_path(const char *s);
+/* Writes `s` as a JSON string; bytes that are not UTF-8 become \udcXX (Python's surrogateescape). */
+void out_json_string(FILE *f, const char *s);
+
+int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_id(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_scan(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
+
+
+
+#include "sync/scan.h"
+/*
+ * Runs a scan of ctx->r with warnings printed (skips always, special files
+ * unless quiet) and changes passed to `on_change`.  Returns the library
+ * code; prints nothing else.
+ */
+int cmd_run_scan(struct cmd_ctx *ctx, unsigned flags, scan_change_fn on_change, void *arg, struct scan_stats *st);
+/* "added", "modified", "deleted". */
+const char *cmd_change_name(enum scan_change what);
+#endif

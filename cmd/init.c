@@ -1,0 +1,73 @@
+/* mmsync init [DIR] [--name NAME] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "sync/error.h"
+#include "sync/replica.h"
+
+struct init_opts {
+	const char *name;
+};
+
+static int init_opt(void *arg, int opt, const char *val)
+{
+	struct init_opts *o = arg;
+
+	if (opt == 'n')
+		o->name = val;
+	return 0;
+}
+
+int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct init_opts o = {NULL};
+	char host[256], *dir = NULL, *root = NULL;
+	const char *arg;
+	int first, err;
+
+	if ((first = cmd_getopt(cmd_find("init"), argc, argv, "", longopts, init_opt, &o)) < 0)
+		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if (argc - first > 1) {
+		cmd_error("init: too many arguments");
+		cmd_usage(stderr, cmd_find("init"));
+		return EXIT_USAGE;
+	}
+	if (!o.name) {
+		if (gethostname(host, sizeof(host)) < 0)
+			strcpy(host, "replica");
+		host[sizeof(host) - 1] = '\0';
+		/* A host name may be longer than a replica name: keep its first label. */
+		host[strcspn(host, ".")] = '\0';
+		host[REPLICA_NAME_MAX] = '\0';
+		o.name = host;
+	}
+	arg = first < argc ? argv[first] : ".";
+	if (ctx->dir && arg[0] != '/') {
+		if (asprintf(&dir, "%s/%s", ctx->dir, arg) < 0)
+			return cmd_fail(mm_error_oom());
+		arg = dir;
+	}
+	err = replica_create(arg, o.name, &root);
+	free(dir);
+	if (err < 0)
+		return cmd_fail(err);
+	if (!ctx->quiet) {
+		if (ctx->json) {
+			printf("{\"root\":");
+			out_json_string(stdout, root);
+			printf(",\"name\":");
+			out_json_string(stdout, o.name);
+			printf("}\n");
+		} else {
+			printf("initialised replica '%s' in %s\n", o.name, quote_path(root));
+		}
+	}
+	free(root);
+	return EXIT_OK;
+}

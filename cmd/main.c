@@ -1,0 +1,174 @@
+/* mmsync's entry point: global options, then one command from the table. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "sync/error.h"
+#include "sync/replica.h"
+
+static const struct command commands[] = {
+	{"init", cmd_init, 0, "make a directory a replica",
+	 "usage: mmsync init [DIR] [--name NAME]\n"
+	 "\n"
+	 "Makes DIR (default: the current directory, created if missing) a replica.\n"
+	 "Refuses a directory that is already a replica or lies inside one.\n"
+	 "\n"
+	 "    --name NAME   label for this replica in conflict copies and logs\n"
+	 "                  (default: the host name)\n"},
+	{"id", cmd_id, CMD_REPLICA, "print this replica's name, id and TLS fingerprint",
+	 "usage: mmsync id\n"
+	 "\n"
+	 "Prints the replica's name, id and TLS certificate fingerprint, one per line.\n"},
+	{"scan", cmd_scan, CMD_REPLICA | CMD_LOCK, "record local changes in the metadata store",
+	 "usage: mmsync scan\n"
+	 "\n"
+	 "Records what changed in the tree since the last scan. With -v, prints each\n"
+	 "changed path; with --json, a summary object. Exit 3 when a path could not be\n"
+	 "read (it keeps its recorded state).\n"},
+	{"status", cmd_status, CMD_REPLICA, "show local changes not yet recorded, and open conflicts",
+	 "usage: mmsync status\n"
+	 "\n"
+	 "Lists the paths added, modified or deleted since they were last recorded,\n"
+	 "without recording anything. With --json, one object. Exit 1 while open\n"
+	 "conflicts exist.\n"},
+	{"help", cmd_help, 0, "show help for a command", "usage: mmsync help [COMMAND]\n"},
+};
+
+static const char global_usage[] =
+	"usage: mmsync [-C DIR] [-q | -v] [--json] COMMAND [ARGS...]\n"
+	"       mmsync --help | --version | help COMMAND\n"
+	"\n"
+	"Global options:\n"
+	"    -C DIR        act on the replica at DIR (default: the nearest directory\n"
+	"                  upwards from the working directory that holds .mmsync/)\n"
+	"    -q, --quiet   print only errors\n"
+	"    -v, --verbose print each path acted on\n"
+	"    --json        machine-readable output\n"
+	"    --help        this text; 'mmsync help COMMAND' for a command\n"
+	"    --version     print the version\n";
+
+const struct command *cmd_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+void cmd_usage(FILE *f, const struct command *c)
+{
+	fputs(c->usage, f);
+}
+
+static void print_help(FILE *f)
+{
+	fputs(global_usage, f);
+	fputs("\nCommands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "    %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nExit status: 0 done, 1 open conflicts remain, 2 usage error, 3 failed,\n"
+	      "75 another mmsync is working on this replica. See mmsync(1).\n",
+	      f);
+}
+
+int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct command *c;
+
+	(void)ctx;
+	if (argc < 2) {
+		print_help(stdout);
+		return EXIT_OK;
+	}
+	if (!(c = cmd_find(argv[1]))) {
+		cmd_error("'%s' is not an mmsync command; see 'mmsync --help'", argv[1]);
+		return EXIT_USAGE;
+	}
+	cmd_usage(stdout, c);
+	return EXIT_OK;
+}
+
+int cmd_open_replica(struct cmd_ctx *ctx, const struct command *c)
+{
+	char *root = NULL;
+	int err;
+
+	if ((err = replica_find(&root, ctx->dir ? ctx->dir : ctx->cwd)) < 0)
+		return cmd_fail(err);
+	err = replica_open(&ctx->r, root, (c->flags & CMD_LOCK) ? REPLICA_LOCK : 0);
+	free(root);
+	return err < 0 ? cmd_fail(err) : EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmd_ctx ctx = {0};
+	const struct command *c;
+	char *cwd;
+	int i, rc;
+
+	/* Whatever the stream is, a line of output is written whole. */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-C")) {
+			if (++i == argc) {
+				cmd_error("option '-C' needs a directory");
+				return EXIT_USAGE;
+			}
+			ctx.dir = argv[i];
+		} else if (!strncmp(a, "-C", 2)) {
+			ctx.dir = a + 2;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			ctx.quiet = 1;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			ctx.verbose = 1;
+		} else if (!strcmp(a, "--json")) {
+			ctx.json = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			print_help(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "--version")) {
+			printf("mmsync %s\n", MMSYNC_VERSION);
+			return EXIT_OK;
+		} else {
+			cmd_error("unknown global option '%s'", a);
+			fputs(global_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i == argc) {
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (ctx.quiet && ctx.verbose) {
+		cmd_error("-q and -v cannot be used together");
+		return EXIT_USAGE;
+	}
+	if (!(c = cmd_find(argv[i]))) {
+		cmd_error("'%s' is not an mmsync command; see 'mmsync --help'", argv[i]);
+		return EXIT_USAGE;
+	}
+	for (int j = i + 1; j < argc && strcmp(argv[j], "--"); j++) {
+		if (!strcmp(argv[j], "--help")) {
+			cmd_usage(stdout, c);
+			return EXIT_OK;
+		}
+	}
+	if (!(cwd = getcwd(NULL, 0))) {
+		cmd_error("cannot read the working directory: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
+	ctx.cwd = cwd;
+	rc = c->fn(&ctx, argc - i, argv + i);
+	replica_free(ctx.r);
+	free(cwd);
+	if (fflush(stdout) != 0 && rc == EXIT_OK) {
+		cmd_error("cannot write output: %s", strerror(errno));
+		rc = EXIT_FAILED;
+	}
+	return rc;
+}

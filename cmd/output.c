@@ -1,0 +1,210 @@
+/* Messages and quoting for the terminal and for JSON. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "sync/error.h"
+
+void cmd_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mmsync: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cmd_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mmsync: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cmd_exit_for(int code)
+{
+	switch (code) {
+	case MM_OK:
+		return EXIT_OK;
+	case MM_ELOCKED:
+		return EXIT_LOCKED;
+	case MM_EINVAL:
+		return EXIT_USAGE;
+	default:
+		return EXIT_FAILED;
+	}
+}
+
+int cmd_fail(int code)
+{
+	const char *msg = mm_error_msg();
+
+	cmd_error("%s", *msg ? msg : "failed");
+	return cmd_exit_for(code);
+}
+
+int cmd_getopt(const struct command *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
+	       int (*handle)(void *arg, int opt, const char *optarg), void *arg)
+{
+	static const struct option help_only[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, shortopts, longopts ? longopts : help_only, NULL)) != -1) {
+		if (opt == 'h') {
+			cmd_usage(stdout, c);
+			return -2;
+		}
+		if (opt == '?' || opt == ':') {
+			if (optopt)
+				cmd_error("%s: option '-%c' %s", c->name, optopt,
+					  opt == ':' ? "needs a value" : "is not known");
+			else
+				cmd_error("%s: option '%s' is not known or lacks its value", c->name, argv[optind - 1]);
+			cmd_usage(stderr, c);
+			return -1;
+		}
+		if (handle(arg, opt, optarg) < 0) {
+			cmd_usage(stderr, c);
+			return -1;
+		}
+	}
+	return optind;
+}
+
+/* Length of the valid UTF-8 sequence at `s` (1-4), or 0 when not valid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
+			return 0; /* overlong, or a surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static int needs_quotes(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (n == 0 || *p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* C-style quoting, as git does for unusual names. */
+static void write_quoted(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fputc('"', f);
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (n > 1) {
+			fwrite(p, 1, n, f);
+			p += n;
+			continue;
+		}
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\r': fputs("\\r", f); break;
+		default:
+			if (*p < 0x20 || *p >= 0x7f)
+				fprintf(f, "\\%03o", *p);
+			else
+				fputc(*p, f);
+		}
+		p++;
+	}
+	fputc('"', f);
+}
+
+void out_path(FILE *f, const char *s)
+{
+	if (needs_quotes(s))
+		write_quoted(f, s);
+	else
+		fputs(s, f);
+}
+
+const char *quote_path(const char *s)
+{
+	static char buf[4 * 4096 + 8];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	if (!f)
+		return s;
+	if (needs_quotes(s)) {
+		write_quoted(f, s);
+	} else {
+		fputc('\'', f);
+		fputs(s, f);
+		fputc('\'', f);
+	}
+	fclose(f);
+	buf[sizeof(buf) - 1] = '\0';
+	return buf;
+}
+
+void out_json_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fputc('"', f);
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (n == 0) {
+			fprintf(f, "\\udc%02x", *p++);
+			continue;
+		}
+		if (n > 1) {
+			fwrite(p, 1, n, f);
+			p += n;
+			continue;
+		}
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+		p++;
+	}
+	fputc('"', f);
+}

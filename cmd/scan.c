@@ -1,0 +1,95 @@
+/* mmsync scan */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "sync/replica.h"
+#include "sync/scan.h"
+#include "sync/store.h"
+
+struct scan_report {
+	struct cmd_ctx *ctx;
+	scan_change_fn on_change;
+	void *arg;
+};
+
+static void on_warning(void *arg, const char *path, const char *msg)
+{
+	struct scan_report *rep = arg;
+
+	/* Skipped paths make the exit status 3 and are always shown; a note about a fifo is not. */
+	if (rep->ctx->quiet && strstr(msg, "not synced") && !strstr(msg, "longer than"))
+		return;
+	cmd_warning("%s: %s", quote_path(path), msg);
+}
+
+static void forward_change(void *arg, enum scan_change what, const struct entry *now, const struct entry *before)
+{
+	struct scan_report *rep = arg;
+
+	if (rep->on_change)
+		rep->on_change(rep->arg, what, now, before);
+}
+
+const char *cmd_change_name(enum scan_change what)
+{
+	return what == SCAN_ADDED ? "added" : what == SCAN_MODIFIED ? "modified" : "deleted";
+}
+
+int cmd_run_scan(struct cmd_ctx *ctx, unsigned flags, scan_change_fn on_change, void *arg, struct scan_stats *st)
+{
+	struct scan_report rep = {ctx, on_change, arg};
+	struct scan_opts o = SCAN_OPTS_INIT;
+
+	o.flags = flags;
+	o.on_change = forward_change;
+	o.on_warning = on_warning;
+	o.ctx = &rep;
+	return scan_run(ctx->r, &o, st);
+}
+
+static void print_change(void *arg, enum scan_change what, const struct entry *now, const struct entry *before)
+{
+	(void)arg;
+	(void)before;
+	printf("%-9s ", cmd_change_name(what));
+	out_path(stdout, now->path);
+	putchar('\n');
+}
+
+int cmd_scan(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct scan_stats st;
+	int first, err;
+
+	if ((first = cmd_getopt(cmd_find("scan"), argc, argv, "", NULL, NULL, NULL)) < 0)
+		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if (first < argc) {
+		cmd_error("scan: too many arguments");
+		return EXIT_USAGE;
+	}
+	if ((err = cmd_open_replica(ctx, cmd_find("scan"))) != EXIT_OK)
+		return err;
+	err = cmd_run_scan(ctx, 0, ctx->verbose && !ctx->json ? print_change : NULL, NULL, &st);
+	if (err < 0)
+		return cmd_fail(err);
+	if (ctx->json) {
+		printf("{\"files\":%llu,\"dirs\":%llu,\"links\":%llu,\"added\":%llu,\"modified\":%llu,"
+		       "\"deleted\":%llu,\"hashed_files\":%llu,\"hashed_bytes\":%llu,\"skipped\":%llu}\n",
+		       (unsigned long long)st.files, (unsigned long long)st.dirs, (unsigned long long)st.links,
+		       (unsigned long long)st.added, (unsigned long long)st.modified,
+		       (unsigned long long)st.deleted, (unsigned long long)st.hashed_files,
+		       (unsigned long long)st.hashed_bytes, (unsigned long long)st.skipped);
+	} else if (!ctx->quiet) {
+		printf("scanned %llu files, %llu directories, %llu links: %llu added, %llu modified, %llu deleted\n",
+		       (unsigned long long)st.files, (unsigned long long)st.dirs, (unsigned long long)st.links,
+		       (unsigned long long)st.added, (unsigned long long)st.modified,
+		       (unsigned long long)st.deleted);
+	}
+	if (st.skipped) {
+		cmd_error("scan: %llu path%s could not be read and kept their recorded state",
+			  (unsigned long long)st.skipped, st.skipped == 1 ? "" : "s");
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}

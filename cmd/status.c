@@ -1,0 +1,73 @@
+/* mmsync status */
+#include <stdio.h>
+
+#include "cmd.h"
+#include "sync/replica.h"
+#include "sync/scan.h"
+#include "sync/store.h"
+#include "vv/vv.h"
+
+struct status_out {
+	struct cmd_ctx *ctx;
+	unsigned long long n;
+};
+
+static void status_change(void *arg, enum scan_change what, const struct entry *now, const struct entry *before)
+{
+	struct status_out *so = arg;
+
+	(void)before;
+	if (so->ctx->json) {
+		printf("%s{\"path\":", so->n ? "," : "");
+		out_json_string(stdout, now->path);
+		printf(",\"change\":\"%s\"}", cmd_change_name(what));
+	} else {
+		if (so->n == 0)
+			printf("changes not yet recorded:\n");
+		printf("  %-9s ", cmd_change_name(what));
+		out_path(stdout, now->path);
+		putchar('\n');
+	}
+	so->n++;
+}
+
+int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct status_out so = {ctx, 0};
+	struct scan_stats st;
+	char id[VV_ID_TEXT];
+	int first, err;
+
+	if ((first = cmd_getopt(cmd_find("status"), argc, argv, "", NULL, NULL, NULL)) < 0)
+		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if (first < argc) {
+		cmd_error("status: too many arguments");
+		return EXIT_USAGE;
+	}
+	if ((err = cmd_open_replica(ctx, cmd_find("status"))) != EXIT_OK)
+		return err;
+	vv_id_format(id, ctx->r->id);
+	if (ctx->json) {
+		printf("{\"name\":");
+		out_json_string(stdout, ctx->r->name);
+		printf(",\"id\":\"%s\",\"root\":", id);
+		out_json_string(stdout, ctx->r->root);
+		printf(",\"changes\":[");
+	} else {
+		printf("replica %s (%s) at ", ctx->r->name, id);
+		out_path(stdout, ctx->r->root);
+		putchar('\n');
+	}
+	err = cmd_run_scan(ctx, SCAN_DRY_RUN, status_change, &so, &st);
+	if (ctx->json) {
+		printf("],\"complete\":%s,\"skipped\":%llu,\"conflicts\":[]}\n", err < 0 ? "false" : "true",
+		       (unsigned long long)st.skipped);
+	} else if (err == 0) {
+		if (so.n == 0)
+			printf("no changes since the last scan\n");
+		printf("no open conflicts\n");
+	}
+	if (err < 0)
+		return cmd_fail(err);
+	return st.skipped ? EXIT_FAILED : EXIT_OK;
+}

@@ -1,0 +1,85 @@
+/* Config through libgit2: see config.h. */
+#include "config.h"
+
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+struct config {
+	git_config *cfg;
+	char *path;
+};
+
+static int git_fail(const char *what, const char *path)
+{
+	const git_error *e = git_error_last();
+
+	return mm_error_set(MM_ERROR, "%s '%s': %s", what, path, e && e->message ? e->message : "unknown error");
+}
+
+int config_open(struct config **out, const char *path)
+{
+	struct config *c;
+
+	*out = NULL;
+	if (!(c = calloc(1, sizeof(*c))) || !(c->path = strdup(path))) {
+		free(c);
+		return mm_error_oom();
+	}
+	git_libgit2_init();
+	if (git_config_open_ondisk(&c->cfg, path) < 0) {
+		int err = git_fail("cannot read config", path);
+		config_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	if (c->cfg) {
+		git_config_free(c->cfg);
+	}
+	free(c->path);
+	free(c);
+	git_libgit2_shutdown();
+}
+
+int config_get_string(struct config *c, const char *key, char **out)
+{
+	git_buf buf = {0};
+	int rc;
+
+	*out = NULL;
+	rc = git_config_get_string_buf(&buf, c->cfg, key);
+	if (rc == GIT_ENOTFOUND)
+		return MM_ENOTFOUND;
+	if (rc < 0)
+		return git_fail("cannot read config", c->path);
+	*out = strdup(buf.ptr);
+	git_buf_dispose(&buf);
+	return *out ? 0 : mm_error_oom();
+}
+
+int config_set_string(struct config *c, const char *key, const char *value)
+{
+	if (git_config_set_string(c->cfg, key, value) < 0)
+		return git_fail("cannot write config", c->path);
+	return 0;
+}
+
+int config_get_int(struct config *c, const char *key, int64_t def, int64_t *out)
+{
+	int rc = git_config_get_int64(out, c->cfg, key);
+
+	if (rc == GIT_ENOTFOUND) {
+		*out = def;
+		return 0;
+	}
+	return rc < 0 ? git_fail("bad config value", key) : 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * Paths inside a replica: relative, '/'-separated, no empty, "." or ".."
+ * component, no NUL, at most MM_PATH_MAX bytes, and never naming anything
+ * under a `.mmsync` directory.  Every path from a peer, a bundle or the
+ * tree is checked with path_valid() before use.
+ */
+#ifndef MMSYNC_PATH_H
+#define MMSYNC_PATH_H
+
+#include <stddef.h>
+
+#define MM_PATH_MAX 4095 /* bytes, without the NUL */
+#define MM_NAME_MAX 255
+/* The directory that holds a replica's state; never scanned or synced. */
+#define MM_STATE_DIR ".mmsync"
+/* Names that begin with this are mmsync's own temporary files. */
+#define MM_TMP_PREFIX ".mmsync-tmp."
+
+/* 1 when `name` is a file name the scanner records (not ".", "..", state or temp). */
+int path_name_syncable(const char *name);
+/* 1 when the `len` bytes at `path` form a valid replica path (see above). */
+int path_valid(const char *path, size_t len);
+
+#endif

@@ -1,0 +1,330 @@
+/* Replicas: see replica.h. */
+#include "replica.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "error.h"
+#include "path.h"
+#include "store.h"
+
+#define STATE_DB "meta.db"
+#define STATE_CONFIG "config"
+#define STATE_KEY "key.pem"
+#define STATE_CERT "cert.pem"
+#define STATE_LOCK "lock"
+
+static char *join(const char *a, const char *b)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s", a, b) < 0)
+		return NULL;
+	return s;
+}
+
+/* 1 when `dir` holds a `.mmsync` directory. */
+static int has_state_dir(const char *dir)
+{
+	char *p = join(dir, MM_STATE_DIR);
+	struct stat st;
+	int r;
+
+	if (!p)
+		return 0;
+	r = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	free(p);
+	return r;
+}
+
+int replica_find(char **out, const char *start)
+{
+	char *dir = realpath(start, NULL);
+
+	*out = NULL;
+	if (!dir)
+		return mm_error_errno(MM_ENOREPLICA, errno, "cannot use '%s'", start);
+	for (;;) {
+		if (has_state_dir(dir)) {
+			*out = dir;
+			return 0;
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || (slash == dir && dir[1] == '\0'))
+			break;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	free(dir);
+	return mm_error_set(MM_ENOREPLICA, "not a replica (or inside one): '%s'", start);
+}
+
+int replica_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	/* It goes into conflict-copy file names: keep it to a portable, visible set. */
+	if (n == 0 || n > REPLICA_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* mkdir -p for `dir`. */
+static int make_dirs(const char *dir)
+{
+	char *p = strdup(dir);
+	int err = 0;
+
+	if (!p)
+		return mm_error_oom();
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+				err = mm_error_errno(MM_EIO, errno, "cannot create directory '%s'", p);
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return err;
+}
+
+/* Fills a fresh state directory `tmp` for a replica named `name`. */
+static int fill_state(const char *tmp, const char *name)
+{
+	char *db = join(tmp, STATE_DB), *cfgp = join(tmp, STATE_CONFIG), *key = join(tmp, STATE_KEY),
+	     *cert = join(tmp, STATE_CERT), *lock = join(tmp, STATE_LOCK);
+	struct config *cfg = NULL;
+	uint64_t id;
+	int err, fd;
+
+	if (!db || !cfgp || !key || !cert || !lock) {
+		err = mm_error_oom();
+		goto done;
+	}
+	if ((err = identity_random_id(&id)) < 0 || (err = store_create(db, id)) < 0 ||
+	    (err = identity_create(key, cert, id)) < 0)
+		goto done;
+	if ((err = config_open(&cfg, cfgp)) < 0 || (err = config_set_string(cfg, "replica.name", name)) < 0)
+		goto done;
+	if ((fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		err = mm_error_errno(MM_EIO, errno, "cannot create '%s'", lock);
+		goto done;
+	}
+	close(fd);
+done:
+	config_free(cfg);
+	free(db), free(cfgp), free(key), free(cert), free(lock);
+	return err;
+}
+
+/* Removes a state directory that `init` gave up on (flat: no subdirectories). */
+static void remove_state(const char *dir)
+{
+	static const char *const files[] = {STATE_DB,	      STATE_DB "-wal", STATE_DB "-shm", STATE_CONFIG,
+					    STATE_CONFIG ".lock", STATE_KEY,	   STATE_CERT,	    STATE_LOCK};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *p = join(dir, files[i]);
+		if (p)
+			unlink(p);
+		free(p);
+	}
+	rmdir(dir);
+}
+
+int replica_create(const char *dir, const char *name, char **root_out)
+{
+	char *root = NULL, *tmp = NULL, *final = NULL, *inside = NULL;
+	int err;
+
+	if (root_out)
+		*root_out = NULL;
+	if (!replica_name_valid(name))
+		return mm_error_set(MM_EINVAL,
+				    "invalid replica name '%s': use 1 to %d letters, digits, '-', '_' or '.', "
+				    "not starting with '.' or '-'",
+				    name, REPLICA_NAME_MAX);
+	if ((err = make_dirs(dir)) < 0)
+		return err;
+	if (!(root = realpath(dir, NULL)))
+		return mm_error_errno(MM_EIO, errno, "cannot use '%s'", dir);
+	if (replica_find(&inside, root) == 0) {
+		err = strcmp(inside, root) == 0
+			      ? mm_error_set(MM_EEXISTS, "'%s' is already a replica", root)
+			      : mm_error_set(MM_EEXISTS, "'%s' is inside the replica '%s'", root, inside);
+		goto done;
+	}
+	mm_error_clear();
+	if (asprintf(&tmp, "%s/" MM_TMP_PREFIX "init.XXXXXX", root) < 0 || !(final = join(root, MM_STATE_DIR))) {
+		err = mm_error_oom();
+		goto done;
+	}
+	/* Build the state aside and rename it in: a crash leaves no half replica. */
+	if (!mkdtemp(tmp)) {
+		err = mm_error_errno(MM_EIO, errno, "cannot create a directory in '%s'", root);
+		goto done;
+	}
+	if ((err = fill_state(tmp, name)) < 0) {
+		remove_state(tmp);
+		goto done;
+	}
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
+		err = errno == EEXIST ? mm_error_set(MM_EEXISTS, "'%s' is already a replica", root)
+				      : mm_error_errno(MM_EIO, errno, "cannot create '%s'", final);
+		remove_state(tmp);
+		goto done;
+	}
+	if (root_out) {
+		*root_out = root;
+		root = NULL;
+	}
+done:
+	free(root);
+	free(tmp);
+	free(final);
+	free(inside);
+	return err;
+}
+
+int replica_open(struct replica **out, const char *root, unsigned flags)
+{
+	struct replica *r;
+	char *p = NULL;
+	int err;
+
+	*out = NULL;
+	if (!(r = calloc(1, sizeof(*r))))
+		return mm_error_oom();
+	r->rootfd = -1;
+	r->lockfd = -1;
+	if (!(r->root = realpath(root, NULL))) {
+		err = mm_error_errno(MM_ENOREPLICA, errno, "cannot open replica '%s'", root);
+		goto fail;
+	}
+	if (!(r->state = join(r->root, MM_STATE_DIR))) {
+		err = mm_error_oom();
+		goto fail;
+	}
+	if (!has_state_dir(r->root)) {
+		err = mm_error_set(MM_ENOREPLICA, "'%s' is not a replica (no %s/ directory)", r->root, MM_STATE_DIR);
+		goto fail;
+	}
+	if ((r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err = mm_error_errno(MM_EIO, errno, "cannot open '%s'", r->root);
+		goto fail;
+	}
+	if ((flags & REPLICA_LOCK) && (err = replica_lock(r)) < 0)
+		goto fail;
+	if (!(p = join(r->state, STATE_CONFIG))) {
+		err = mm_error_oom();
+		goto fail;
+	}
+	if ((err = config_open(&r->config, p)) < 0)
+		goto fail;
+	free(p);
+	if (!(p = join(r->state, STATE_DB))) {
+		err = mm_error_oom();
+		goto fail;
+	}
+	if ((err = store_open(&r->store, p)) < 0) {
+		if (err == MM_ENOTFOUND)
+			err = mm_error_set(MM_ENOREPLICA, "replica '%s' has no metadata store (%s/%s is missing)",
+					   r->root, MM_STATE_DIR, STATE_DB);
+		goto fail;
+	}
+	r->id = store_replica_id(r->store);
+	if (config_get_string(r->config, "replica.name", &r->name) < 0) {
+		char idtext[VV_ID_TEXT];
+		vv_id_format(idtext, r->id);
+		if (!(r->name = strdup(idtext))) {
+			err = mm_error_oom();
+			goto fail;
+		}
+	}
+	free(p);
+	*out = r;
+	return 0;
+fail:
+	free(p);
+	replica_free(r);
+	return err;
+}
+
+void replica_free(struct replica *r)
+{
+	if (!r)
+		return;
+	store_free(r->store);
+	config_free(r->config);
+	if (r->rootfd >= 0)
+		close(r->rootfd);
+	if (r->lockfd >= 0)
+		close(r->lockfd); /* releases the flock */
+	free(r->root);
+	free(r->state);
+	free(r->name);
+	free(r);
+}
+
+int replica_lock(struct replica *r)
+{
+	char *p;
+	int fd;
+
+	if (r->lockfd >= 0)
+		return 0;
+	if (!(p = join(r->state, STATE_LOCK)))
+		return mm_error_oom();
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int err = mm_error_errno(MM_EIO, errno, "cannot open lock '%s'", p);
+		free(p);
+		return err;
+	}
+	/* flock dies with the process: a killed run leaves no stale lock. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno == EWOULDBLOCK
+				  ? mm_error_set(MM_ELOCKED, "another mmsync is working on '%s'", r->root)
+				  : mm_error_errno(MM_EIO, errno, "cannot lock '%s'", p);
+		close(fd);
+		free(p);
+		return err;
+	}
+	free(p);
+	r->lockfd = fd;
+	return 0;
+}
+
+int replica_fingerprint(struct replica *r, char out[IDENTITY_FP_TEXT])
+{
+	char *p = join(r->state, STATE_CERT);
+	int err;
+
+	if (!p)
+		return mm_error_oom();
+	err = identity_fingerprint(out, p);
+	free(p);
+	return err;
+}

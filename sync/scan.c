@@ -1,0 +1,502 @@
+/* The scanner: see scan.h. */
+#include "scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "hash.h"
+#include "ignore.h"
+#include "path.h"
+#include "replica.h"
+#include "store.h"
+
+#define SCAN_BATCH 10000
+#define SCAN_RACY_NS (2 * 1000000000LL)
+#define SCAN_HASH_TRIES 3
+
+struct scan {
+	struct replica *r;
+	const struct scan_opts *o;
+	struct scan_stats *st;
+	struct store_iter *it;
+	struct entry cur;   /* the next stored row not yet matched with the tree */
+	int have_cur;
+	struct entry now;   /* the state being recorded */
+	struct hasher *h;
+	struct ignore *ig;
+	int64_t start_ns, racy_before;
+	size_t batch, pending;
+	char path[MM_PATH_MAX + 1];
+	size_t len;
+};
+
+/* Order of the store's keys: '/' below every other byte, a prefix first. */
+static int tree_cmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned ca = *a == '/' ? 1u : *a ? (unsigned char)*a + 1u : 0u;
+		unsigned cb = *b == '/' ? 1u : *b ? (unsigned char)*b + 1u : 0u;
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+		if (!ca)
+			return 0;
+	}
+}
+
+/* 1 when `path` is `dir` itself or lies beneath it. */
+static int at_or_beneath(const char *path, const char *dir, size_t dirlen)
+{
+	return !strncmp(path, dir, dirlen) && (path[dirlen] == '\0' || path[dirlen] == '/');
+}
+
+static void warn(struct scan *s, const char *path, const char *msg)
+{
+	if (s->o->on_warning)
+		s->o->on_warning(s->o->ctx, path, msg);
+}
+
+static void warn_errno(struct scan *s, const char *what, int errnum)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(errnum));
+	warn(s, s->path, msg);
+	s->st->skipped++;
+}
+
+static int cursor_next(struct scan *s)
+{
+	int rc = store_iter_next(s->it, &s->cur);
+
+	if (rc < 0)
+		return rc;
+	s->have_cur = rc;
+	return 0;
+}
+
+static int write_row(struct scan *s, struct entry *e, int new_version)
+{
+	int err;
+
+	if (s->o->flags & SCAN_DRY_RUN)
+		return 0;
+	err = new_version ? store_put_local_change(s->r->store, e) : store_put(s->r->store, e);
+	if (err < 0)
+		return err;
+	if (++s->pending >= s->batch) {
+		if ((err = store_commit(s->r->store)) < 0 || (err = store_begin(s->r->store)) < 0)
+			return err;
+		s->pending = 0;
+	}
+	return 0;
+}
+
+static void report(struct scan *s, enum scan_change what, const struct entry *now, const struct entry *before)
+{
+	if (what == SCAN_ADDED)
+		s->st->added++;
+	else if (what == SCAN_MODIFIED)
+		s->st->modified++;
+	else
+		s->st->deleted++;
+	if (s->o->on_change)
+		s->o->on_change(s->o->ctx, what, now, before);
+}
+
+/* A stored row whose path is no longer in the tree. */
+static int missing(struct scan *s, struct entry *row)
+{
+	int ig, err;
+
+	if (row->kind == ENTRY_DELETED)
+		return 0;
+	/* A path that became ignored is left alone here, never deleted elsewhere. */
+	if ((ig = ignore_match(s->ig, row->path, row->kind == ENTRY_DIR)) != 0)
+		return ig < 0 ? ig : 0;
+	if ((err = entry_copy(&s->now, row)) < 0)
+		return err;
+	s->now.kind = ENTRY_DELETED;
+	s->now.mode = 0;
+	s->now.size = 0;
+	s->now.has_hash = 0;
+	s->now.mtime_ns = s->start_ns;
+	s->now.dev = s->now.ino = 0;
+	s->now.ctime_ns = 0;
+	s->now.flags = 0;
+	entry_set_target(&s->now, NULL, 0);
+	if ((err = write_row(s, &s->now, 1)) < 0)
+		return err;
+	report(s, SCAN_DELETED, &s->now, row);
+	return 0;
+}
+
+/* Deals with every stored row before s->path; leaves the cursor at or past it. */
+static int advance_to_path(struct scan *s)
+{
+	int err;
+
+	while (s->have_cur && tree_cmp(s->cur.path, s->path) < 0) {
+		if ((err = missing(s, &s->cur)) < 0 || (err = cursor_next(s)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* Moves the cursor past rows beneath s->path (and at it when `self`), leaving them as stored. */
+static int keep_subtree(struct scan *s, int self)
+{
+	int err;
+
+	while (s->have_cur && at_or_beneath(s->cur.path, s->path, s->len) &&
+	       (self || s->cur.path[s->len] == '/')) {
+		if ((err = cursor_next(s)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static void fill_stat(struct entry *e, const struct stat *sb)
+{
+	e->mode = sb->st_mode & 07777;
+	e->size = (uint64_t)sb->st_size;
+	e->mtime_ns = ts_ns(&sb->st_mtim);
+	e->ctime_ns = ts_ns(&sb->st_ctim);
+	e->dev = (uint64_t)sb->st_dev;
+	e->ino = (uint64_t)sb->st_ino;
+}
+
+/* 1 when the stored stat data of `e` still describe `sb`. */
+static int stat_same(const struct entry *e, const struct stat *sb)
+{
+	return e->size == (uint64_t)sb->st_size && e->mtime_ns == ts_ns(&sb->st_mtim) &&
+	       e->ctime_ns == ts_ns(&sb->st_ctim) && e->ino == (uint64_t)sb->st_ino &&
+	       e->mode == (sb->st_mode & 07777);
+}
+
+/*
+ * Hashes the regular file `name` in `dirfd` into s->now (stat data too).
+ * Returns 1 when hashed, 0 when skipped with a warning, <0 on a fatal error.
+ */
+static int hash_file(struct scan *s, int dirfd, const char *name)
+{
+	for (int tries = 0; tries < SCAN_HASH_TRIES; tries++) {
+		struct stat before, after;
+		uint64_t n;
+		int fd, err;
+
+		/* O_NONBLOCK: a fifo swapped in since the stat must not hang the scan. */
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			warn_errno(s, errno == ENOENT ? "vanished during the scan" : "cannot read", errno);
+			return 0;
+		}
+		if (fstat(fd, &before) < 0 || !S_ISREG(before.st_mode)) {
+			close(fd);
+			warn(s, s->path, "changed type during the scan");
+			s->st->skipped++;
+			return 0;
+		}
+		err = hasher_fd(s->h, fd, s->path, s->now.hash, &n);
+		if (err == 0 && fstat(fd, &after) < 0)
+			err = mm_error_errno(MM_EIO, errno, "cannot stat '%s'", s->path);
+		close(fd);
+		if (err < 0) {
+			warn(s, s->path, mm_error_msg());
+			s->st->skipped++;
+			return 0;
+		}
+		s->st->hashed_files++;
+		s->st->hashed_bytes += n;
+		if (n == (uint64_t)after.st_size && before.st_size == after.st_size &&
+		    ts_ns(&before.st_mtim) == ts_ns(&after.st_mtim) && ts_ns(&before.st_ctim) == ts_ns(&after.st_ctim)) {
+			fill_stat(&s->now, &after);
+			s->now.has_hash = 1;
+			return 1;
+		}
+	}
+	warn(s, s->path, "kept changing while being read; left for the next scan");
+	s->st->skipped++;
+	return 0;
+}
+
+/* Reads a symbolic link's target into s->now; 1 done, 0 skipped with a warning. */
+static int read_link(struct scan *s, int dirfd, const char *name, const struct stat *sb)
+{
+	char buf[MM_PATH_MAX + 1];
+	ssize_t n = readlinkat(dirfd, name, buf, sizeof(buf));
+
+	if (n < 0) {
+		warn_errno(s, "cannot read link", errno);
+		return 0;
+	}
+	if ((size_t)n >= sizeof(buf)) {
+		warn(s, s->path, "link target too long");
+		s->st->skipped++;
+		return 0;
+	}
+	if (entry_set_target(&s->now, buf, (size_t)n) < 0)
+		return MM_ENOMEM;
+	fill_stat(&s->now, sb);
+	s->now.mode = 0777;
+	s->now.size = (uint64_t)n;
+	s->now.has_hash = 0;
+	return 1;
+}
+
+/*
+ * Records the entry at s->path (named `name` in `dirfd`, stat data `sb`)
+ * against the stored row `old` (NULL when none).
+ */
+static int record(struct scan *s, int dirfd, const char *name, const struct stat *sb, const struct entry *old)
+{
+	int kind = S_ISDIR(sb->st_mode) ? ENTRY_DIR : S_ISLNK(sb->st_mode) ? ENTRY_LINK : ENTRY_FILE;
+	int same_kind = old && old->kind == kind;
+	int rc, changed;
+
+	if (same_kind && stat_same(old, sb) && !(old->flags & ENTRY_RACY))
+		return 0; /* unchanged, and sure of it */
+	if (kind == ENTRY_DIR && same_kind && old->mode == (sb->st_mode & 07777))
+		return 0; /* a directory's mtime moves with its entries: not a change */
+
+	if (old) {
+		if ((rc = entry_copy(&s->now, old)) < 0)
+			return rc;
+	} else {
+		vv_clear(&s->now.vv);
+		if ((rc = entry_set_path(&s->now, s->path, s->len)) < 0)
+			return rc;
+		s->now.seq = 0;
+	}
+	s->now.kind = kind;
+	s->now.flags = 0;
+	entry_set_target(&s->now, NULL, 0);
+	if (kind == ENTRY_FILE) {
+		if ((rc = hash_file(s, dirfd, name)) <= 0)
+			return rc;
+		changed = !same_kind || !old->has_hash || memcmp(old->hash, s->now.hash, MM_HASH_LEN) ||
+			  old->mode != s->now.mode;
+		if (s->now.mtime_ns >= s->racy_before)
+			s->now.flags |= ENTRY_RACY;
+	} else if (kind == ENTRY_LINK) {
+		if ((rc = read_link(s, dirfd, name, sb)) <= 0)
+			return rc;
+		changed = !same_kind || !old->target || strcmp(old->target, s->now.target);
+	} else {
+		fill_stat(&s->now, sb);
+		s->now.size = 0;
+		s->now.has_hash = 0;
+		changed = 1;
+	}
+	if ((rc = write_row(s, &s->now, changed)) < 0)
+		return rc;
+	if (changed)
+		report(s, old && old->kind != ENTRY_DELETED ? SCAN_MODIFIED : SCAN_ADDED, &s->now, old);
+	return 0;
+}
+
+struct names {
+	char *buf;
+	size_t len, cap;
+	size_t *off;
+	size_t n, ncap;
+};
+
+static int names_cmp(const void *a, const void *b, void *arg)
+{
+	const char *buf = arg;
+
+	return strcmp(buf + *(const size_t *)a, buf + *(const size_t *)b);
+}
+
+/* Reads the names in the directory `dir`, sorted bytewise. */
+static int read_names(struct names *nm, DIR *dir)
+{
+	struct dirent *d;
+
+	for (;;) {
+		errno = 0;
+		if (!(d = readdir(dir)))
+			break;
+		if (!path_name_syncable(d->d_name))
+			continue;
+		size_t l = strlen(d->d_name) + 1;
+		if (nm->len + l > nm->cap) {
+			size_t cap = nm->cap ? nm->cap * 2 : 4096;
+			while (cap < nm->len + l)
+				cap *= 2;
+			char *b = realloc(nm->buf, cap);
+			if (!b)
+				return ENOMEM;
+			nm->buf = b;
+			nm->cap = cap;
+		}
+		if (nm->n == nm->ncap) {
+			size_t cap = nm->ncap ? nm->ncap * 2 : 64;
+			size_t *o = realloc(nm->off, cap * sizeof(*o));
+			if (!o)
+				return ENOMEM;
+			nm->off = o;
+			nm->ncap = cap;
+		}
+		memcpy(nm->buf + nm->len, d->d_name, l);
+		nm->off[nm->n++] = nm->len;
+		nm->len += l;
+	}
+	if (errno)
+		return errno;
+	qsort_r(nm->off, nm->n, sizeof(*nm->off), names_cmp, nm->buf);
+	return 0;
+}
+
+static int walk(struct scan *s, int dirfd);
+
+/* Handles one name of the directory `dirfd`; s->path already names it. */
+static int visit(struct scan *s, int dirfd, const char *name)
+{
+	struct stat sb;
+	int err, ig, is_dir;
+
+	if ((err = advance_to_path(s)) < 0)
+		return err;
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		warn_errno(s, errno == ENOENT ? "vanished during the scan" : "cannot stat", errno);
+		return keep_subtree(s, 1);
+	}
+	is_dir = S_ISDIR(sb.st_mode);
+	if ((ig = ignore_match(s->ig, s->path, is_dir)) != 0)
+		return ig < 0 ? ig : keep_subtree(s, 1);
+	if (!is_dir && !S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode)) {
+		warn(s, s->path, "not a regular file, directory or symbolic link; not synced");
+		s->st->special++;
+		return keep_subtree(s, 1);
+	}
+	{
+		int have = s->have_cur && tree_cmp(s->cur.path, s->path) == 0;
+		if ((err = record(s, dirfd, name, &sb, have ? &s->cur : NULL)) < 0)
+			return err;
+		if (have && (err = cursor_next(s)) < 0)
+			return err;
+	}
+	if (is_dir) {
+		s->st->dirs++;
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			warn_errno(s, "cannot open directory", errno);
+			return keep_subtree(s, 0);
+		}
+		return walk(s, fd);
+	}
+	if (S_ISLNK(sb.st_mode))
+		s->st->links++;
+	else
+		s->st->files++;
+	return 0;
+}
+
+/* Walks the directory `fd` (taken over and closed) whose path is s->path. */
+static int walk(struct scan *s, int fd)
+{
+	struct names nm = {0};
+	DIR *dir = fdopendir(fd);
+	size_t base = s->len;
+	int err = 0, rc;
+
+	if (!dir) {
+		close(fd);
+		return mm_error_oom();
+	}
+	if ((rc = read_names(&nm, dir)) != 0) {
+		if (rc == ENOMEM) {
+			err = mm_error_oom();
+			goto done;
+		}
+		warn_errno(s, "cannot read directory", rc);
+		err = keep_subtree(s, 0);
+		goto done;
+	}
+	for (size_t i = 0; i < nm.n && err == 0; i++) {
+		const char *name = nm.buf + nm.off[i];
+		size_t l = strlen(name), need = base + (base ? 1 : 0) + l;
+		if (need > MM_PATH_MAX) {
+			char msg[64];
+			snprintf(msg, sizeof(msg), "path longer than %d bytes; not synced", MM_PATH_MAX);
+			warn(s, s->path, msg);
+			s->st->skipped++;
+			continue;
+		}
+		if (base)
+			s->path[base] = '/';
+		memcpy(s->path + need - l, name, l + 1);
+		s->len = need;
+		err = visit(s, dirfd(dir), name);
+		s->len = base;
+		s->path[base] = '\0';
+	}
+done:
+	closedir(dir);
+	free(nm.buf);
+	free(nm.off);
+	return err;
+}
+
+int scan_run(struct replica *r, const struct scan_opts *opts, struct scan_stats *stats)
+{
+	struct scan s;
+	struct timespec now;
+	int err, fd;
+	int dry = opts->flags & SCAN_DRY_RUN;
+
+	memset(&s, 0, sizeof(s));
+	memset(stats, 0, sizeof(*stats));
+	s.r = r;
+	s.o = opts;
+	s.st = stats;
+	s.batch = opts->batch ? opts->batch : SCAN_BATCH;
+	entry_init(&s.cur);
+	entry_init(&s.now);
+	clock_gettime(CLOCK_REALTIME, &now);
+	s.start_ns = ts_ns(&now);
+	s.racy_before = s.start_ns - (opts->racy_ns ? opts->racy_ns : SCAN_RACY_NS);
+
+	if ((err = hasher_new(&s.h)) < 0 || (err = ignore_load(&s.ig, r->rootfd)) < 0 ||
+	    (err = store_iter_open(&s.it, r->store, NULL)) < 0 || (err = cursor_next(&s)) < 0)
+		goto done;
+	if (!dry && (err = store_begin(r->store)) < 0)
+		goto done;
+	if ((fd = openat(r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err = mm_error_errno(MM_EIO, errno, "cannot open '%s'", r->root);
+	} else {
+		err = walk(&s, fd);
+	}
+	/* Whatever the walk did not meet is gone from the tree. */
+	while (err == 0 && s.have_cur) {
+		if ((err = missing(&s, &s.cur)) == 0)
+			err = cursor_next(&s);
+	}
+	if (!dry) {
+		if (err == 0)
+			err = store_commit(r->store);
+		else
+			store_rollback(r->store);
+	}
+done:
+	store_iter_free(s.it);
+	ignore_free(s.ig);
+	hasher_free(s.h);
+	entry_dispose(&s.cur);
+	entry_dispose(&s.now);
+	return err;
+}

@@ -1,0 +1,571 @@
+/* The SQLite metadata store: see store.h. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "path.h"
+
+/*
+ * Row keys are paths with '/' replaced by NUL: as a BLOB compared with
+ * memcmp, NUL sorts before every byte a name may hold, so "a", "a/x",
+ * "a-b" come out in that (depth-first) order.
+ */
+static const char *schema_v1 =
+	"CREATE TABLE entries ("
+	" key BLOB PRIMARY KEY,"
+	" kind INTEGER NOT NULL,"
+	" mode INTEGER NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" mtime INTEGER NOT NULL,"
+	" hash BLOB,"
+	" target BLOB,"
+	" vv BLOB NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" dev INTEGER NOT NULL DEFAULT 0,"
+	" ino INTEGER NOT NULL DEFAULT 0,"
+	" ctime INTEGER NOT NULL DEFAULT 0,"
+	" flags INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX entries_seq ON entries(seq);"
+	"CREATE TABLE state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+#define COLS "key, kind, mode, size, mtime, hash, target, vv, seq, dev, ino, ctime, flags"
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *get, *put, *save_state;
+	uint64_t replica_id;
+	uint64_t counter, seq;             /* in memory, written at commit */
+	uint64_t saved_counter, saved_seq; /* as of the last commit */
+	int in_batch;
+	uint8_t *keybuf;                   /* scratch for encoded keys */
+	uint8_t vvbuf[VV_MAX_ENCODED];
+};
+
+struct store_iter {
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	struct store *store;
+};
+
+void entry_init(struct entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	vv_init(&e->vv);
+}
+
+void entry_dispose(struct entry *e)
+{
+	free(e->path);
+	free(e->target);
+	vv_dispose(&e->vv);
+	entry_init(e);
+}
+
+static int grow_copy(char **buf, size_t *cap, const char *src, size_t len)
+{
+	if (len + 1 > *cap) {
+		size_t ncap = len + 1 < 64 ? 64 : len + 1;
+		char *n = realloc(*buf, ncap);
+		if (!n)
+			return mm_error_oom();
+		*buf = n;
+		*cap = ncap;
+	}
+	memcpy(*buf, src, len);
+	(*buf)[len] = '\0';
+	return 0;
+}
+
+int entry_set_path(struct entry *e, const char *path, size_t len)
+{
+	return grow_copy(&e->path, &e->path_cap, path, len);
+}
+
+int entry_set_target(struct entry *e, const char *target, size_t len)
+{
+	if (!target) {
+		free(e->target);
+		e->target = NULL;
+		e->target_cap = 0;
+		return 0;
+	}
+	return grow_copy(&e->target, &e->target_cap, target, len);
+}
+
+int entry_copy(struct entry *out, const struct entry *src)
+{
+	struct vv keep = out->vv;
+	char *path = out->path, *target = out->target;
+	size_t pcap = out->path_cap, tcap = out->target_cap;
+	int err;
+
+	*out = *src;
+	out->vv = keep;
+	out->path = path;
+	out->path_cap = pcap;
+	out->target = target;
+	out->target_cap = tcap;
+	if ((err = entry_set_path(out, src->path, strlen(src->path))) < 0)
+		return err;
+	if ((err = entry_set_target(out, src->target, src->target ? strlen(src->target) : 0)) < 0)
+		return err;
+	if (vv_copy(&out->vv, &src->vv) < 0)
+		return mm_error_oom();
+	return 0;
+}
+
+static int db_error(struct store *s, sqlite3 *db, const char *what)
+{
+	int code = sqlite3_errcode(db);
+	int mm = (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? MM_ECORRUPT : MM_EIO;
+
+	return mm_error_set(mm, "metadata store '%s': %s: %s", s->path, what, sqlite3_errmsg(db));
+}
+
+/* Key for `path` in s->keybuf; its length in *len. */
+static int encode_key(struct store *s, const char *path, size_t *len)
+{
+	size_t n = strlen(path);
+
+	if (n > MM_PATH_MAX)
+		return mm_error_set(MM_EINVAL, "path too long: '%.64s...'", path);
+	for (size_t i = 0; i < n; i++)
+		s->keybuf[i] = path[i] == '/' ? 0 : (uint8_t)path[i];
+	*len = n;
+	return 0;
+}
+
+static int set_path_from_key(struct entry *e, const uint8_t *key, size_t len)
+{
+	int err = entry_set_path(e, (const char *)key, len);
+
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < len; i++)
+		if (e->path[i] == '\0')
+			e->path[i] = '/';
+	return 0;
+}
+
+static int exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int err = mm_error_set(MM_EIO, "metadata store '%s': %s", s->path, msg ? msg : "error");
+		sqlite3_free(msg);
+		return err;
+	}
+	return 0;
+}
+
+static int get_state(struct store *s, const char *name, uint64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc, err = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM state WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, s->db, "reading state");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		err = mm_error_set(MM_ECORRUPT, "metadata store '%s': no '%s' recorded", s->path, name);
+	else
+		err = db_error(s, s->db, "reading state");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int open_db(struct store *s, sqlite3 **out, int flags)
+{
+	if (sqlite3_open_v2(s->path, out, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		int err = mm_error_set(MM_EIO, "cannot open metadata store '%s': %s", s->path,
+				       *out ? sqlite3_errmsg(*out) : "out of memory");
+		sqlite3_close(*out);
+		*out = NULL;
+		return err;
+	}
+	sqlite3_busy_timeout(*out, 10000);
+	sqlite3_extended_result_codes(*out, 0);
+	return 0;
+}
+
+static struct store *store_alloc(const char *db_path)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->path = strdup(db_path);
+	s->keybuf = malloc(MM_PATH_MAX + 1);
+	if (!s->path || !s->keybuf) {
+		free(s->path);
+		free(s->keybuf);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int prepare(struct store *s)
+{
+	if (sqlite3_prepare_v3(s->db, "SELECT " COLS " FROM entries WHERE key = ?", -1,
+			       SQLITE_PREPARE_PERSISTENT, &s->get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO entries (" COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &s->put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO state (name, value) VALUES ('counter', ?), ('seq', ?)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &s->save_state, NULL) != SQLITE_OK)
+		return db_error(s, s->db, "preparing statements");
+	return 0;
+}
+
+int store_create(const char *db_path, uint64_t replica_id)
+{
+	struct store *s;
+	char sql[160];
+	int err, fd;
+
+	/* O_EXCL: never initialise over somebody's file. */
+	fd = open(db_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mm_error_errno(errno == EEXIST ? MM_EEXISTS : MM_EIO, errno,
+				      "cannot create metadata store '%s'", db_path);
+	close(fd);
+	if (!(s = store_alloc(db_path)))
+		return mm_error_oom();
+	if ((err = open_db(s, &s->db, SQLITE_OPEN_READWRITE)) < 0)
+		goto done;
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO state VALUES ('replica_id', %lld), ('counter', 0), ('seq', 0);"
+		 "PRAGMA user_version = %d;",
+		 (long long)replica_id, STORE_SCHEMA_VERSION);
+	if ((err = exec(s, "PRAGMA journal_mode = WAL")) < 0 || (err = exec(s, "BEGIN")) < 0 ||
+	    (err = exec(s, schema_v1)) < 0 || (err = exec(s, sql)) < 0 || (err = exec(s, "COMMIT")) < 0)
+		goto done;
+done:
+	sqlite3_close(s->db);
+	s->db = NULL;
+	store_free(s);
+	return err;
+}
+
+int store_open(struct store **out, const char *db_path)
+{
+	struct store *s;
+	sqlite3_stmt *st = NULL;
+	int err, version = -1;
+	uint64_t id = 0;
+	struct stat sb;
+
+	*out = NULL;
+	if (stat(db_path, &sb) < 0)
+		return mm_error_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
+				      "cannot open metadata store '%s'", db_path);
+	if (!(s = store_alloc(db_path)))
+		return mm_error_oom();
+	if ((err = open_db(s, &s->db, SQLITE_OPEN_READWRITE)) < 0)
+		goto fail;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		err = db_error(s, s->db, "reading schema version");
+		goto fail;
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (version != STORE_SCHEMA_VERSION) {
+		err = mm_error_set(MM_ECORRUPT, "metadata store '%s' has schema version %d, this mmsync reads %d",
+				   db_path, version, STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	/* FULL: a committed batch survives a power cut; cache bounded at 8 MB. */
+	if ((err = exec(s, "PRAGMA synchronous = FULL; PRAGMA cache_size = -8000")) < 0 ||
+	    (err = get_state(s, "replica_id", &id)) < 0 || (err = get_state(s, "counter", &s->counter)) < 0 ||
+	    (err = get_state(s, "seq", &s->seq)) < 0 || (err = prepare(s)) < 0)
+		goto fail;
+	if (id == 0) {
+		err = mm_error_set(MM_ECORRUPT, "metadata store '%s' records no replica id", db_path);
+		goto fail;
+	}
+	s->replica_id = id;
+	s->saved_counter = s->counter;
+	s->saved_seq = s->seq;
+	*out = s;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	store_free(s);
+	return err;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->in_batch)
+		store_rollback(s);
+	sqlite3_finalize(s->get);
+	sqlite3_finalize(s->put);
+	sqlite3_finalize(s->save_state);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s->keybuf);
+	free(s);
+}
+
+uint64_t store_replica_id(const struct store *s)
+{
+	return s->replica_id;
+}
+
+uint64_t store_last_seq(const struct store *s)
+{
+	return s->seq;
+}
+
+int store_begin(struct store *s)
+{
+	int err;
+
+	if (s->in_batch)
+		return mm_error_set(MM_EINVAL, "metadata store '%s': batch already open", s->path);
+	if ((err = exec(s, "BEGIN IMMEDIATE")) < 0)
+		return err;
+	s->in_batch = 1;
+	return 0;
+}
+
+int store_commit(struct store *s)
+{
+	int err;
+
+	if (!s->in_batch)
+		return mm_error_set(MM_EINVAL, "metadata store '%s': no batch open", s->path);
+	if (s->counter != s->saved_counter || s->seq != s->saved_seq) {
+		sqlite3_bind_int64(s->save_state, 1, (sqlite3_int64)s->counter);
+		sqlite3_bind_int64(s->save_state, 2, (sqlite3_int64)s->seq);
+		int rc = sqlite3_step(s->save_state);
+		sqlite3_reset(s->save_state);
+		if (rc != SQLITE_DONE)
+			return db_error(s, s->db, "saving counters");
+	}
+	if ((err = exec(s, "COMMIT")) < 0)
+		return err;
+	s->in_batch = 0;
+	s->saved_counter = s->counter;
+	s->saved_seq = s->seq;
+	return 0;
+}
+
+int store_rollback(struct store *s)
+{
+	if (!s->in_batch)
+		return 0;
+	s->in_batch = 0;
+	s->counter = s->saved_counter;
+	s->seq = s->saved_seq;
+	return exec(s, "ROLLBACK");
+}
+
+/* Fills `e` from the current row of `st` (columns in COLS order). */
+static int row_to_entry(struct store *s, sqlite3_stmt *st, struct entry *e)
+{
+	const void *blob;
+	int n, err;
+
+	blob = sqlite3_column_blob(st, 0);
+	n = sqlite3_column_bytes(st, 0);
+	if (n <= 0 || n > MM_PATH_MAX)
+		return mm_error_set(MM_ECORRUPT, "metadata store '%s': bad path key", s->path);
+	if ((err = set_path_from_key(e, blob, (size_t)n)) < 0)
+		return err;
+	e->kind = sqlite3_column_int(st, 1);
+	e->mode = (uint32_t)sqlite3_column_int(st, 2);
+	e->size = (uint64_t)sqlite3_column_int64(st, 3);
+	e->mtime_ns = sqlite3_column_int64(st, 4);
+	n = sqlite3_column_bytes(st, 5);
+	blob = sqlite3_column_blob(st, 5);
+	e->has_hash = blob && n == MM_HASH_LEN;
+	if (e->has_hash)
+		memcpy(e->hash, blob, MM_HASH_LEN);
+	else
+		memset(e->hash, 0, MM_HASH_LEN);
+	blob = sqlite3_column_blob(st, 6);
+	n = sqlite3_column_bytes(st, 6);
+	if ((err = entry_set_target(e, blob ? (const char *)blob : NULL, (size_t)n)) < 0)
+		return err;
+	blob = sqlite3_column_blob(st, 7);
+	n = sqlite3_column_bytes(st, 7);
+	if (vv_decode(&e->vv, blob ? blob : (const void *)"", (size_t)n) < 0)
+		return mm_error_set(MM_ECORRUPT, "metadata store '%s': bad version vector for '%s'", s->path,
+				    e->path);
+	e->seq = (uint64_t)sqlite3_column_int64(st, 8);
+	e->dev = (uint64_t)sqlite3_column_int64(st, 9);
+	e->ino = (uint64_t)sqlite3_column_int64(st, 10);
+	e->ctime_ns = sqlite3_column_int64(st, 11);
+	e->flags = (uint32_t)sqlite3_column_int(st, 12);
+	if (e->kind < ENTRY_DELETED || e->kind > ENTRY_LINK)
+		return mm_error_set(MM_ECORRUPT, "metadata store '%s': bad kind for '%s'", s->path, e->path);
+	return 0;
+}
+
+int store_get(struct store *s, const char *path, struct entry *out)
+{
+	size_t len;
+	int rc, err;
+
+	if ((err = encode_key(s, path, &len)) < 0)
+		return err;
+	sqlite3_bind_blob(s->get, 1, s->keybuf, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(s->get);
+	if (rc == SQLITE_ROW)
+		err = row_to_entry(s, s->get, out);
+	else if (rc == SQLITE_DONE)
+		err = MM_ENOTFOUND;
+	else
+		err = db_error(s, s->db, "reading");
+	sqlite3_reset(s->get);
+	sqlite3_clear_bindings(s->get);
+	return err;
+}
+
+int store_put(struct store *s, const struct entry *e)
+{
+	size_t len, vlen;
+	int rc, err;
+	sqlite3_stmt *st = s->put;
+
+	if (!s->in_batch)
+		return mm_error_set(MM_EINVAL, "metadata store '%s': write outside a batch", s->path);
+	if ((err = encode_key(s, e->path, &len)) < 0)
+		return err;
+	if (vv_encode(s->vvbuf, sizeof(s->vvbuf), &vlen, &e->vv) < 0)
+		return mm_error_set(MM_EINVAL, "version vector of '%s' too large", e->path);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, e->kind);
+	sqlite3_bind_int(st, 3, (int)e->mode);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->size);
+	sqlite3_bind_int64(st, 5, e->mtime_ns);
+	if (e->has_hash)
+		sqlite3_bind_blob(st, 6, e->hash, MM_HASH_LEN, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	if (e->target)
+		sqlite3_bind_blob(st, 7, e->target, (int)strlen(e->target), SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_blob(st, 8, s->vvbuf, (int)vlen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)e->seq);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)e->dev);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)e->ino);
+	sqlite3_bind_int64(st, 12, e->ctime_ns);
+	sqlite3_bind_int(st, 13, (int)e->flags);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return db_error(s, s->db, "writing");
+	return 0;
+}
+
+int store_put_local_change(struct store *s, struct entry *e)
+{
+	uint64_t counter;
+
+	if (s->counter == UINT64_MAX || s->seq == UINT64_MAX)
+		return mm_error_set(MM_ECORRUPT, "metadata store '%s': counters exhausted", s->path);
+	if (vv_bump(&e->vv, s->replica_id, s->counter + 1, &counter) < 0)
+		return mm_error_set(MM_EINVAL, "cannot record a new version of '%s'", e->path);
+	s->counter = counter;
+	e->seq = ++s->seq;
+	return store_put(s, e);
+}
+
+int store_iter_open(struct store_iter **out, struct store *s, const char *prefix)
+{
+	struct store_iter *it;
+	size_t len = 0;
+	int err;
+
+	*out = NULL;
+	if (!(it = calloc(1, sizeof(*it))))
+		return mm_error_oom();
+	it->store = s;
+	if ((err = open_db(s, &it->db, SQLITE_OPEN_READONLY)) < 0)
+		goto fail;
+	sqlite3_exec(it->db, "PRAGMA cache_size = -4000", NULL, NULL, NULL);
+	if (prefix && *prefix) {
+		if ((err = encode_key(s, prefix, &len)) < 0)
+			goto fail;
+		if (sqlite3_prepare_v2(it->db, "SELECT " COLS " FROM entries WHERE key >= ?1 AND key < ?2 ORDER BY key",
+				       -1, &it->stmt, NULL) != SQLITE_OK) {
+			err = db_error(s, it->db, "reading");
+			goto fail;
+		}
+		sqlite3_bind_blob(it->stmt, 1, s->keybuf, (int)len, SQLITE_TRANSIENT);
+		s->keybuf[len] = 1; /* just past every key beneath the prefix */
+		sqlite3_bind_blob(it->stmt, 2, s->keybuf, (int)len + 1, SQLITE_TRANSIENT);
+	} else if (sqlite3_prepare_v2(it->db, "SELECT " COLS " FROM entries ORDER BY key", -1, &it->stmt, NULL) !=
+		   SQLITE_OK) {
+		err = db_error(s, it->db, "reading");
+		goto fail;
+	}
+	*out = it;
+	return 0;
+fail:
+	store_iter_free(it);
+	return err;
+}
+
+int store_iter_next(struct store_iter *it, struct entry *out)
+{
+	int rc = sqlite3_step(it->stmt);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_error(it->store, it->db, "reading");
+	return row_to_entry(it->store, it->stmt, out) < 0 ? MM_ECORRUPT : 1;
+}
+
+void store_iter_free(struct store_iter *it)
+{
+	if (!it)
+		return;
+	sqlite3_finalize(it->stmt);
+	sqlite3_close(it->db);
+	free(it);
+}
+
+int store_count(struct store *s, struct store_counts *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(s->db, "SELECT kind, count(*) FROM entries GROUP BY kind", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, s->db, "counting");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
+		switch (sqlite3_column_int(st, 0)) {
+		case ENTRY_FILE: out->files = n; break;
+		case ENTRY_DIR: out->dirs = n; break;
+		case ENTRY_LINK: out->links = n; break;
+		default: out->tombstones += n; break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(s, s->db, "counting");
+}

@@ -1,0 +1,12 @@
+/* The Check suites of the unit-test runner, one per module. */
+#ifndef MMSYNC_TEST_SUITES_H
+#define MMSYNC_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *vv_suite(void);
+Suite *store_suite(void);
+Suite *scan_suite(void);
+Suite *ignore_suite(void);
+
+#endif
