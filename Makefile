@@ -64,13 +64,17 @@ deps:
 # Unit tests, then system tests against the built binary.  Both runners
 # print their summary line; the first failure stops make with an error.
 check: deps
-	@$(MAKE) --no-print-directory unit system
+	@$(MAKE) --no-print-directory unit system lint-man
 
 unit: $(UNIT)
 	cd tests/unit && MMSYNC_TEST_TMP=$${TMPDIR:-/tmp} $(CURDIR)/$(UNIT)
 
 system: $(BIN)
 	MMSYNC=$(CURDIR)/$(BIN) sh tests/system/run.sh
+
+lint-man:
+	mandoc -T lint -W warning man/*.1
+	@echo "man pages: lint clean"
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)

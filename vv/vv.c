@@ -28,10 +28,11 @@ static int vv_reserve(struct vv *v, size_t need)
 	struct vv_entry *e;
 	size_t cap;
 
-	if (need <= v->cap)
-		return 0;
+	/* The bound holds whatever room a merge left. */
 	if (need > VV_MAX_ENTRIES)
 		return VV_ETOOBIG;
+	if (need <= v->cap)
+		return 0;
 	cap = v->cap ? v->cap * 2 : 4;
 	while (cap < need)
 		cap *= 2;

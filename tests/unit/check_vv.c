@@ -16,14 +16,13 @@
  * too slow for loops of thousands of checks; this costs nothing when `cond`
  * holds and names the failing iteration so that it can be replayed.
  */
-#define REQUIRE(cond, it)                                                       \
-	do {                                                                    \
-		if (!(cond))                                                    \
-			ck_abort_msg("'%s' failed at iteration %ld", #cond,     \
-				     (long)(it));                               \
+#define REQUIRE(cond, it)                                                                                              \
+	do {                                                                                                           \
+		if (!(cond))                                                                                           \
+			ck_abort_msg("'%s' failed at iteration %ld", #cond, (long) (it));                              \
 	} while (0)
 
-#define ID_HIGH ((uint64_t)1 << 63)
+#define ID_HIGH ((uint64_t) 1 << 63)
 
 /* splitmix64: deterministic, so a failure replays from its seed. */
 struct rng {
@@ -50,18 +49,14 @@ static uint64_t rand_counter(struct rng *r)
 	switch (rng_below(r, 8)) {
 	case 0:
 	case 1:
-	case 2:
-		return 0; /* absent */
+	case 2: return 0; /* absent */
 	case 3:
-	case 4:
-		return 1 + rng_below(r, 4);
-	case 5:
-		return UINT64_MAX - rng_below(r, 3);
+	case 4: return 1 + rng_below(r, 4);
+	case 5: return UINT64_MAX - rng_below(r, 3);
 	case 6:
 		/* 2^7k and 2^7k - 1: either side of a varint length step */
-		return ((uint64_t)1 << (7 * (1 + rng_below(r, 9)))) - rng_below(r, 2);
-	default:
-		return rng_next(r) >> rng_below(r, 64);
+		return ((uint64_t) 1 << (7 * (1 + rng_below(r, 9)))) - rng_below(r, 2);
+	default: return rng_next(r) >> rng_below(r, 64);
 	}
 }
 
@@ -72,8 +67,7 @@ static uint64_t rand_counter(struct rng *r)
  */
 #define POOL 10
 static const uint64_t pool_ids[POOL] = {
-	UINT64_MAX, 1, 0x80, 3, ID_HIGH, 2, UINT64_MAX - 1, 0x100000000u, 0x7f,
-	0x0123456789abcdefu,
+        UINT64_MAX, 1, 0x80, 3, ID_HIGH, 2, UINT64_MAX - 1, 0x100000000u, 0x7f, 0x0123456789abcdefu,
 };
 
 struct model {
@@ -90,12 +84,8 @@ static void model_random(struct model *m, struct rng *r)
 static void model_related(struct model *b, const struct model *a, struct rng *r)
 {
 	switch (rng_below(r, 5)) {
-	case 0:
-		model_random(b, r);
-		break;
-	case 1:
-		*b = *a;
-		break;
+	case 0: model_random(b, r); break;
+	case 1: *b = *a; break;
 	case 2:
 		/* one id different */
 		*b = *a;
@@ -187,7 +177,7 @@ static void vv_from_model(struct vv *v, const struct model *m, struct rng *r, lo
 	for (int i = 0; i < POOL; i++)
 		order[i] = i;
 	for (int i = POOL - 1; i > 0; i--) {
-		int j = (int)rng_below(r, (uint64_t)i + 1), t = order[i];
+		int j = (int) rng_below(r, (uint64_t) i + 1), t = order[i];
 		order[i] = order[j];
 		order[j] = t;
 	}
@@ -229,7 +219,7 @@ static size_t put_uvarint(uint8_t *p, uint64_t x)
 	size_t n = 0;
 
 	do {
-		p[n] = (uint8_t)(x & 0x7f);
+		p[n] = (uint8_t) (x & 0x7f);
 		x >>= 7;
 		if (x)
 			p[n] |= 0x80;
@@ -241,7 +231,7 @@ static size_t put_uvarint(uint8_t *p, uint64_t x)
 static size_t put_u64le(uint8_t *p, uint64_t x)
 {
 	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(x >> (8 * i));
+		p[i] = (uint8_t) (x >> (8 * i));
 	return 8;
 }
 
@@ -362,7 +352,7 @@ START_TEST(test_set_insert_in_order)
 
 	for (size_t i = 0; i < n; i++) {
 		ck_assert_int_eq(vv_set(&v, ids[i], 100 + ids[i] % 7), 0);
-		check_invariant(&v, (long)i);
+		check_invariant(&v, (long) i);
 		ck_assert_uint_eq(v.n, i + 1);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -605,8 +595,7 @@ START_TEST(test_merge)
 	struct vv a = VV_INIT, b = VV_INIT, e = VV_INIT, want = VV_INIT, t = VV_INIT;
 	static const uint64_t pa[][2] = {{1, 5}, {3, 1}, {5, UINT64_MAX}, {9, 2}};
 	static const uint64_t pb[][2] = {{2, 7}, {3, 4}, {5, 6}, {9, 2}, {10, 1}};
-	static const uint64_t pw[][2] = {{1, 5},  {2, 7}, {3, 4}, {5, UINT64_MAX},
-					 {9, 2},  {10, 1}};
+	static const uint64_t pw[][2] = {{1, 5}, {2, 7}, {3, 4}, {5, UINT64_MAX}, {9, 2}, {10, 1}};
 
 	/* element-wise max over the union of ids */
 	vv_of(&a, pa, 4);
@@ -668,6 +657,16 @@ START_TEST(test_merge_limit)
 	ck_assert_int_eq(vv_merge(&a, &b), 0);
 	ck_assert_uint_eq(a.n, VV_MAX_ENTRIES);
 	ck_assert_uint_eq(vv_get(&a, 2), 99);
+
+	/* one new id past the limit, on either side */
+	ck_assert_int_eq(vv_copy(&before, &a), 0);
+	vv_clear(&b);
+	ck_assert_int_eq(vv_set(&b, UINT64_MAX, 1), 0);
+	ck_assert_int_eq(vv_merge(&a, &b), VV_ETOOBIG);
+	ck_assert(vv_same(&a, &before));
+	ck_assert_int_eq(vv_merge(&b, &a), VV_ETOOBIG);
+	ck_assert_uint_eq(b.n, 1);
+	ck_assert_uint_eq(vv_get(&b, UINT64_MAX), 1);
 	vv_dispose(&a);
 	vv_dispose(&b);
 	vv_dispose(&before);
@@ -957,21 +956,15 @@ START_TEST(test_random_bump)
 		vv_from_model(&a, &m, &r, it);
 		REQUIRE(vv_copy(&before, &a) == 0, it);
 
-		int k = (int)rng_below(&r, POOL);
+		int k = (int) rng_below(&r, POOL);
 		uint64_t id = pool_ids[k], old = m.c[k], floor, out = 4321;
 		switch (rng_below(&r, 4)) {
-		case 0:
-			floor = 0;
-			break;
+		case 0: floor = 0; break;
 		case 1:
 			floor = vv_max_counter(&a); /* the usual caller */
 			break;
-		case 2:
-			floor = rand_counter(&r);
-			break;
-		default:
-			floor = old + rng_below(&r, 3);
-			break;
+		case 2: floor = rand_counter(&r); break;
+		default: floor = old + rng_below(&r, 3); break;
 		}
 
 		int err = vv_bump(&a, id, floor, &out);
@@ -1002,7 +995,7 @@ END_TEST
 /* A random vector with any ids, up to `max` entries, for the codec. */
 static void vv_random_wide(struct vv *v, struct rng *r, size_t max, long it)
 {
-	size_t n = (size_t)rng_below(r, max + 1);
+	size_t n = (size_t) rng_below(r, max + 1);
 
 	vv_clear(v);
 	for (size_t i = 0; i < n; i++) {
@@ -1045,9 +1038,9 @@ static void check_codec(const struct vv *v, struct vv *out, struct rng *r, long 
 	free(tail);
 
 	/* trailing bytes: refused whole, accepted as a prefix */
-	size_t extra = 1 + (size_t)rng_below(r, 8);
+	size_t extra = 1 + (size_t) rng_below(r, 8);
 	for (size_t i = 0; i < extra; i++)
-		buf[len + i] = (uint8_t)rng_next(r);
+		buf[len + i] = (uint8_t) rng_next(r);
 	REQUIRE(make_dirty(out) == 0, it);
 	REQUIRE(vv_decode(out, buf, len + extra) == VV_ETRAILING, it);
 	REQUIRE(out->n == 0, it);
@@ -1094,14 +1087,14 @@ START_TEST(test_encode_known_bytes)
 	struct vv v = VV_INIT, out = VV_INIT;
 	static const uint64_t p[][2] = {{0x0102030405060708u, 300}, {1, 1}};
 	static const uint8_t want[] = {
-		0x02,						/* count */
-		0x01, 0, 0, 0, 0, 0, 0, 0, 0x01,		/* id 1, counter 1 */
-		0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* id, little-endian */
-		0xac, 0x02,					/* 300 */
+	        0x02,                                                 /* count */
+	        0x01, 0,    0,    0,    0,    0,    0,    0,    0x01, /* id 1, counter 1 */
+	        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,       /* id, little-endian */
+	        0xac, 0x02,                                           /* 300 */
 	};
 	static const uint8_t want_max[] = {
-		0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+	        0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
 	};
 	uint8_t buf[64];
 	size_t len = 0;
@@ -1310,7 +1303,7 @@ START_TEST(test_decode_varints)
 	/* past 64 bits in the tenth byte */
 	memset(c, 0xff, 9);
 	for (unsigned last = 0x02; last <= 0x7f; last++) {
-		c[9] = (uint8_t)last;
+		c[9] = (uint8_t) last;
 		n = one_raw(p, c, 10);
 		ck_assert_int_eq(decode_bytes(&out, p, n), VV_EFORMAT);
 	}
@@ -1352,7 +1345,7 @@ START_TEST(test_decode_count_limits)
 	/* past the limit: 4097, 2^40, UINT64_MAX; with or without data after */
 	n = put_uvarint(p, VV_MAX_ENTRIES + 1);
 	ck_assert_int_eq(decode_bytes(&out, p, n), VV_ETOOBIG);
-	n = put_uvarint(p, (uint64_t)1 << 40);
+	n = put_uvarint(p, (uint64_t) 1 << 40);
 	ck_assert_int_eq(decode_bytes(&out, p, n), VV_ETOOBIG);
 	n = put_uvarint(p, UINT64_MAX);
 	ck_assert_uint_eq(n, 10);
@@ -1376,7 +1369,7 @@ START_TEST(test_decode_count_limits)
 	/* exactly the limit decodes, and fits VV_MAX_ENCODED at full width */
 	for (uint64_t i = 0; i < VV_MAX_ENTRIES; i++)
 		REQUIRE(vv_set(&v, UINT64_MAX - i, UINT64_MAX - i) == 0, i);
-	ck_assert_uint_eq(vv_encoded_size(&v), 2 + (size_t)VV_MAX_ENTRIES * 18);
+	ck_assert_uint_eq(vv_encoded_size(&v), 2 + (size_t) VV_MAX_ENTRIES * 18);
 	ck_assert_uint_le(vv_encoded_size(&v), VV_MAX_ENCODED);
 	big = encode_exact(&v, &len);
 	ck_assert_int_eq(decode_bytes(&out, big, len), 0);
@@ -1385,6 +1378,32 @@ START_TEST(test_decode_count_limits)
 	big[0] = 0x81;
 	big[1] = 0x20;
 	ck_assert_int_eq(decode_bytes(&out, big, len), VV_ETOOBIG);
+	free(big);
+
+	/*
+	 * 4097 complete entries, decoded into a vector whose storage (left by a
+	 * merge) could hold them all: the count is refused, not the allocation.
+	 */
+	len = 2 + (size_t) (VV_MAX_ENTRIES + 1) * 9;
+	big = malloc(len);
+	ck_assert_ptr_nonnull(big);
+	n = put_uvarint(big, VV_MAX_ENTRIES + 1);
+	for (uint64_t id = 1; id <= VV_MAX_ENTRIES + 1; id++) {
+		n += put_u64le(big + n, id);
+		big[n++] = 1;
+	}
+	ck_assert_uint_eq(n, len);
+	vv_clear(&v);
+	vv_clear(&out);
+	for (uint64_t id = 1; id <= 4000; id++) {
+		REQUIRE(vv_set(&v, id, 2) == 0, id);
+		REQUIRE(vv_set(&out, id, 1) == 0, id);
+	}
+	ck_assert_int_eq(vv_merge(&out, &v), 0);
+	ck_assert_uint_eq(out.n, 4000);
+	ck_assert_uint_gt(out.cap, VV_MAX_ENTRIES);
+	ck_assert_int_eq(vv_decode(&out, big, len), VV_ETOOBIG);
+	ck_assert_uint_eq(out.n, 0);
 	free(big);
 	vv_dispose(&v);
 	vv_dispose(&out);
@@ -1398,7 +1417,7 @@ static uint8_t rand_byte(struct rng *r)
 
 	if (rng_below(r, 2))
 		return special[rng_below(r, sizeof(special))];
-	return (uint8_t)rng_next(r);
+	return (uint8_t) rng_next(r);
 }
 
 /*
@@ -1453,12 +1472,12 @@ START_TEST(test_decode_random_bytes)
 	uint8_t p[200];
 
 	for (long it = 0; it < 6000; it++) {
-		size_t len = (size_t)rng_below(&r, sizeof(p) + 1);
+		size_t len = (size_t) rng_below(&r, sizeof(p) + 1);
 		for (size_t i = 0; i < len; i++)
 			p[i] = rand_byte(&r);
 		/* a small count now and then, so that some get past the header */
 		if (len && rng_below(&r, 2))
-			p[0] = (uint8_t)rng_below(&r, 4);
+			p[0] = (uint8_t) rng_below(&r, 4);
 		check_any_bytes(&out, p, len, it);
 	}
 	vv_dispose(&out);
@@ -1476,8 +1495,8 @@ START_TEST(test_decode_mutations)
 		vv_random_wide(&v, &r, 8, it);
 		REQUIRE(vv_encode(p, sizeof(p), &len, &v) == 0, it);
 		/* one to three edits: set a byte, flip a bit, insert, delete, cut, append */
-		for (int k = 1 + (int)rng_below(&r, 3); k > 0; k--) {
-			size_t at = len ? (size_t)rng_below(&r, len) : 0;
+		for (int k = 1 + (int) rng_below(&r, 3); k > 0; k--) {
+			size_t at = len ? (size_t) rng_below(&r, len) : 0;
 			switch (rng_below(&r, 6)) {
 			case 0:
 				if (len)
@@ -1485,7 +1504,7 @@ START_TEST(test_decode_mutations)
 				break;
 			case 1:
 				if (len)
-					p[at] ^= (uint8_t)(1u << rng_below(&r, 8));
+					p[at] ^= (uint8_t) (1u << rng_below(&r, 8));
 				break;
 			case 2:
 				memmove(p + at + 1, p + at, len - at);
@@ -1498,12 +1517,8 @@ START_TEST(test_decode_mutations)
 					len--;
 				}
 				break;
-			case 4:
-				len = at;
-				break;
-			default:
-				p[len++] = rand_byte(&r);
-				break;
+			case 4: len = at; break;
+			default: p[len++] = rand_byte(&r); break;
 			}
 		}
 		if (check_any_bytes(&out, p, len, it) == 0)
@@ -1538,7 +1553,7 @@ static void check_id_text(uint64_t id, long it)
 	REQUIRE(vv_id_parse(&back, text) == 0, it);
 	REQUIRE(back == id, it);
 	for (int i = 0; i < VV_ID_TEXT; i++)
-		lower[i] = (text[i] >= 'A' && text[i] <= 'Z') ? (char)(text[i] - 'A' + 'a') : text[i];
+		lower[i] = (text[i] >= 'A' && text[i] <= 'Z') ? (char) (text[i] - 'A' + 'a') : text[i];
 	back = 0;
 	REQUIRE(vv_id_parse(&back, lower) == 0, it);
 	REQUIRE(back == id, it);
@@ -1551,12 +1566,12 @@ START_TEST(test_id_known)
 		uint64_t id;
 		const char *text;
 	} known[] = {
-		{1, "AAAAAAAAAAAAC"},
-		{2, "AAAAAAAAAAAAE"},
-		{UINT64_MAX, "7777777777776"},
-		{ID_HIGH, "QAAAAAAAAAAAA"},
-		{(uint64_t)1 << 59, "BAAAAAAAAAAAA"},
-		{0x0123456789abcdefu, "AERUKZ4JVPG66"},
+	        {1, "AAAAAAAAAAAAC"},
+	        {2, "AAAAAAAAAAAAE"},
+	        {UINT64_MAX, "7777777777776"},
+	        {ID_HIGH, "QAAAAAAAAAAAA"},
+	        {(uint64_t) 1 << 59, "BAAAAAAAAAAAA"},
+	        {0x0123456789abcdefu, "AERUKZ4JVPG66"},
 	};
 	char text[VV_ID_TEXT];
 	uint64_t id;
@@ -1567,7 +1582,7 @@ START_TEST(test_id_known)
 		id = 0;
 		ck_assert_int_eq(vv_id_parse(&id, known[i].text), 0);
 		ck_assert_uint_eq(id, known[i].id);
-		check_id_text(known[i].id, (long)i);
+		check_id_text(known[i].id, (long) i);
 	}
 	/* lower and mixed case */
 	ck_assert_int_eq(vv_id_parse(&id, "aeruKZ4jvpg66"), 0);
@@ -1587,39 +1602,39 @@ START_TEST(test_id_random_roundtrip)
 	}
 	/* every single bit */
 	for (int b = 0; b < 64; b++)
-		check_id_text((uint64_t)1 << b, b);
+		check_id_text((uint64_t) 1 << b, b);
 }
 END_TEST
 
 START_TEST(test_id_parse_rejects)
 {
 	static const char *bad[] = {
-		"",
-		"A",
-		"AAAAAAAAAAAC",	  /* 12 */
-		"AAAAAAAAAAAACA", /* 14 */
-		"AAAAAAAAAAAACAAAAAAAAAAAAC",
-		"AAAAAAAAAAAAC ",
-		" AAAAAAAAAAAAC",
-		"AAAAAAAAAAAAC\n",
-		"AAAAAAAAAAAAA", /* zero */
-		"aaaaaaaaaaaaa",
-		"AAAAAAAAAAAAB", /* pad bit set */
-		"7777777777777",
-		"AAAAAAAAAAAAD",
-		"AAAAAAAAAAA0C", /* not in the alphabet */
-		"AAAAAAAAAAA1C",
-		"AAAAAAAAAAA8C",
-		"AAAAAAAAAAA9C",
-		"1AAAAAAAAAAAC",
-		"AAAAAAAAAAAA=",
-		"AAAAAAAAAAAAC===",
-		"AAAAAA-AAAAAC",
-		"AAAAAAAAAAA@C",
-		"AAAAAAAAAAA[C",
-		"AAAAAAAAAAA`C",
-		"AAAAAAAAAAA{C",
-		"AAAAAAAAAAA\xc3\x81",
+	        "",
+	        "A",
+	        "AAAAAAAAAAAC",   /* 12 */
+	        "AAAAAAAAAAAACA", /* 14 */
+	        "AAAAAAAAAAAACAAAAAAAAAAAAC",
+	        "AAAAAAAAAAAAC ",
+	        " AAAAAAAAAAAAC",
+	        "AAAAAAAAAAAAC\n",
+	        "AAAAAAAAAAAAA", /* zero */
+	        "aaaaaaaaaaaaa",
+	        "AAAAAAAAAAAAB", /* pad bit set */
+	        "7777777777777",
+	        "AAAAAAAAAAAAD",
+	        "AAAAAAAAAAA0C", /* not in the alphabet */
+	        "AAAAAAAAAAA1C",
+	        "AAAAAAAAAAA8C",
+	        "AAAAAAAAAAA9C",
+	        "1AAAAAAAAAAAC",
+	        "AAAAAAAAAAAA=",
+	        "AAAAAAAAAAAAC===",
+	        "AAAAAA-AAAAAC",
+	        "AAAAAAAAAAA@C",
+	        "AAAAAAAAAAA[C",
+	        "AAAAAAAAAAA`C",
+	        "AAAAAAAAAAA{C",
+	        "AAAAAAAAAAA\xc3\x81",
 	};
 	uint64_t id;
 
@@ -1642,8 +1657,8 @@ START_TEST(test_id_parse_every_char)
 	for (int pos = 0; pos < 13; pos++) {
 		for (int c = 1; c < 256; c++) {
 			memcpy(text, base, sizeof(base));
-			text[pos] = (char)c;
-			char u = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : (char)c;
+			text[pos] = (char) c;
+			char u = (c >= 'a' && c <= 'z') ? (char) (c - 'a' + 'A') : (char) c;
 			const char *d = strchr(b32_alphabet, u);
 			int valid = u != '\0' && d != NULL;
 			if (valid && pos == 12)

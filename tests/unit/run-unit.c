@@ -11,6 +11,7 @@ int main(void)
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, scan_suite());
 	srunner_add_suite(sr, ignore_suite());
+	srunner_add_suite(sr, fs_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -8,5 +8,6 @@ Suite *vv_suite(void);
 Suite *store_suite(void);
 Suite *scan_suite(void);
 Suite *ignore_suite(void);
+Suite *fs_suite(void);
 
 #endif
