@@ -78,6 +78,20 @@ int cmd_id(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_scan(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_pull(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_push(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_log(struct cmd_ctx *ctx, int argc, char **argv);
+/*
+ * Opens and locks the replica for command `c`, finishes what a killed run
+ * left, scans, then syncs (`op`: PROTO_OP_* bits) with each peer in turn,
+ * limited to `paths` when given.  Returns the worst exit status.
+ */
+int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char **peers, size_t npeers,
+		 char **paths, size_t npaths);
 
 
 

@@ -34,6 +34,40 @@ static const struct command commands[] = {
 	 "Lists the paths added, modified or deleted since they were last recorded,\n"
 	 "without recording anything. With --json, one object. Exit 1 while open\n"
 	 "conflicts exist.\n"},
+	{"clone", cmd_clone, CMD_REPLICA | CMD_LOCK, "make a new replica of a peer",
+	 "usage: mmsync clone URL DIR [--name NAME]\n"
+	 "\n"
+	 "Makes DIR (created if missing; it must be empty) a replica, then pulls URL\n"
+	 "into it.\n"},
+	{"pull", cmd_pull, CMD_REPLICA | CMD_LOCK, "bring a peer's changes here",
+	 "usage: mmsync pull PEER [PATH...]\n"
+	 "\n"
+	 "Brings every version PEER holds that this replica lacks, whoever wrote it\n"
+	 "(only under the PATHs when given). PEER is a path to a replica on this machine.\n"},
+	{"push", cmd_push, CMD_REPLICA | CMD_LOCK, "send this replica's changes to a peer",
+	 "usage: mmsync push PEER [PATH...]\n"
+	 "\n"
+	 "Sends every version this replica holds that PEER lacks (only under the PATHs\n"
+	 "when given).\n"},
+	{"sync", cmd_sync, CMD_REPLICA | CMD_LOCK, "pull then push, with each peer",
+	 "usage: mmsync sync PEER... [PATH...]\n"
+	 "\n"
+	 "Pulls from and pushes to each PEER in turn (only under the PATHs when given).\n"
+	 "Exit 1 when open conflicts remain, 3 when a peer failed (the others still run).\n"},
+	{"conflicts", cmd_conflicts, CMD_REPLICA, "list open conflicts",
+	 "usage: mmsync conflicts [list]\n"
+	 "\n"
+	 "One line per open conflict: PATH<TAB>KIND<TAB>DETAIL. With --json, an array of\n"
+	 "objects with path, kind, copies, replicas and detected. Exit 1 while any is open.\n"},
+	{"log", cmd_log, CMD_REPLICA, "show what recent syncs did",
+	 "usage: mmsync log [-n N]\n"
+	 "\n"
+	 "Prints the last N (default 20) lines of .mmsync/log: one per sync, and one per\n"
+	 "conflict, kept edit or failure.\n"},
+	{"serve", cmd_serve, CMD_REPLICA | CMD_LOCK, "speak the sync protocol on stdin and stdout",
+	 "usage: mmsync serve --stdio\n"
+	 "\n"
+	 "Serves the replica at -C DIR on stdin and stdout (what a peer's mmsync runs).\n"},
 	{"help", cmd_help, 0, "show help for a command", "usage: mmsync help [COMMAND]\n"},
 };
 

@@ -35,6 +35,7 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct status_out so = {ctx, 0};
 	struct scan_stats st;
+	uint64_t conflicts = 0;
 	char id[VV_ID_TEXT];
 	int first, err;
 
@@ -59,15 +60,21 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 		putchar('\n');
 	}
 	err = cmd_run_scan(ctx, SCAN_DRY_RUN, status_change, &so, &st);
+	if (err == 0)
+		err = store_conflict_count(ctx->r->store, &conflicts);
 	if (ctx->json) {
-		printf("],\"complete\":%s,\"skipped\":%llu,\"conflicts\":[]}\n", err < 0 ? "false" : "true",
-		       (unsigned long long)st.skipped);
+		printf("],\"complete\":%s,\"skipped\":%llu,\"conflicts\":%llu}\n", err < 0 ? "false" : "true",
+		       (unsigned long long)st.skipped, (unsigned long long)conflicts);
 	} else if (err == 0) {
 		if (so.n == 0)
 			printf("no changes since the last scan\n");
-		printf("no open conflicts\n");
+		if (conflicts)
+			printf("%llu open conflict%s: see 'mmsync conflicts'\n", (unsigned long long)conflicts,
+			       conflicts == 1 ? "" : "s");
+		else
+			printf("no open conflicts\n");
 	}
 	if (err < 0)
 		return cmd_fail(err);
-	return st.skipped ? EXIT_FAILED : EXIT_OK;
+	return st.skipped ? EXIT_FAILED : conflicts ? EXIT_CONFLICTS : EXIT_OK;
 }

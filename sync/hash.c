@@ -76,6 +76,21 @@ int hasher_buf(struct hasher *h, const void *buf, size_t len, uint8_t out[HASH_L
 	return 0;
 }
 
+int hasher_begin(struct hasher *h)
+{
+	return EVP_DigestInit_ex2(h->ctx, h->md, NULL) ? 0 : mm_error_set(MM_ERROR, "cannot start SHA-256");
+}
+
+int hasher_update(struct hasher *h, const void *buf, size_t len)
+{
+	return EVP_DigestUpdate(h->ctx, buf, len) ? 0 : mm_error_set(MM_ERROR, "cannot compute SHA-256");
+}
+
+int hasher_final(struct hasher *h, uint8_t out[HASH_LEN])
+{
+	return EVP_DigestFinal_ex(h->ctx, out, NULL) ? 0 : mm_error_set(MM_ERROR, "cannot finish SHA-256");
+}
+
 void hash_hex(char out[HASH_HEX], const uint8_t hash[HASH_LEN])
 {
 	static const char hex[] = "0123456789abcdef";

@@ -19,6 +19,10 @@ void hasher_free(struct hasher *h);
 int hasher_fd(struct hasher *h, int fd, const char *path, uint8_t out[HASH_LEN], uint64_t *len);
 /* Hashes a buffer. */
 int hasher_buf(struct hasher *h, const void *buf, size_t len, uint8_t out[HASH_LEN]);
+/* Streaming: begin, any number of updates, final. */
+int hasher_begin(struct hasher *h);
+int hasher_update(struct hasher *h, const void *buf, size_t len);
+int hasher_final(struct hasher *h, uint8_t out[HASH_LEN]);
 /* Lower-case hex. */
 void hash_hex(char out[HASH_HEX], const uint8_t hash[HASH_LEN]);
 

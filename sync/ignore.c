@@ -95,7 +95,7 @@ int ignore_load(struct ignore **out, int rootfd)
 	/* A NUL inside would cut the rules short where the user cannot see it. */
 	if (memchr(text, '\0', len)) {
 		free(text);
-		return mm_error_set(MM_EINVAL, "'" IGNORE_FILE "' holds a NUL byte");
+		return mm_error_set(MM_ERROR, "'" IGNORE_FILE "' holds a NUL byte");
 	}
 	err = ignore_from_rules(out, text);
 	free(text);

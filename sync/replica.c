@@ -74,12 +74,13 @@ int replica_name_valid(const char *name)
 	size_t n = strlen(name);
 
 	/* It goes into conflict-copy file names: keep it to a portable, visible set. */
-	if (n == 0 || n > REPLICA_NAME_MAX || name[0] == '.' || name[0] == '-')
+	if (n == 0 || n > REPLICA_NAME_MAX || name[0] == '-')
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
+		/* no '.': a conflict copy's name must say where the replica name ends and the extension begins */
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-		      c == '_' || c == '.'))
+		      c == '_'))
 			return 0;
 	}
 	return 1;
@@ -163,8 +164,8 @@ int replica_create(const char *dir, const char *name, char **root_out)
 		*root_out = NULL;
 	if (!replica_name_valid(name))
 		return mm_error_set(MM_EINVAL,
-				    "invalid replica name '%s': use 1 to %d letters, digits, '-', '_' or '.', "
-				    "not starting with '.' or '-'",
+				    "invalid replica name '%s': use 1 to %d letters, digits, '-' or '_', "
+				    "not starting with '-'",
 				    name, REPLICA_NAME_MAX);
 	if ((err = make_dirs(dir)) < 0)
 		return err;

@@ -168,24 +168,6 @@ static int64_t ts_ns(const struct timespec *t)
 	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
 }
 
-static void fill_stat(struct entry *e, const struct stat *sb)
-{
-	e->mode = sb->st_mode & 07777;
-	e->size = (uint64_t)sb->st_size;
-	e->mtime_ns = ts_ns(&sb->st_mtim);
-	e->ctime_ns = ts_ns(&sb->st_ctim);
-	e->dev = (uint64_t)sb->st_dev;
-	e->ino = (uint64_t)sb->st_ino;
-}
-
-/* 1 when the stored stat data of `e` still describe `sb`. */
-static int stat_same(const struct entry *e, const struct stat *sb)
-{
-	return e->size == (uint64_t)sb->st_size && e->mtime_ns == ts_ns(&sb->st_mtim) &&
-	       e->ctime_ns == ts_ns(&sb->st_ctim) && e->ino == (uint64_t)sb->st_ino &&
-	       e->mode == (sb->st_mode & 07777);
-}
-
 /*
  * Hashes the regular file `name` in `dirfd` into s->now (stat data too).
  * Returns 1 when hashed, 0 when skipped with a warning, <0 on a fatal error.
@@ -222,7 +204,7 @@ static int hash_file(struct scan *s, int dirfd, const char *name)
 		s->st->hashed_bytes += n;
 		if (n == (uint64_t)after.st_size && before.st_size == after.st_size &&
 		    ts_ns(&before.st_mtim) == ts_ns(&after.st_mtim) && ts_ns(&before.st_ctim) == ts_ns(&after.st_ctim)) {
-			fill_stat(&s->now, &after);
+			entry_fill_stat(&s->now, &after);
 			s->now.has_hash = 1;
 			return 1;
 		}
@@ -249,7 +231,7 @@ static int read_link(struct scan *s, int dirfd, const char *name, const struct s
 	}
 	if (entry_set_target(&s->now, buf, (size_t)n) < 0)
 		return MM_ENOMEM;
-	fill_stat(&s->now, sb);
+	entry_fill_stat(&s->now, sb);
 	s->now.mode = 0777;
 	s->now.size = (uint64_t)n;
 	s->now.has_hash = 0;
@@ -266,7 +248,7 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 	int same_kind = old && old->kind == kind;
 	int rc, changed;
 
-	if (same_kind && stat_same(old, sb) && !(old->flags & ENTRY_RACY))
+	if (same_kind && entry_stat_matches(old, sb) && !(old->flags & ENTRY_RACY))
 		return 0; /* unchanged, and sure of it */
 	if (kind == ENTRY_DIR && same_kind && old->mode == (sb->st_mode & 07777))
 		return 0; /* a directory's mtime moves with its entries: not a change */
@@ -295,7 +277,7 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 			return rc;
 		changed = !same_kind || !old->target || strcmp(old->target, s->now.target);
 	} else {
-		fill_stat(&s->now, sb);
+		entry_fill_stat(&s->now, sb);
 		s->now.size = 0;
 		s->now.has_hash = 0;
 		changed = 1;
@@ -322,7 +304,7 @@ static int names_cmp(const void *a, const void *b, void *arg)
 }
 
 /* Reads the names in the directory `dir`, sorted bytewise. */
-static int read_names(struct names *nm, DIR *dir)
+static int read_names(struct names *nm, DIR *dir, int remove_tmp)
 {
 	struct dirent *d;
 
@@ -330,8 +312,12 @@ static int read_names(struct names *nm, DIR *dir)
 		errno = 0;
 		if (!(d = readdir(dir)))
 			break;
-		if (!path_name_syncable(d->d_name))
+		if (!path_name_syncable(d->d_name)) {
+			/* a temporary file of a killed run: the lock says no run is writing it now */
+			if (remove_tmp && !strncmp(d->d_name, MM_TMP_PREFIX, sizeof(MM_TMP_PREFIX) - 1))
+				unlinkat(dirfd(dir), d->d_name, 0);
 			continue;
+		}
 		size_t l = strlen(d->d_name) + 1;
 		if (nm->len + l > nm->cap) {
 			size_t cap = nm->cap ? nm->cap * 2 : 4096;
@@ -357,7 +343,8 @@ static int read_names(struct names *nm, DIR *dir)
 	}
 	if (errno)
 		return errno;
-	qsort_r(nm->off, nm->n, sizeof(*nm->off), names_cmp, nm->buf);
+	if (nm->n > 1)
+		qsort_r(nm->off, nm->n, sizeof(*nm->off), names_cmp, nm->buf);
 	return 0;
 }
 
@@ -418,7 +405,7 @@ static int walk(struct scan *s, int fd)
 		close(fd);
 		return mm_error_oom();
 	}
-	if ((rc = read_names(&nm, dir)) != 0) {
+	if ((rc = read_names(&nm, dir, !(s->o->flags & SCAN_DRY_RUN))) != 0) {
 		if (rc == ENOMEM) {
 			err = mm_error_oom();
 			goto done;

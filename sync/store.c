@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -18,7 +19,7 @@
  * memcmp, NUL sorts before every byte a name may hold, so "a", "a/x",
  * "a-b" come out in that (depth-first) order.
  */
-static const char *schema_v1 =
+static const char *schema =
 	"CREATE TABLE entries ("
 	" key BLOB PRIMARY KEY,"
 	" kind INTEGER NOT NULL,"
@@ -28,22 +29,33 @@ static const char *schema_v1 =
 	" hash BLOB,"
 	" target BLOB,"
 	" vv BLOB NOT NULL,"
+	" writer INTEGER NOT NULL DEFAULT 0,"
+	" origin INTEGER NOT NULL DEFAULT 0,"
 	" seq INTEGER NOT NULL,"
 	" dev INTEGER NOT NULL DEFAULT 0,"
 	" ino INTEGER NOT NULL DEFAULT 0,"
 	" ctime INTEGER NOT NULL DEFAULT 0,"
 	" flags INTEGER NOT NULL DEFAULT 0"
 	") WITHOUT ROWID;"
-	"CREATE UNIQUE INDEX entries_seq ON entries(seq);"
-	"CREATE TABLE state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+	"CREATE INDEX entries_seq ON entries(seq);"
+	"CREATE INDEX entries_hash ON entries(hash) WHERE hash IS NOT NULL;"
+	"CREATE TABLE state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE peers (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"
+	" index_id INTEGER NOT NULL DEFAULT 0, seen_seq INTEGER NOT NULL DEFAULT 0,"
+	" last_ok INTEGER NOT NULL DEFAULT 0, last_fail INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE replicas (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+	"CREATE TABLE pending (key BLOB PRIMARY KEY, row BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE conflicts (key BLOB PRIMARY KEY, copy BLOB NOT NULL, kind TEXT NOT NULL,"
+	" detected INTEGER NOT NULL, ours INTEGER NOT NULL, theirs INTEGER NOT NULL) WITHOUT ROWID;";
 
-#define COLS "key, kind, mode, size, mtime, hash, target, vv, seq, dev, ino, ctime, flags"
+#define COLS "key, kind, mode, size, mtime, hash, target, vv, seq, dev, ino, ctime, flags, writer, origin"
 
 struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *get, *put, *save_state;
-	uint64_t replica_id;
+	uint64_t replica_id, index_id;
 	uint64_t counter, seq;             /* in memory, written at commit */
 	uint64_t saved_counter, saved_seq; /* as of the last commit */
 	int in_batch;
@@ -69,6 +81,28 @@ void entry_dispose(struct entry *e)
 	free(e->target);
 	vv_dispose(&e->vv);
 	entry_init(e);
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+int entry_stat_matches(const struct entry *e, const struct stat *sb)
+{
+	return e->size == (uint64_t)sb->st_size && e->mtime_ns == ts_ns(&sb->st_mtim) &&
+	       e->ctime_ns == ts_ns(&sb->st_ctim) && e->ino == (uint64_t)sb->st_ino &&
+	       e->mode == (sb->st_mode & 07777);
+}
+
+void entry_fill_stat(struct entry *e, const struct stat *sb)
+{
+	e->mode = sb->st_mode & 07777;
+	e->size = (uint64_t)sb->st_size;
+	e->mtime_ns = ts_ns(&sb->st_mtim);
+	e->ctime_ns = ts_ns(&sb->st_ctim);
+	e->dev = (uint64_t)sb->st_dev;
+	e->ino = (uint64_t)sb->st_ino;
 }
 
 static int grow_copy(char **buf, size_t *cap, const char *src, size_t len)
@@ -137,6 +171,8 @@ static int encode_key(struct store *s, const char *path, size_t *len)
 {
 	size_t n = strlen(path);
 
+	if (n == 0)
+		return mm_error_set(MM_EINVAL, "empty path");
 	if (n > MM_PATH_MAX)
 		return mm_error_set(MM_EINVAL, "path too long: '%.64s...'", path);
 	for (size_t i = 0; i < n; i++)
@@ -223,7 +259,7 @@ static int prepare(struct store *s)
 {
 	if (sqlite3_prepare_v3(s->db, "SELECT " COLS " FROM entries WHERE key = ?", -1,
 			       SQLITE_PREPARE_PERSISTENT, &s->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO entries (" COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO entries (" COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s->put, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO state (name, value) VALUES ('counter', ?), ('seq', ?)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s->save_state, NULL) != SQLITE_OK)
@@ -234,9 +270,13 @@ static int prepare(struct store *s)
 int store_create(const char *db_path, uint64_t replica_id)
 {
 	struct store *s;
-	char sql[160];
+	char sql[200];
+	uint64_t index_id = 0;
 	int err, fd;
 
+	while (index_id == 0)
+		if (getrandom(&index_id, sizeof(index_id), 0) != sizeof(index_id))
+			return mm_error_errno(MM_EIO, errno, "cannot make an index id");
 	/* O_EXCL: never initialise over somebody's file. */
 	fd = open(db_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -248,11 +288,11 @@ int store_create(const char *db_path, uint64_t replica_id)
 	if ((err = open_db(s, &s->db, SQLITE_OPEN_READWRITE)) < 0)
 		goto done;
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO state VALUES ('replica_id', %lld), ('counter', 0), ('seq', 0);"
+		 "INSERT INTO state VALUES ('replica_id', %lld), ('index_id', %lld), ('counter', 0), ('seq', 0);"
 		 "PRAGMA user_version = %d;",
-		 (long long)replica_id, STORE_SCHEMA_VERSION);
+		 (long long)replica_id, (long long)index_id, STORE_SCHEMA_VERSION);
 	if ((err = exec(s, "PRAGMA journal_mode = WAL")) < 0 || (err = exec(s, "BEGIN")) < 0 ||
-	    (err = exec(s, schema_v1)) < 0 || (err = exec(s, sql)) < 0 || (err = exec(s, "COMMIT")) < 0)
+	    (err = exec(s, schema)) < 0 || (err = exec(s, sql)) < 0 || (err = exec(s, "COMMIT")) < 0)
 		goto done;
 done:
 	sqlite3_close(s->db);
@@ -292,7 +332,7 @@ int store_open(struct store **out, const char *db_path)
 	}
 	/* FULL: a committed batch survives a power cut; cache bounded at 8 MB. */
 	if ((err = exec(s, "PRAGMA synchronous = FULL; PRAGMA cache_size = -8000")) < 0 ||
-	    (err = get_state(s, "replica_id", &id)) < 0 || (err = get_state(s, "counter", &s->counter)) < 0 ||
+	    (err = get_state(s, "replica_id", &id)) < 0 || (err = get_state(s, "index_id", &s->index_id)) < 0 || (err = get_state(s, "counter", &s->counter)) < 0 ||
 	    (err = get_state(s, "seq", &s->seq)) < 0 || (err = prepare(s)) < 0)
 		goto fail;
 	if (id == 0) {
@@ -416,6 +456,8 @@ static int row_to_entry(struct store *s, sqlite3_stmt *st, struct entry *e)
 	e->ino = (uint64_t)sqlite3_column_int64(st, 10);
 	e->ctime_ns = sqlite3_column_int64(st, 11);
 	e->flags = (uint32_t)sqlite3_column_int(st, 12);
+	e->writer = (uint64_t)sqlite3_column_int64(st, 13);
+	e->origin = (uint64_t)sqlite3_column_int64(st, 14);
 	if (e->kind < ENTRY_DELETED || e->kind > ENTRY_LINK)
 		return mm_error_set(MM_ECORRUPT, "metadata store '%s': bad kind for '%s'", s->path, e->path);
 	return 0;
@@ -472,6 +514,8 @@ int store_put(struct store *s, const struct entry *e)
 	sqlite3_bind_int64(st, 11, (sqlite3_int64)e->ino);
 	sqlite3_bind_int64(st, 12, e->ctime_ns);
 	sqlite3_bind_int(st, 13, (int)e->flags);
+	sqlite3_bind_int64(st, 14, (sqlite3_int64)e->writer);
+	sqlite3_bind_int64(st, 15, (sqlite3_int64)e->origin);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -484,13 +528,40 @@ int store_put_local_change(struct store *s, struct entry *e)
 {
 	uint64_t counter;
 
+	if (!s->in_batch)
+		return mm_error_set(MM_EINVAL, "metadata store '%s': write outside a batch", s->path);
 	if (s->counter == UINT64_MAX || s->seq == UINT64_MAX)
 		return mm_error_set(MM_ECORRUPT, "metadata store '%s': counters exhausted", s->path);
 	if (vv_bump(&e->vv, s->replica_id, s->counter + 1, &counter) < 0)
 		return mm_error_set(MM_EINVAL, "cannot record a new version of '%s'", e->path);
 	s->counter = counter;
+	e->writer = s->replica_id;
+	e->origin = 0;
 	e->seq = ++s->seq;
 	return store_put(s, e);
+}
+
+int store_put_next_seq(struct store *s, struct entry *e)
+{
+	if (!s->in_batch)
+		return mm_error_set(MM_EINVAL, "metadata store '%s': write outside a batch", s->path);
+	if (s->seq == UINT64_MAX)
+		return mm_error_set(MM_ECORRUPT, "metadata store '%s': counters exhausted", s->path);
+	e->seq = ++s->seq;
+	return store_put(s, e);
+}
+
+/* Opens the iterator's own connection and takes its read snapshot now, not at the first row. */
+static int iter_begin(struct store *s, struct store_iter *it)
+{
+	int err;
+
+	if ((err = open_db(s, &it->db, SQLITE_OPEN_READONLY)) < 0)
+		return err;
+	if (sqlite3_exec(it->db, "PRAGMA cache_size = -4000; BEGIN; SELECT count(*) FROM state", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_error(s, it->db, "reading");
+	return 0;
 }
 
 int store_iter_open(struct store_iter **out, struct store *s, const char *prefix)
@@ -503,9 +574,8 @@ int store_iter_open(struct store_iter **out, struct store *s, const char *prefix
 	if (!(it = calloc(1, sizeof(*it))))
 		return mm_error_oom();
 	it->store = s;
-	if ((err = open_db(s, &it->db, SQLITE_OPEN_READONLY)) < 0)
+	if ((err = iter_begin(s, it)) < 0)
 		goto fail;
-	sqlite3_exec(it->db, "PRAGMA cache_size = -4000", NULL, NULL, NULL);
 	if (prefix && *prefix) {
 		if ((err = encode_key(s, prefix, &len)) < 0)
 			goto fail;
@@ -568,4 +638,359 @@ int store_count(struct store *s, struct store_counts *out)
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_error(s, s->db, "counting");
+}
+
+uint64_t store_index_id(const struct store *s)
+{
+	return s->index_id;
+}
+
+int store_iter_since(struct store_iter **out, struct store *s, uint64_t since)
+{
+	struct store_iter *it;
+	int err;
+
+	*out = NULL;
+	if (!(it = calloc(1, sizeof(*it))))
+		return mm_error_oom();
+	it->store = s;
+	if ((err = iter_begin(s, it)) < 0)
+		goto fail;
+	if (sqlite3_prepare_v2(it->db, "SELECT " COLS " FROM entries WHERE seq > ? ORDER BY key", -1, &it->stmt,
+			       NULL) != SQLITE_OK) {
+		err = db_error(s, it->db, "reading");
+		goto fail;
+	}
+	sqlite3_bind_int64(it->stmt, 1, (sqlite3_int64)since);
+	*out = it;
+	return 0;
+fail:
+	store_iter_free(it);
+	return err;
+}
+
+/* Prepares `sql` on the store's connection, or sets the error. */
+static int prep(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_error(s, s->db, "preparing");
+	return 0;
+}
+
+/* Steps a statement that returns no row and finalizes it. */
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(s, s->db, what);
+}
+
+int store_find_hash(struct store *s, const uint8_t hash[MM_HASH_LEN], struct entry *out)
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	if ((err = prep(s, &st, "SELECT " COLS " FROM entries WHERE hash = ? AND kind = 1 LIMIT 1")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, hash, MM_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err = row_to_entry(s, st, out);
+	else
+		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+	snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+int store_peer_get(struct store *s, uint64_t id, struct store_peer *out)
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	if ((err = prep(s, &st,
+			"SELECT name, index_id, seen_seq, last_ok, last_fail, last_error FROM peers WHERE id = ?")) < 0)
+		return err;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(out->name, sizeof(out->name), sqlite3_column_text(st, 0));
+		out->index_id = (uint64_t)sqlite3_column_int64(st, 1);
+		out->seen_seq = (uint64_t)sqlite3_column_int64(st, 2);
+		out->last_ok_ns = sqlite3_column_int64(st, 3);
+		out->last_fail_ns = sqlite3_column_int64(st, 4);
+		copy_text(out->last_error, sizeof(out->last_error), sqlite3_column_text(st, 5));
+		err = 0;
+	} else {
+		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading peers");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_peer_put(struct store *s, const struct store_peer *p)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if ((err = prep(s, &st, "INSERT OR REPLACE INTO peers (id, name, index_id, seen_seq, last_ok, last_fail, "
+				"last_error) VALUES (?,?,?,?,?,?,?)")) < 0)
+		return err;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)p->id);
+	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)p->index_id);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)p->seen_seq);
+	sqlite3_bind_int64(st, 5, p->last_ok_ns);
+	sqlite3_bind_int64(st, 6, p->last_fail_ns);
+	sqlite3_bind_text(st, 7, p->last_error, -1, SQLITE_STATIC);
+	return step_done(s, st, "writing peers");
+}
+
+int store_replica_name(struct store *s, uint64_t id, char out[65])
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	out[0] = '\0';
+	if ((err = prep(s, &st, "SELECT name FROM replicas WHERE id = ?")) < 0)
+		return err;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		copy_text(out, 65, sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading replicas");
+}
+
+int store_replica_name_put(struct store *s, uint64_t id, const char *name)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if ((err = prep(s, &st, "INSERT OR REPLACE INTO replicas (id, name) VALUES (?, ?)")) < 0)
+		return err;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	return step_done(s, st, "writing replicas");
+}
+
+int store_pending_put(struct store *s, const char *path, const void *row, size_t len)
+{
+	sqlite3_stmt *st;
+	size_t klen;
+	int err;
+
+	if ((err = encode_key(s, path, &klen)) < 0 ||
+	    (err = prep(s, &st, "INSERT OR REPLACE INTO pending (key, row) VALUES (?, ?)")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, row, (int)len, SQLITE_STATIC);
+	return step_done(s, st, "writing the journal");
+}
+
+int store_pending_clear(struct store *s)
+{
+	return exec(s, "DELETE FROM pending");
+}
+
+int store_pending_each(struct store *s, int (*fn)(void *arg, const char *path, const void *row, size_t len),
+		       void *arg)
+{
+	sqlite3_stmt *st;
+	struct entry e;
+	int rc, err;
+
+	if ((err = prep(s, &st, "SELECT key, row FROM pending ORDER BY key")) < 0)
+		return err;
+	entry_init(&e);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		if (n <= 0 || n > MM_PATH_MAX ||
+		    (err = set_path_from_key(&e, sqlite3_column_blob(st, 0), (size_t)n)) < 0) {
+			err = err < 0 ? err : mm_error_set(MM_ECORRUPT, "metadata store '%s': bad journal", s->path);
+			break;
+		}
+		if ((err = fn(arg, e.path, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1))) < 0)
+			break;
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = db_error(s, s->db, "reading the journal");
+	sqlite3_finalize(st);
+	entry_dispose(&e);
+	return err;
+}
+
+void store_conflict_dispose(struct store_conflict *c)
+{
+	free(c->path);
+	free(c->copy);
+	c->path = c->copy = NULL;
+}
+
+int store_conflict_put(struct store *s, const struct store_conflict *c)
+{
+	sqlite3_stmt *st;
+	size_t klen, clen = strlen(c->copy);
+	int err;
+
+	if ((err = encode_key(s, c->path, &klen)) < 0 ||
+	    (err = prep(s, &st, "INSERT OR REPLACE INTO conflicts (key, copy, kind, detected, ours, theirs) "
+				"VALUES (?,?,?,?,?,?)")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, c->copy, (int)clen, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, c->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, c->detected_ns);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)c->ours);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)c->theirs);
+	return step_done(s, st, "writing conflicts");
+}
+
+int store_conflict_delete(struct store *s, const char *path)
+{
+	sqlite3_stmt *st;
+	size_t klen;
+	int err;
+
+	if ((err = encode_key(s, path, &klen)) < 0 || (err = prep(s, &st, "DELETE FROM conflicts WHERE key = ?")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	return step_done(s, st, "writing conflicts");
+}
+
+static int row_to_conflict(struct store *s, sqlite3_stmt *st, struct store_conflict *c)
+{
+	struct entry e;
+	int err;
+
+	entry_init(&e);
+	if ((err = set_path_from_key(&e, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0))) == 0) {
+		c->path = e.path;
+		e.path = NULL;
+		c->copy = strndup(sqlite3_column_blob(st, 1) ? (const char *)sqlite3_column_blob(st, 1) : "",
+				  (size_t)sqlite3_column_bytes(st, 1));
+		copy_text(c->kind, sizeof(c->kind), sqlite3_column_text(st, 2));
+		c->detected_ns = sqlite3_column_int64(st, 3);
+		c->ours = (uint64_t)sqlite3_column_int64(st, 4);
+		c->theirs = (uint64_t)sqlite3_column_int64(st, 5);
+		if (!c->copy)
+			err = mm_error_oom();
+	}
+	entry_dispose(&e);
+	(void)s;
+	return err;
+}
+
+int store_conflict_get(struct store *s, const char *path, struct store_conflict *out)
+{
+	sqlite3_stmt *st;
+	size_t klen;
+	int rc, err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = encode_key(s, path, &klen)) < 0 ||
+	    (err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs FROM conflicts WHERE key = ?")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err = row_to_conflict(s, st, out);
+	else
+		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading conflicts");
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store_conflict *c), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	if ((err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs FROM conflicts ORDER BY key")) < 0)
+		return err;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_conflict c = {0};
+		err = row_to_conflict(s, st, &c);
+		if (err == 0)
+			err = fn(arg, &c);
+		store_conflict_dispose(&c);
+		if (err < 0)
+			break;
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = db_error(s, s->db, "reading conflicts");
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_conflict_count(struct store *s, uint64_t *out)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	*out = 0;
+	if ((err = prep(s, &st, "SELECT count(*) FROM conflicts")) < 0)
+		return err;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		err = db_error(s, s->db, "reading conflicts");
+	sqlite3_finalize(st);
+	return err;
+}
+
+struct prune_ctx {
+	struct store *s;
+	struct entry e;
+	char **gone;
+	size_t n, cap;
+};
+
+static int prune_collect(void *arg, const struct store_conflict *c)
+{
+	struct prune_ctx *pc = arg;
+	int err = store_get(pc->s, c->copy, &pc->e);
+
+	if (err < 0 && err != MM_ENOTFOUND)
+		return err;
+	if (err == 0 && pc->e.kind != ENTRY_DELETED)
+		return 0;
+	if (pc->n == pc->cap) {
+		size_t cap = pc->cap ? pc->cap * 2 : 16;
+		char **p = realloc(pc->gone, cap * sizeof(*p));
+		if (!p)
+			return mm_error_oom();
+		pc->gone = p;
+		pc->cap = cap;
+	}
+	if (!(pc->gone[pc->n] = strdup(c->path)))
+		return mm_error_oom();
+	pc->n++;
+	return 0;
+}
+
+int store_conflicts_prune(struct store *s)
+{
+	struct prune_ctx pc = {s, {0}, NULL, 0, 0};
+	int err;
+
+	entry_init(&pc.e);
+	err = store_conflict_each(s, prune_collect, &pc);
+	for (size_t i = 0; i < pc.n; i++) {
+		if (err == 0)
+			err = store_conflict_delete(s, pc.gone[i]);
+		free(pc.gone[i]);
+	}
+	free(pc.gone);
+	entry_dispose(&pc.e);
+	return err;
 }

@@ -19,7 +19,7 @@
 
 #include "vv/vv.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define MM_HASH_LEN 32 /* SHA-256 */
 
 enum entry_kind {
@@ -44,6 +44,8 @@ struct entry {
 	char *target;   /* owned; symbolic link target, NULL otherwise */
 	size_t target_cap;
 	struct vv vv;   /* the version this row records */
+	uint64_t writer; /* id of the replica that made this version */
+	uint64_t origin; /* the peer this row was received from as is; 0 when made here */
 	uint64_t seq;   /* local sequence number of the last change to this row */
 	/* stat cache: local facts used only to notice changes */
 	uint64_t dev, ino;
@@ -59,6 +61,12 @@ int entry_set_path(struct entry *e, const char *path, size_t len);
 int entry_set_target(struct entry *e, const char *target, size_t len);
 /* Makes `out` (initialised) a deep copy of `src`. */
 int entry_copy(struct entry *out, const struct entry *src);
+
+struct stat;
+/* 1 when the stat data recorded in `e` (size, mtime, ctime, inode, mode) still describe `sb`. */
+int entry_stat_matches(const struct entry *e, const struct stat *sb);
+/* Records the stat data of `sb` in `e` (mode: permission bits only). */
+void entry_fill_stat(struct entry *e, const struct stat *sb);
 
 struct store;
 struct store_iter;
@@ -90,6 +98,13 @@ int store_put(struct store *s, const struct entry *e);
 int store_put_local_change(struct store *s, struct entry *e);
 
 /*
+ * Records `e` as it is (a version received from a peer, or merged): gives
+ * it a new sequence number, so that it is passed on to other peers, and
+ * puts it (inside a batch).
+ */
+int store_put_next_seq(struct store *s, struct entry *e);
+
+/*
  * Streams the rows at and beneath `prefix` (NULL or "" for all) in tree
  * order, from a snapshot taken now.  store_iter_next() fills `out` and
  * returns 1, returns 0 at the end, or a negative code.
@@ -97,6 +112,60 @@ int store_put_local_change(struct store *s, struct entry *e);
 int store_iter_open(struct store_iter **out, struct store *s, const char *prefix);
 int store_iter_next(struct store_iter *it, struct entry *out);
 void store_iter_free(struct store_iter *it);
+
+/*
+ * Streams the rows whose sequence number is above `since`, in tree order
+ * (what a peer that has seen up to `since` lacks).
+ */
+int store_iter_since(struct store_iter **out, struct store *s, uint64_t since);
+
+/* A live file row whose content hash is `hash`: 0, or MM_ENOTFOUND. */
+int store_find_hash(struct store *s, const uint8_t hash[MM_HASH_LEN], struct entry *out);
+
+/* A random id for this store's sequence numbers: a new store is a new index. */
+uint64_t store_index_id(const struct store *s);
+
+/* What this replica knows of a peer. */
+struct store_peer {
+	uint64_t id;
+	uint64_t index_id;  /* the peer's index id when seen_seq was recorded */
+	uint64_t seen_seq;  /* every row of the peer up to this sequence number is here */
+	int64_t last_ok_ns, last_fail_ns;
+	char name[65];
+	char last_error[256];
+};
+/* Reads what is known of peer `id` (zeroes and MM_ENOTFOUND when nothing). */
+int store_peer_get(struct store *s, uint64_t id, struct store_peer *out);
+/* Writes it (inside a batch or not). */
+int store_peer_put(struct store *s, const struct store_peer *p);
+
+/* Names of replica ids met (for conflict copies and logs). */
+int store_replica_name(struct store *s, uint64_t id, char out[65]);
+int store_replica_name_put(struct store *s, uint64_t id, const char *name);
+
+/* The journal of a batch being renamed into place (see apply.c). */
+int store_pending_put(struct store *s, const char *path, const void *row, size_t len);
+int store_pending_clear(struct store *s);
+/* Calls fn for each pending row; stops at a negative return. */
+int store_pending_each(struct store *s, int (*fn)(void *arg, const char *path, const void *row, size_t len),
+		       void *arg);
+
+/* Open conflicts. */
+struct store_conflict {
+	char *path, *copy; /* owned by the iterator's caller through conflict_dispose */
+	char kind[16];
+	int64_t detected_ns;
+	uint64_t ours, theirs; /* writers of the version at path and of the copy */
+};
+void store_conflict_dispose(struct store_conflict *c);
+int store_conflict_put(struct store *s, const struct store_conflict *c);
+int store_conflict_delete(struct store *s, const char *path);
+int store_conflict_get(struct store *s, const char *path, struct store_conflict *out);
+/* Calls fn for each open conflict in path order. */
+int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store_conflict *c), void *arg);
+int store_conflict_count(struct store *s, uint64_t *out);
+/* Closes the conflicts whose copy is gone (deleted or never here). */
+int store_conflicts_prune(struct store *s);
 
 struct store_counts {
 	uint64_t files, dirs, links, tombstones;

@@ -11,7 +11,7 @@
 #include "sync/error.h"
 #include "sync/fs.h"
 
-static char root[256], outside[256];
+static char root[256], outside[300];
 static int rootfd = -1;
 
 static void sh(const char *fmt, const char *arg)
@@ -65,7 +65,7 @@ static void check_cases(void)
 	/* creating through a symlinked directory fails and creates nothing outside */
 	ck_assert_int_eq(fs_open_beneath(&fd, rootfd, "out/new", O_WRONLY | O_CREAT | O_EXCL, 0600), MM_EIO);
 	{
-		char p[300];
+		char p[400];
 		snprintf(p, sizeof(p), "%s/new", outside);
 		ck_assert_int_eq(access(p, F_OK), -1);
 	}

@@ -1,0 +1,819 @@
+/* Confined, crash-safe writes: see apply.h. */
+#include "apply.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "failpoint.h"
+#include "fs.h"
+#include "hash.h"
+#include "path.h"
+#include "proto.h"
+#include "replica.h"
+
+#define APPLY_BATCH_ITEMS 1000
+#define APPLY_BATCH_BYTES (64u << 20)
+#define APPLY_COPY_BUF (256 * 1024)
+#define TMP_NAME_LEN (sizeof(MM_TMP_PREFIX) - 1 + 16)
+
+struct item {
+	struct entry row;    /* what the path holds once the batch is done */
+	struct entry ours;   /* what it must still hold before (kind DELETED: absent) */
+	char tmp[TMP_NAME_LEN + 1]; /* the temporary file to rename in, "" for rows only */
+	int local;
+	int dropped;
+};
+
+struct apply_tmp {
+	int fd;
+	int dirfd;
+	char name[TMP_NAME_LEN + 1];
+	uint64_t size;
+};
+
+struct apply {
+	struct replica *r;
+	struct hasher *h;
+	apply_warn_fn warn;
+	void *arg;
+	struct item *items;
+	size_t n, cap;
+	uint64_t batch_bytes;
+	struct apply_stats st;
+	uint8_t *buf;
+	struct wbuf frame;
+};
+
+static void warn(struct apply *a, const char *path, const char *msg)
+{
+	if (a->warn)
+		a->warn(a->arg, path, msg);
+}
+
+int apply_open(struct apply **out, struct replica *r, apply_warn_fn warnfn, void *arg)
+{
+	struct apply *a = calloc(1, sizeof(*a));
+	int err;
+
+	*out = NULL;
+	if (!a || !(a->buf = malloc(APPLY_COPY_BUF))) {
+		free(a);
+		return mm_error_oom();
+	}
+	a->r = r;
+	a->warn = warnfn;
+	a->arg = arg;
+	wbuf_init(&a->frame);
+	if ((err = hasher_new(&a->h)) < 0) {
+		apply_free(a);
+		return err;
+	}
+	*out = a;
+	return 0;
+}
+
+static void drop_items(struct apply *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		struct item *it = &a->items[i];
+		if (it->tmp[0] && !it->dropped) {
+			/* never renamed in: remove the temporary file */
+			int dirfd;
+			const char *name;
+			if (fs_open_parent(&dirfd, &name, a->r->rootfd, it->row.path) == 0) {
+				unlinkat(dirfd, it->tmp, 0);
+				close(dirfd);
+			}
+		}
+		entry_dispose(&it->row);
+		entry_dispose(&it->ours);
+	}
+	a->n = 0;
+	a->batch_bytes = 0;
+}
+
+void apply_free(struct apply *a)
+{
+	if (!a)
+		return;
+	drop_items(a);
+	free(a->items);
+	hasher_free(a->h);
+	free(a->buf);
+	wbuf_dispose(&a->frame);
+	free(a);
+}
+
+const struct apply_stats *apply_stats(const struct apply *a)
+{
+	return &a->st;
+}
+
+size_t apply_pending(const struct apply *a)
+{
+	return a->n;
+}
+
+/* Compares what `dirfd`/`name` holds with `ours`: 1 same, 0 changed. */
+static int matches_at(struct apply *a, int dirfd, const char *name, const struct entry *ours)
+{
+	struct stat sb;
+	int absent_ok = !ours || ours->kind == ENTRY_DELETED;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return absent_ok;
+		return mm_error_errno(MM_EIO, errno, "cannot stat '%s'", ours ? ours->path : name);
+	}
+	if (absent_ok)
+		return 0;
+	switch (ours->kind) {
+	case ENTRY_DIR:
+		return S_ISDIR(sb.st_mode);
+	case ENTRY_LINK: {
+		char buf[MM_PATH_MAX + 1];
+		ssize_t n;
+		if (!S_ISLNK(sb.st_mode))
+			return 0;
+		n = readlinkat(dirfd, name, buf, sizeof(buf) - 1);
+		if (n < 0)
+			return 0;
+		buf[n] = '\0';
+		return ours->target && !strcmp(buf, ours->target);
+	}
+	case ENTRY_FILE:
+		if (!S_ISREG(sb.st_mode) || !entry_stat_matches(ours, &sb))
+			return 0;
+		if (ours->flags & ENTRY_RACY) {
+			/* stat data cannot be trusted this close to the scan: compare the content */
+			uint8_t h[MM_HASH_LEN];
+			uint64_t len;
+			int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			int ok;
+			if (fd < 0)
+				return 0;
+			ok = hasher_fd(a->h, fd, name, h, &len) == 0 && ours->has_hash &&
+			     !memcmp(h, ours->hash, MM_HASH_LEN) && len == ours->size;
+			close(fd);
+			return ok;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int apply_target_matches(struct apply *a, const char *path, const struct entry *ours)
+{
+	const char *name;
+	int dirfd, err, rc;
+
+	if ((err = fs_open_parent(&dirfd, &name, a->r->rootfd, path)) < 0) {
+		if (err == MM_ENOTFOUND)
+			return !ours || ours->kind == ENTRY_DELETED;
+		return err;
+	}
+	rc = matches_at(a, dirfd, name, ours);
+	close(dirfd);
+	return rc;
+}
+
+/* Creates the missing directories above `path`, each through the one above it. */
+static int make_parents(struct apply *a, const char *path)
+{
+	char dir[MM_PATH_MAX + 1];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!slash)
+		return 0;
+	n = (size_t)(slash - path);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	for (size_t i = 0; i <= n; i++) {
+		if (dir[i] != '/' && dir[i] != '\0')
+			continue;
+		char c = dir[i];
+		int pfd, err;
+		const char *name;
+		dir[i] = '\0';
+		if ((err = fs_open_parent(&pfd, &name, a->r->rootfd, dir)) < 0)
+			return err;
+		if (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST) {
+			err = mm_error_errno(MM_EIO, errno, "cannot create directory '%s'", dir);
+			close(pfd);
+			return err;
+		}
+		close(pfd);
+		dir[i] = c;
+	}
+	return 0;
+}
+
+static void tmp_name(char out[TMP_NAME_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t rnd[8] = {0};
+	size_t p = sizeof(MM_TMP_PREFIX) - 1;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		uint64_t x = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)out;
+		memcpy(rnd, &x, sizeof(rnd));
+	}
+	memcpy(out, MM_TMP_PREFIX, p);
+	for (int i = 0; i < 8; i++) {
+		out[p++] = hex[rnd[i] >> 4];
+		out[p++] = hex[rnd[i] & 15];
+	}
+	out[p] = '\0';
+}
+
+int apply_tmp_begin(struct apply *a, struct apply_tmp **out, const char *path)
+{
+	struct apply_tmp *t;
+	const char *name;
+	int err;
+
+	*out = NULL;
+	if (!(t = calloc(1, sizeof(*t))))
+		return mm_error_oom();
+	t->fd = t->dirfd = -1;
+	err = fs_open_parent(&t->dirfd, &name, a->r->rootfd, path);
+	if (err == MM_ENOTFOUND && (err = make_parents(a, path)) == 0)
+		err = fs_open_parent(&t->dirfd, &name, a->r->rootfd, path);
+	if (err < 0)
+		goto fail;
+	for (int tries = 0; tries < 8; tries++) {
+		tmp_name(t->name);
+		t->fd = openat(t->dirfd, t->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (t->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (t->fd < 0) {
+		err = mm_error_errno(MM_EIO, errno, "cannot create a temporary file for '%s'", path);
+		goto fail;
+	}
+	if ((err = hasher_begin(a->h)) < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	apply_tmp_abort(a, t);
+	return err;
+}
+
+int apply_tmp_write(struct apply *a, struct apply_tmp *t, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t off = 0;
+
+	if (hasher_update(a->h, buf, len) < 0)
+		return MM_ERROR;
+	while (off < len) {
+		ssize_t n = write(t->fd, p + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return mm_error_errno(MM_EIO, errno, "cannot write a temporary file");
+		off += (size_t)n;
+	}
+	t->size += len;
+	return 0;
+}
+
+/* Copies what `fd` holds into `t`. */
+static int copy_fd(struct apply *a, struct apply_tmp *t, int fd)
+{
+	for (;;) {
+		ssize_t n = read(fd, a->buf, APPLY_COPY_BUF);
+		int err;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return mm_error_errno(MM_EIO, errno, "cannot read a local copy");
+		if (n == 0)
+			return 0;
+		if ((err = apply_tmp_write(a, t, a->buf, (size_t)n)) < 0)
+			return err;
+	}
+}
+
+int apply_tmp_copy_local(struct apply *a, struct apply_tmp *t, const uint8_t hash[MM_HASH_LEN])
+{
+	struct entry src;
+	int fd = -1, err = MM_ENOTFOUND;
+
+	/* a file of this batch, not yet renamed in */
+	for (size_t i = a->n; i-- > 0;) {
+		struct item *it = &a->items[i];
+		int dirfd;
+		const char *name;
+		if (!it->tmp[0] || it->dropped || memcmp(it->row.hash, hash, MM_HASH_LEN))
+			continue;
+		if (fs_open_parent(&dirfd, &name, a->r->rootfd, it->row.path) < 0)
+			continue;
+		fd = openat(dirfd, it->tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		close(dirfd);
+		if (fd >= 0)
+			break;
+	}
+	entry_init(&src);
+	if (fd < 0 && store_find_hash(a->r->store, hash, &src) == 0) {
+		struct stat sb;
+		if (fs_open_beneath(&fd, a->r->rootfd, src.path, O_RDONLY | O_NONBLOCK, 0) == 0 &&
+		    (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || !entry_stat_matches(&src, &sb))) {
+			close(fd); /* changed since it was recorded: not a source */
+			fd = -1;
+		}
+	}
+	entry_dispose(&src);
+	if (fd >= 0) {
+		err = copy_fd(a, t, fd);
+		close(fd);
+	}
+	return err;
+}
+
+void apply_tmp_abort(struct apply *a, struct apply_tmp *t)
+{
+	(void)a;
+	if (!t)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->dirfd >= 0) {
+		if (t->name[0])
+			unlinkat(t->dirfd, t->name, 0);
+		close(t->dirfd);
+	}
+	free(t);
+}
+
+static int push_item(struct apply *a, const struct entry *row, const struct entry *ours, const char *tmp, int local)
+{
+	struct item *it;
+	int err;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		struct item *p = realloc(a->items, cap * sizeof(*p));
+		if (!p)
+			return mm_error_oom();
+		a->items = p;
+		a->cap = cap;
+	}
+	it = &a->items[a->n];
+	memset(it, 0, sizeof(*it));
+	entry_init(&it->row);
+	entry_init(&it->ours);
+	it->local = local;
+	if (tmp)
+		snprintf(it->tmp, sizeof(it->tmp), "%s", tmp);
+	a->n++;
+	if ((err = entry_copy(&it->row, row)) < 0)
+		return err;
+	if (ours)
+		err = entry_copy(&it->ours, ours);
+	else
+		it->ours.kind = ENTRY_DELETED;
+	return err;
+}
+
+int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
+		     int local)
+{
+	uint8_t h[MM_HASH_LEN];
+	struct timespec ts[2];
+	int err = 0;
+
+	if ((err = hasher_final(a->h, h)) < 0)
+		goto fail;
+	if (t->size != row->size || memcmp(h, row->hash, MM_HASH_LEN)) {
+		err = mm_error_set(MM_ECORRUPT, "content received for '%s' does not match its hash", row->path);
+		goto fail;
+	}
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = row->mtime_ns / 1000000000LL;
+	ts[1].tv_nsec = row->mtime_ns % 1000000000LL;
+	if (ts[1].tv_nsec < 0) {
+		ts[1].tv_sec--;
+		ts[1].tv_nsec += 1000000000LL;
+	}
+	if (fchmod(t->fd, row->mode) < 0 || futimens(t->fd, ts) < 0) {
+		err = mm_error_errno(MM_EIO, errno, "cannot set the mode or time of '%s'", row->path);
+		goto fail;
+	}
+	failpoint("apply-tmp-written");
+	if (close(t->fd) < 0) {
+		t->fd = -1;
+		err = mm_error_errno(MM_EIO, errno, "cannot write '%s'", row->path);
+		goto fail;
+	}
+	t->fd = -1;
+	if ((err = push_item(a, row, ours, t->name, local)) < 0)
+		goto fail;
+	a->batch_bytes += t->size;
+	close(t->dirfd);
+	free(t);
+	if (a->n >= APPLY_BATCH_ITEMS || a->batch_bytes >= APPLY_BATCH_BYTES)
+		return apply_flush(a);
+	return 0;
+fail:
+	apply_tmp_abort(a, t);
+	return err;
+}
+
+int apply_record(struct apply *a, const struct entry *row, int local)
+{
+	int err = push_item(a, row, NULL, NULL, local);
+
+	if (err == 0 && a->n >= APPLY_BATCH_ITEMS)
+		err = apply_flush(a);
+	return err;
+}
+
+/* Opens the parent of `path` and re-checks the target against `ours`: 1 matches, 0 changed. */
+static int open_checked(struct apply *a, const char *path, const struct entry *ours, int *dirfd, const char **name)
+{
+	int err, rc;
+
+	err = fs_open_parent(dirfd, name, a->r->rootfd, path);
+	if (err == MM_ENOTFOUND && (!ours || ours->kind == ENTRY_DELETED) && (err = make_parents(a, path)) == 0)
+		err = fs_open_parent(dirfd, name, a->r->rootfd, path);
+	if (err < 0)
+		return err;
+	rc = matches_at(a, *dirfd, *name, ours);
+	if (rc <= 0) {
+		close(*dirfd);
+		*dirfd = -1;
+		if (rc == 0) {
+			warn(a, path, "changed here during the sync; kept, and left for the next sync");
+			a->st.skipped++;
+		}
+	}
+	return rc;
+}
+
+static void set_times(int dirfd, const char *name, int64_t mtime_ns, int flags)
+{
+	struct timespec ts[2];
+
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = mtime_ns / 1000000000LL;
+	ts[1].tv_nsec = mtime_ns % 1000000000LL;
+	if (ts[1].tv_nsec < 0) {
+		ts[1].tv_sec--;
+		ts[1].tv_nsec += 1000000000LL;
+	}
+	utimensat(dirfd, name, ts, flags);
+}
+
+/* Records `row` with the stat data now at dirfd/name. */
+static int record_at(struct apply *a, int dirfd, const char *name, const struct entry *row)
+{
+	struct entry e;
+	struct stat sb;
+	int err;
+
+	entry_init(&e);
+	if ((err = entry_copy(&e, row)) < 0)
+		goto done;
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		uint32_t mode = e.mode;
+		entry_fill_stat(&e, &sb);
+		if (e.kind == ENTRY_LINK) {
+			e.mode = mode;
+			e.size = row->size;
+		}
+		if (e.kind == ENTRY_DIR)
+			e.size = 0;
+	}
+	err = apply_record(a, &e, 0);
+	a->st.files++;
+done:
+	entry_dispose(&e);
+	return err;
+}
+
+/* Removes what dirfd/name holds, as `ours` says it is. */
+static int remove_at(int dirfd, const char *name, const struct entry *ours)
+{
+	if (unlinkat(dirfd, name, ours->kind == ENTRY_DIR ? AT_REMOVEDIR : 0) == 0)
+		return 1;
+	if (errno == ENOTEMPTY || errno == EEXIST)
+		return 0;
+	return mm_error_errno(MM_EIO, errno, "cannot remove '%s'", ours->path);
+}
+
+int apply_mkdir(struct apply *a, const struct entry *row, const struct entry *ours)
+{
+	const char *name;
+	int dirfd, rc;
+
+	if ((rc = open_checked(a, row->path, ours, &dirfd, &name)) <= 0)
+		return rc;
+	if (ours && (ours->kind == ENTRY_FILE || ours->kind == ENTRY_LINK) && (rc = remove_at(dirfd, name, ours)) <= 0)
+		goto done;
+	if (mkdirat(dirfd, name, row->mode) < 0 && errno != EEXIST) {
+		rc = mm_error_errno(MM_EIO, errno, "cannot create directory '%s'", row->path);
+		goto done;
+	}
+	failpoint("apply-mkdir");
+	/* mkdir's mode is masked by the umask; and an existing directory keeps its own */
+	{
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			rc = mm_error_errno(MM_EIO, errno, "cannot open directory '%s'", row->path);
+			goto done;
+		}
+		fchmod(fd, row->mode);
+		close(fd);
+	}
+	if (!ours || ours->kind != ENTRY_DIR)
+		set_times(dirfd, name, row->mtime_ns, AT_SYMLINK_NOFOLLOW);
+	rc = record_at(a, dirfd, name, row);
+	rc = rc < 0 ? rc : 1;
+done:
+	close(dirfd);
+	return rc;
+}
+
+int apply_symlink(struct apply *a, const struct entry *row, const struct entry *ours)
+{
+	char tmp[TMP_NAME_LEN + 1];
+	const char *name;
+	int dirfd, rc, absent = !ours || ours->kind == ENTRY_DELETED;
+
+	if ((rc = open_checked(a, row->path, ours, &dirfd, &name)) <= 0)
+		return rc;
+	tmp_name(tmp);
+	if (symlinkat(row->target, dirfd, tmp) < 0) {
+		rc = mm_error_errno(MM_EIO, errno, "cannot create link '%s'", row->path);
+		goto done;
+	}
+	set_times(dirfd, tmp, row->mtime_ns, AT_SYMLINK_NOFOLLOW);
+	failpoint("apply-symlink");
+	if (renameat2(dirfd, tmp, dirfd, name, absent ? RENAME_NOREPLACE : 0) < 0) {
+		int e = errno;
+		unlinkat(dirfd, tmp, 0);
+		if (e == EEXIST) {
+			warn(a, row->path, "created here during the sync; kept, and left for the next sync");
+			a->st.skipped++;
+			rc = 0;
+		} else {
+			rc = mm_error_errno(MM_EIO, e, "cannot create link '%s'", row->path);
+		}
+		goto done;
+	}
+	rc = record_at(a, dirfd, name, row);
+	rc = rc < 0 ? rc : 1;
+done:
+	close(dirfd);
+	return rc;
+}
+
+int apply_chmod(struct apply *a, const struct entry *row, const struct entry *ours)
+{
+	const char *name;
+	int dirfd, fd, rc;
+
+	if ((rc = open_checked(a, row->path, ours, &dirfd, &name)) <= 0)
+		return rc;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, row->mode) < 0) {
+		rc = mm_error_errno(MM_EIO, errno, "cannot change the mode of '%s'", row->path);
+	} else {
+		rc = record_at(a, dirfd, name, row);
+		rc = rc < 0 ? rc : 1;
+	}
+	if (fd >= 0)
+		close(fd);
+	close(dirfd);
+	return rc;
+}
+
+int apply_remove(struct apply *a, const struct entry *ours)
+{
+	const char *name;
+	int dirfd, rc;
+
+	if ((rc = open_checked(a, ours->path, ours, &dirfd, &name)) <= 0)
+		return rc;
+	rc = remove_at(dirfd, name, ours);
+	failpoint("apply-remove");
+	if (rc > 0)
+		a->st.deleted++;
+	close(dirfd);
+	return rc;
+}
+
+int apply_move_aside(struct apply *a, const struct entry *ours, const struct entry *copy)
+{
+	const char *name, *dname;
+	int dirfd, destfd, rc, err;
+
+	if ((rc = open_checked(a, ours->path, ours, &dirfd, &name)) <= 0)
+		return rc;
+	if ((err = fs_open_parent(&destfd, &dname, a->r->rootfd, copy->path)) < 0) {
+		close(dirfd);
+		return err;
+	}
+	if (renameat2(dirfd, name, destfd, dname, RENAME_NOREPLACE) < 0) {
+		rc = mm_error_errno(MM_EIO, errno, "cannot move '%s' aside to '%s'", ours->path, copy->path);
+	} else {
+		struct entry e;
+		struct stat sb;
+		entry_init(&e);
+		/* a rename moves the change time: record the stat data it has now */
+		if ((err = entry_copy(&e, copy)) == 0 && fstatat(destfd, dname, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    e.kind == ENTRY_FILE)
+			entry_fill_stat(&e, &sb);
+		rc = err < 0 ? err : apply_record(a, &e, 1);
+		entry_dispose(&e);
+		rc = rc < 0 ? rc : 1;
+	}
+	close(dirfd);
+	close(destfd);
+	return rc;
+}
+
+static int sync_root(struct apply *a, const char *point)
+{
+	failpoint(point);
+	if (syncfs(a->r->rootfd) < 0)
+		return mm_error_errno(MM_EIO, errno, "cannot make '%s' durable", a->r->root);
+	return 0;
+}
+
+/* Writes the rows of the batch's files to the journal, in one transaction. */
+static int journal(struct apply *a)
+{
+	struct store *s = a->r->store;
+	int err;
+
+	if ((err = store_begin(s)) < 0)
+		return err;
+	for (size_t i = 0; i < a->n; i++) {
+		struct item *it = &a->items[i];
+		if (!it->tmp[0])
+			continue;
+		wbuf_reset(&a->frame);
+		proto_put_row(&a->frame, &it->row);
+		if (a->frame.oom) {
+			store_rollback(s);
+			return mm_error_oom();
+		}
+		if ((err = store_pending_put(s, it->row.path, a->frame.p + 5, a->frame.len - 5)) < 0) {
+			store_rollback(s);
+			return err;
+		}
+	}
+	return store_commit(s);
+}
+
+/* Renames the batch's temporary files into place, each after its re-check. */
+static int rename_all(struct apply *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		struct item *it = &a->items[i];
+		const char *name;
+		int dirfd, rc, absent = it->ours.kind == ENTRY_DELETED;
+		struct stat sb;
+
+		if (!it->tmp[0])
+			continue;
+		if ((rc = open_checked(a, it->row.path, &it->ours, &dirfd, &name)) < 0)
+			return rc;
+		if (rc == 0) {
+			it->dropped = 1;
+			int pfd;
+			const char *n2;
+			if (fs_open_parent(&pfd, &n2, a->r->rootfd, it->row.path) == 0) {
+				unlinkat(pfd, it->tmp, 0);
+				close(pfd);
+			}
+			continue;
+		}
+		if (renameat2(dirfd, it->tmp, dirfd, name, absent ? RENAME_NOREPLACE : 0) < 0) {
+			int e = errno;
+			unlinkat(dirfd, it->tmp, 0);
+			close(dirfd);
+			it->dropped = 1;
+			if (e == EEXIST) {
+				warn(a, it->row.path, "created here during the sync; kept, and left for the next sync");
+				a->st.skipped++;
+				continue;
+			}
+			return mm_error_errno(MM_EIO, e, "cannot rename into '%s'", it->row.path);
+		}
+		failpoint("apply-rename");
+		it->tmp[0] = '\0';
+		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			entry_fill_stat(&it->row, &sb);
+		it->row.flags = 0;
+		a->st.files++;
+		a->st.bytes += it->row.size;
+		close(dirfd);
+	}
+	return 0;
+}
+
+int apply_flush(struct apply *a)
+{
+	struct store *s = a->r->store;
+	int err, files = 0;
+
+	if (a->n == 0)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		files += a->items[i].tmp[0] != 0;
+	if (files) {
+		if ((err = sync_root(a, "apply-sync-data")) < 0 || (err = journal(a)) < 0)
+			goto done;
+		failpoint("apply-journal");
+		if ((err = rename_all(a)) < 0 || (err = sync_root(a, "apply-sync-renames")) < 0)
+			goto done;
+	}
+	if ((err = store_begin(s)) < 0)
+		goto done;
+	for (size_t i = 0; i < a->n && err == 0; i++) {
+		struct item *it = &a->items[i];
+		if (it->dropped)
+			continue;
+		err = it->local ? store_put_local_change(s, &it->row) : store_put_next_seq(s, &it->row);
+	}
+	if (err == 0 && files)
+		err = store_pending_clear(s);
+	if (err == 0) {
+		failpoint("apply-before-commit");
+		err = store_commit(s);
+	} else {
+		store_rollback(s);
+	}
+	failpoint("apply-commit");
+done:
+	drop_items(a);
+	return err;
+}
+
+struct recover_ctx {
+	struct replica *r;
+	struct hasher *h;
+	struct entry e;
+	int err;
+};
+
+static int recover_one(void *arg, const char *path, const void *row, size_t len)
+{
+	struct recover_ctx *rc = arg;
+	struct stat sb;
+	uint8_t h[MM_HASH_LEN];
+	uint64_t n;
+	int fd;
+
+	(void)path;
+	if (proto_get_row(&rc->e, row, len) < 0 || rc->e.kind != ENTRY_FILE)
+		return 0; /* a journal we cannot read is only a lost shortcut */
+	if (fs_open_beneath(&fd, rc->r->rootfd, rc->e.path, O_RDONLY | O_NONBLOCK, 0) < 0)
+		return 0;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == rc->e.size &&
+	    hasher_fd(rc->h, fd, rc->e.path, h, &n) == 0 && !memcmp(h, rc->e.hash, MM_HASH_LEN)) {
+		/* renamed in before the crash: this is the received version */
+		entry_fill_stat(&rc->e, &sb);
+		if ((rc->err = store_put_next_seq(rc->r->store, &rc->e)) < 0) {
+			close(fd);
+			return rc->err;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+int apply_recover(struct replica *r)
+{
+	struct recover_ctx rc = {r, NULL, {0}, 0};
+	int err;
+
+	entry_init(&rc.e);
+	if ((err = hasher_new(&rc.h)) < 0)
+		return err;
+	if ((err = store_begin(r->store)) == 0) {
+		err = store_pending_each(r->store, recover_one, &rc);
+		if (err == 0)
+			err = store_pending_clear(r->store);
+		if (err == 0)
+			err = store_commit(r->store);
+		else
+			store_rollback(r->store);
+	}
+	hasher_free(rc.h);
+	entry_dispose(&rc.e);
+	return err;
+}

@@ -1,0 +1,89 @@
+/*
+ * Apply: confined, crash-safe writes into a replica.
+ *
+ * New file content goes to a temporary file beside its target, is checked
+ * against its SHA-256 and queued.  apply_flush() then makes the batch
+ * durable with one syncfs() pass, journals the batch's rows in the store,
+ * re-checks each target against what the scan recorded (a path changed
+ * since is a new local change: it is kept and the item skipped), renames
+ * into place, syncs again and commits the rows in one transaction.
+ * Directories, links and deletions are done at once, each after the same
+ * re-check, and their rows join the batch.  Every path goes through the
+ * root's directory fd (fs.h).
+ */
+#ifndef MMSYNC_APPLY_H
+#define MMSYNC_APPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct replica;
+struct apply;
+
+struct apply_stats {
+	uint64_t files;     /* paths whose content or metadata was written */
+	uint64_t bytes;     /* content bytes written */
+	uint64_t deleted;
+	uint64_t skipped;   /* changed here during the sync: kept, met at the next sync */
+	uint64_t failed;    /* could not be applied (see the warnings) */
+};
+
+/* Called for each item skipped or failed, with the reason. */
+typedef void (*apply_warn_fn)(void *arg, const char *path, const char *msg);
+
+int apply_open(struct apply **out, struct replica *r, apply_warn_fn warn, void *arg);
+/* Flushes nothing: call apply_flush() first to keep the work. */
+void apply_free(struct apply *a);
+const struct apply_stats *apply_stats(const struct apply *a);
+
+/*
+ * 1 when the path holds what `ours` records (absent when ours is NULL or a
+ * tombstone), 0 when it changed since, <0 on error.
+ */
+int apply_target_matches(struct apply *a, const char *path, const struct entry *ours);
+
+/* A temporary file being filled with the content of `row` (a file row). */
+struct apply_tmp;
+int apply_tmp_begin(struct apply *a, struct apply_tmp **out, const char *path);
+int apply_tmp_write(struct apply *a, struct apply_tmp *t, const void *buf, size_t len);
+/* Fills `t` from a local copy of content `hash` (a file of this batch or of the store); MM_ENOTFOUND if none. */
+int apply_tmp_copy_local(struct apply *a, struct apply_tmp *t, const uint8_t hash[MM_HASH_LEN]);
+void apply_tmp_abort(struct apply *a, struct apply_tmp *t);
+/*
+ * Checks the content against row->hash and row->size, sets mode and mtime,
+ * and queues the rename to `path` (row->path) in the batch; `ours` is what
+ * the target must still hold (NULL: it must be absent).  The row is
+ * committed with the batch; `local` makes it a new local version.
+ * Takes `t` over whatever happens.
+ */
+int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
+		     int local);
+
+/* Immediate operations, each after the re-check against `ours`; 1 done, 0 skipped, <0 error. */
+int apply_mkdir(struct apply *a, const struct entry *row, const struct entry *ours);
+int apply_symlink(struct apply *a, const struct entry *row, const struct entry *ours);
+int apply_chmod(struct apply *a, const struct entry *row, const struct entry *ours);
+/* Removes the file, link or (empty) directory `ours`; 0 also when a directory is not empty. */
+int apply_remove(struct apply *a, const struct entry *ours);
+/*
+ * Moves what `ours` records at its path to copy->path (which must be
+ * absent) and records `copy` there as a new local version; 1 done, 0 skipped.
+ */
+int apply_move_aside(struct apply *a, const struct entry *ours, const struct entry *copy);
+
+/* Adds a row to the batch (`local`: a new local version). */
+int apply_record(struct apply *a, const struct entry *row, int local);
+/* Makes the batch durable and commits it. */
+int apply_flush(struct apply *a);
+/* Rows queued so far in the open batch. */
+size_t apply_pending(const struct apply *a);
+
+/*
+ * At start, before the scan: rows journaled by a batch whose commit was
+ * lost are committed when the file at their path holds their content.
+ */
+int apply_recover(struct replica *r);
+
+#endif

@@ -1,0 +1,152 @@
+/* Framed connections: see conn.h. */
+#include "conn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "proto.h"
+
+#define CONN_READ_BLOCK (256 * 1024)
+
+int conn_init(struct conn *c, int rfd, int wfd, const char *peer)
+{
+	memset(c, 0, sizeof(*c));
+	c->rfd = rfd;
+	c->wfd = wfd;
+	c->timeout_ms = -1;
+	wbuf_init(&c->out);
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	/* A vanished peer is an error to report, not a signal that kills us. */
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+void conn_dispose(struct conn *c)
+{
+	wbuf_dispose(&c->out);
+	free(c->in);
+	c->in = NULL;
+}
+
+static int wait_fd(struct conn *c, int fd, short events)
+{
+	struct pollfd p = {fd, events, 0};
+	int rc;
+
+	if (c->timeout_ms < 0)
+		return 0;
+	do
+		rc = poll(&p, 1, c->timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	if (rc == 0)
+		return mm_error_set(MM_EIO, "peer '%s' did not answer for %d seconds", c->peer, c->timeout_ms / 1000);
+	return rc < 0 ? mm_error_errno(MM_EIO, errno, "peer '%s'", c->peer) : 0;
+}
+
+int conn_flush(struct conn *c)
+{
+	size_t off = 0;
+	int err;
+
+	if (c->out.oom)
+		return mm_error_oom();
+	while (off < c->out.len) {
+		if ((err = wait_fd(c, c->wfd, POLLOUT)) < 0)
+			return err;
+		ssize_t n = write(c->wfd, c->out.p + off, c->out.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return mm_error_errno(MM_EIO, errno, "cannot send to peer '%s'", c->peer);
+		off += (size_t)n;
+		c->bytes_out += (uint64_t)n;
+	}
+	wbuf_reset(&c->out);
+	return 0;
+}
+
+int conn_flush_over(struct conn *c, size_t threshold)
+{
+	return c->out.len > threshold || c->out.oom ? conn_flush(c) : 0;
+}
+
+/* Makes at least `need` unread bytes available; MM_EIO at end of stream. */
+static int fill(struct conn *c, size_t need)
+{
+	int err;
+
+	if (c->in_len - c->in_off >= need)
+		return 0;
+	if (c->in_off) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	if (need > c->in_cap) {
+		size_t cap = need < CONN_READ_BLOCK ? CONN_READ_BLOCK : need;
+		uint8_t *p = realloc(c->in, cap);
+		if (!p)
+			return mm_error_oom();
+		c->in = p;
+		c->in_cap = cap;
+	}
+	while (c->in_len < need) {
+		if ((err = wait_fd(c, c->rfd, POLLIN)) < 0)
+			return err;
+		ssize_t n = read(c->rfd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return mm_error_errno(MM_EIO, errno, "cannot read from peer '%s'", c->peer);
+		if (n == 0)
+			return mm_error_set(MM_EIO, "peer '%s' closed the connection%s", c->peer,
+					    c->in_len ? " in the middle of a message" : "");
+		c->in_len += (size_t)n;
+		c->bytes_in += (uint64_t)n;
+	}
+	return 0;
+}
+
+int conn_recv(struct conn *c, int *type, const uint8_t **payload, size_t *len)
+{
+	uint32_t n;
+	int err;
+
+	if ((err = conn_flush(c)) < 0 || (err = fill(c, 4)) < 0)
+		return err;
+	n = (uint32_t)c->in[c->in_off] << 24 | (uint32_t)c->in[c->in_off + 1] << 16 |
+	    (uint32_t)c->in[c->in_off + 2] << 8 | c->in[c->in_off + 3];
+	if (n == 0 || n > PROTO_MAX_FRAME)
+		return mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent a frame of %u bytes", c->peer, n);
+	if ((err = fill(c, 4 + (size_t)n)) < 0)
+		return err;
+	*type = c->in[c->in_off + 4];
+	*payload = c->in + c->in_off + 5;
+	*len = n - 1;
+	c->in_off += 4 + (size_t)n;
+	if (*type == MSG_ERROR) {
+		char msg[PROTO_MAX_MSG + 1];
+		if (proto_get_error(msg, *payload, *len) < 0)
+			return MM_ECORRUPT;
+		return mm_error_set(MM_ERROR, "peer '%s': %s", c->peer, msg);
+	}
+	return 0;
+}
+
+int conn_expect(struct conn *c, int want, const uint8_t **payload, size_t *len)
+{
+	int type, err;
+
+	if ((err = conn_recv(c, &type, payload, len)) < 0)
+		return err;
+	if (type != want)
+		return mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' where '%s' was due", c->peer,
+				    proto_type_name(type), proto_type_name(want));
+	return 0;
+}

@@ -1,0 +1,670 @@
+/*
+ * The receiving side of a transfer phase.
+ *
+ * The peer's index delta is reconciled row by row into a plan kept in a
+ * temporary SQLite database (memory stays flat whatever the number of
+ * changes).  The plan is then carried out in three passes: creations and
+ * updates in tree order, deletions in reverse tree order (children before
+ * their directory), then the items that must wait for a directory to be
+ * emptied.  Content is requested ahead of the pass that uses it, up to a
+ * window of outstanding requests, so there is no round trip per file;
+ * content this replica already holds under any path is copied locally.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "conn.h"
+#include "error.h"
+#include "failpoint.h"
+#include "ignore.h"
+#include "path.h"
+#include "phase.h"
+#include "reconcile.h"
+#include "replica.h"
+
+#define RECV_WINDOW 256 /* outstanding requests: ~10 KB, well inside any socket buffer */
+
+enum { PHASE_CREATE = 1, PHASE_DELETE = 2, PHASE_AFTER = 3 };
+
+struct plan_item {
+	int64_t n;
+	int phase, action, fetch;
+	struct entry theirs;
+};
+
+struct receiver {
+	struct session *ss;
+	sqlite3 *db;
+	sqlite3_stmt *add, *req_cur, *apply_cur, *req_seen, *req_put;
+	struct apply *ap;
+	struct ignore *ig;
+	int64_t fifo[RECV_WINDOW];
+	size_t fifo_head, fifo_n;
+	int req_done;
+	struct plan_item req_item, item;
+	struct entry ours;
+	struct wbuf enc;
+	uint64_t conflicts, kept, failed_before;
+};
+
+static int db_fail(struct receiver *rv, const char *what)
+{
+	return mm_error_set(MM_EIO, "plan: %s: %s", what, sqlite3_errmsg(rv->db));
+}
+
+static const char *plan_order =
+	"SELECT n, phase, action, fetch, row FROM plan ORDER BY phase, CASE phase WHEN 2 THEN -n ELSE n END";
+
+static int plan_open(struct receiver *rv)
+{
+	/* "": a private temporary database on disk, gone when closed */
+	if (sqlite3_open_v2("", &rv->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+		return mm_error_set(MM_EIO, "cannot open a temporary database");
+	if (sqlite3_exec(rv->db,
+			 "PRAGMA cache_size = -4000; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+			 "CREATE TABLE plan (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER,"
+			 " row BLOB);"
+			 "CREATE TABLE requested (hash BLOB PRIMARY KEY) WITHOUT ROWID;"
+			 "BEGIN",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->db, "INSERT INTO plan (phase, action, fetch, row) VALUES (?,?,?,?)", -1, &rv->add,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->db, "SELECT 1 FROM requested WHERE hash = ?", -1, &rv->req_seen, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->db, "INSERT OR IGNORE INTO requested (hash) VALUES (?)", -1, &rv->req_put, NULL) !=
+		    SQLITE_OK)
+		return db_fail(rv, "setting up");
+	return 0;
+}
+
+static void plan_close(struct receiver *rv)
+{
+	sqlite3_finalize(rv->add);
+	sqlite3_finalize(rv->req_cur);
+	sqlite3_finalize(rv->apply_cur);
+	sqlite3_finalize(rv->req_seen);
+	sqlite3_finalize(rv->req_put);
+	sqlite3_close(rv->db);
+}
+
+static int plan_add(struct receiver *rv, int phase, int action, int fetch, const struct entry *theirs)
+{
+	int rc;
+
+	wbuf_reset(&rv->enc);
+	proto_put_row(&rv->enc, theirs);
+	if (rv->enc.oom)
+		return mm_error_oom();
+	sqlite3_bind_int(rv->add, 1, phase);
+	sqlite3_bind_int(rv->add, 2, action);
+	sqlite3_bind_int(rv->add, 3, fetch);
+	sqlite3_bind_blob(rv->add, 4, rv->enc.p + 5, (int)rv->enc.len - 5, SQLITE_STATIC);
+	rc = sqlite3_step(rv->add);
+	sqlite3_reset(rv->add);
+	return rc == SQLITE_DONE ? 0 : db_fail(rv, "writing");
+}
+
+/* Next plan item of cursor `st` into `it`: 1, 0 at the end, <0 error. */
+static int plan_next(struct receiver *rv, sqlite3_stmt *st, struct plan_item *it)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(rv, "reading");
+	it->n = sqlite3_column_int64(st, 0);
+	it->phase = sqlite3_column_int(st, 1);
+	it->action = sqlite3_column_int(st, 2);
+	it->fetch = sqlite3_column_int(st, 3);
+	if (proto_get_row(&it->theirs, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4)) < 0)
+		return MM_ECORRUPT;
+	return 1;
+}
+
+/* Order of the store's keys (see store.c): '/' below every other byte. */
+static int tree_cmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned ca = *a == '/' ? 1u : *a ? (unsigned char)*a + 1u : 0u;
+		unsigned cb = *b == '/' ? 1u : *b ? (unsigned char)*b + 1u : 0u;
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+		if (!ca)
+			return 0;
+	}
+}
+
+/* Decides what to do with one row of the peer's index. */
+static int plan_row(struct receiver *rv, struct entry *theirs)
+{
+	struct store *s = rv->ss->r->store;
+	int have, action, phase = PHASE_CREATE, fetch = 0, err;
+
+	if ((err = ignore_match(rv->ig, theirs->path, theirs->kind == ENTRY_DIR)) != 0)
+		return err < 0 ? err : 0; /* ignored here: neither applied nor recorded */
+	err = store_get(s, theirs->path, &rv->ours);
+	if (err < 0 && err != MM_ENOTFOUND)
+		return err;
+	have = err == 0;
+	action = reconcile(have ? &rv->ours : NULL, theirs);
+	if (action == REC_IGNORE)
+		return 0;
+	if (action == REC_UPDATE) {
+		int ours_dir = have && rv->ours.kind == ENTRY_DIR;
+		if (theirs->kind == ENTRY_DELETED)
+			phase = PHASE_DELETE;
+		else if (ours_dir && theirs->kind != ENTRY_DIR)
+			phase = PHASE_AFTER;
+		fetch = theirs->kind == ENTRY_FILE &&
+			!(have && rv->ours.kind == ENTRY_FILE && rv->ours.has_hash &&
+			  !memcmp(rv->ours.hash, theirs->hash, MM_HASH_LEN));
+	} else if (action == REC_CONFLICT) {
+		fetch = theirs->kind == ENTRY_FILE;
+	}
+	return plan_add(rv, phase, action, fetch, theirs);
+}
+
+static int receive_index(struct receiver *rv, uint64_t *max_seq)
+{
+	struct session *ss = rv->ss;
+	struct entry theirs;
+	char prev[MM_PATH_MAX + 1] = "";
+	const uint8_t *p;
+	size_t len;
+	int type, err = 0;
+
+	entry_init(&theirs);
+	for (;;) {
+		if ((err = conn_recv(ss->c, &type, &p, &len)) < 0)
+			break;
+		if (type == MSG_INDEX_END) {
+			err = proto_get_u64(max_seq, p, len, "index-end");
+			break;
+		}
+		if (type == MSG_REPLICA) {
+			uint64_t id;
+			char name[PROTO_MAX_NAME + 1];
+			if ((err = proto_get_replica(&id, name, p, len)) < 0 ||
+			    (id != ss->r->id && (err = store_replica_name_put(ss->r->store, id, name)) < 0))
+				break;
+			continue;
+		}
+		if (type != MSG_ROW) {
+			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' in its index", ss->c->peer,
+					   proto_type_name(type));
+			break;
+		}
+		if ((err = proto_get_row(&theirs, p, len)) < 0)
+			break;
+		/* tree order, strictly: no path twice, and directories before what they hold */
+		if (prev[0] && tree_cmp(prev, theirs.path) >= 0) {
+			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' out of order or twice",
+					   ss->c->peer, theirs.path);
+			break;
+		}
+		memcpy(prev, theirs.path, strlen(theirs.path) + 1);
+		if (!session_in_filters(ss, theirs.path)) {
+			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s', outside the paths asked for",
+					   ss->c->peer, theirs.path);
+			break;
+		}
+		failpoint("recv-row");
+		if ((err = plan_row(rv, &theirs)) < 0)
+			break;
+	}
+	entry_dispose(&theirs);
+	return err;
+}
+
+/* Sends requests for content ahead of the apply pass, up to the window. */
+static int pump_requests(struct receiver *rv)
+{
+	struct entry probe;
+	int rc, err = 0;
+
+	if (rv->req_done)
+		return 0;
+	entry_init(&probe);
+	while (rv->fifo_n < RECV_WINDOW) {
+		struct entry *t = &rv->req_item.theirs;
+		if ((rc = plan_next(rv, rv->req_cur, &rv->req_item)) <= 0) {
+			err = rc;
+			rv->req_done = 1;
+			break;
+		}
+		if (!rv->req_item.fetch)
+			continue;
+		/* held here already, or asked for once in this session: copied locally */
+		sqlite3_bind_blob(rv->req_seen, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
+		rc = sqlite3_step(rv->req_seen);
+		sqlite3_reset(rv->req_seen);
+		if (rc == SQLITE_ROW)
+			continue;
+		if (store_find_hash(rv->ss->r->store, t->hash, &probe) == 0)
+			continue;
+		sqlite3_bind_blob(rv->req_put, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
+		rc = sqlite3_step(rv->req_put);
+		sqlite3_reset(rv->req_put);
+		if (rc != SQLITE_DONE) {
+			err = db_fail(rv, "writing");
+			break;
+		}
+		proto_put_request(&rv->ss->c->out, t->hash);
+		rv->fifo[(rv->fifo_head + rv->fifo_n) % RECV_WINDOW] = rv->req_item.n;
+		rv->fifo_n++;
+	}
+	entry_dispose(&probe);
+	if (err == 0)
+		err = conn_flush(rv->ss->c);
+	return err;
+}
+
+/*
+ * Fills a temporary file beside `path` with the content of `theirs`: from
+ * the connection when it was requested for this item, else from a local
+ * copy.  *tmp is NULL (and the item failed) when the content could not be had.
+ */
+static int get_content(struct receiver *rv, struct plan_item *it, const char *path, struct apply_tmp **tmp)
+{
+	struct conn *c = rv->ss->c;
+	int from_peer = rv->fifo_n && rv->fifo[rv->fifo_head] == it->n;
+	int err, type, failed = 0;
+	const uint8_t *p;
+	size_t len;
+	uint64_t total = 0;
+
+	*tmp = NULL;
+	if ((err = apply_tmp_begin(rv->ap, tmp, path)) < 0) {
+		if (!from_peer)
+			return err;
+		failed = 1; /* still read what the peer sends for it */
+	}
+	if (!from_peer) {
+		err = apply_tmp_copy_local(rv->ap, *tmp, it->theirs.hash);
+		if (err < 0) {
+			apply_tmp_abort(rv->ap, *tmp);
+			*tmp = NULL;
+			return err == MM_ENOTFOUND ? 0 : err;
+		}
+		return 0;
+	}
+	rv->fifo_head = (rv->fifo_head + 1) % RECV_WINDOW;
+	rv->fifo_n--;
+	for (;;) {
+		if ((err = conn_recv(c, &type, &p, &len)) < 0)
+			break;
+		if (type == MSG_DATA) {
+			total += len;
+			if (total > it->theirs.size) {
+				err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent more than %llu bytes for '%s'",
+						   c->peer, (unsigned long long)it->theirs.size, it->theirs.path);
+				break;
+			}
+			if (!failed && (err = apply_tmp_write(rv->ap, *tmp, p, len)) < 0)
+				break;
+			continue;
+		}
+		if (type == MSG_DATA_END) {
+			uint64_t n;
+			if ((err = proto_get_u64(&n, p, len, "data-end")) == 0 && n != total)
+				err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' miscounted '%s'", c->peer,
+						   it->theirs.path);
+			break;
+		}
+		if (type == MSG_MISSING) {
+			err = proto_get_empty(p, len, "missing");
+			failed = 1;
+			break;
+		}
+		err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' where content was due", c->peer,
+				   proto_type_name(type));
+		break;
+	}
+	if (err < 0 || failed) {
+		apply_tmp_abort(rv->ap, *tmp);
+		*tmp = NULL;
+	}
+	return err;
+}
+
+static void item_failed(struct receiver *rv, const char *path, const char *why)
+{
+	rv->ss->res->failed++;
+	session_event(rv->ss, EV_FAILED, path, why);
+}
+
+/* `row` = theirs with the vectors merged and marked as coming from the peer when nothing was added. */
+static int merged_row(struct receiver *rv, struct entry *row, const struct entry *base, const struct entry *theirs,
+		      const struct entry *ours)
+{
+	int err;
+
+	if ((err = entry_copy(row, base)) < 0)
+		return err;
+	if (ours && (err = vv_merge(&row->vv, &ours->vv)) < 0)
+		return mm_error_oom();
+	if (base != theirs && (err = vv_merge(&row->vv, &theirs->vv)) < 0)
+		return mm_error_oom();
+	row->origin = vv_compare(&row->vv, &theirs->vv) == VV_EQUAL ? rv->ss->peer.replica_id : 0;
+	if (row->writer == 0)
+		row->writer = theirs->writer;
+	return 0;
+}
+
+/* Writes the live entry `row` at row->path, where `ours` must still be (NULL: absent). */
+static int write_entry(struct receiver *rv, struct plan_item *it, const struct entry *row, const struct entry *ours,
+		       int local)
+{
+	struct apply_tmp *tmp;
+	int err;
+
+	switch (row->kind) {
+	case ENTRY_DIR:
+		return apply_mkdir(rv->ap, row, ours);
+	case ENTRY_LINK:
+		return apply_symlink(rv->ap, row, ours);
+	case ENTRY_FILE:
+		if (ours && ours->kind == ENTRY_FILE && ours->has_hash && !memcmp(ours->hash, row->hash, MM_HASH_LEN) &&
+		    !it->fetch)
+			return apply_chmod(rv->ap, row, ours);
+		if ((err = get_content(rv, it, it->theirs.path, &tmp)) < 0)
+			return err;
+		if (!tmp) {
+			item_failed(rv, row->path, "its content could not be had; left for the next sync");
+			return 0;
+		}
+		err = apply_tmp_commit(rv->ap, tmp, row, ours, local);
+		if (err == MM_ECORRUPT) {
+			item_failed(rv, row->path, mm_error_msg());
+			return 0;
+		}
+		return err < 0 ? err : 1;
+	default:
+		return 0;
+	}
+}
+
+/* Reads and drops the content requested for an item that will not use it. */
+static int skip_content(struct receiver *rv, struct plan_item *it)
+{
+	struct apply_tmp *tmp = NULL;
+	int err;
+
+	if (!(it->fetch && rv->fifo_n && rv->fifo[rv->fifo_head] == it->n))
+		return 0;
+	err = get_content(rv, it, it->theirs.path, &tmp);
+	apply_tmp_abort(rv->ap, tmp);
+	return err;
+}
+
+/* STEM.conflict-YYYYMMDD-HHMMSS-NAME.EXT beside `path`, for the version `loser`. */
+static int conflict_name(struct receiver *rv, char *out, size_t size, const char *path, const struct entry *loser)
+{
+	char name[65];
+	const char *base = strrchr(path, '/'), *dot;
+	size_t dirlen, stemlen;
+	time_t t = (time_t)(loser->mtime_ns / 1000000000LL);
+	struct tm tm;
+	char stamp[32];
+	int n;
+
+	base = base ? base + 1 : path;
+	dirlen = (size_t)(base - path);
+	dot = strrchr(base, '.');
+	if (dot == base)
+		dot = NULL; /* only a leading dot: no extension */
+	stemlen = dot ? (size_t)(dot - base) : strlen(base);
+	if (loser->writer == rv->ss->r->id)
+		snprintf(name, sizeof(name), "%s", rv->ss->r->name);
+	else if (store_replica_name(rv->ss->r->store, loser->writer, name) < 0 || !name[0])
+		vv_id_format(name, loser->writer);
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	n = snprintf(out, size, "%.*s%.*s.conflict-%s-%s%s", (int)dirlen, path, (int)stemlen, base, stamp, name,
+		     dot ? dot : "");
+	if (n < 0 || (size_t)n >= size || !path_valid(out, strlen(out)) || strlen(out) - dirlen > MM_NAME_MAX)
+		return mm_error_set(MM_EINVAL, "no room for a conflict copy of '%s'", path);
+	return 0;
+}
+
+/* Concurrent, different versions: the winner stays at the path, the other goes beside it. */
+static int do_conflict(struct receiver *rv, struct plan_item *it, struct entry *ours)
+{
+	struct entry *theirs = &it->theirs;
+	struct entry row, copy;
+	struct store_conflict c = {0};
+	char copy_path[MM_PATH_MAX + 1];
+	int winner = reconcile_winner(ours, theirs);
+	const struct entry *loser = winner == REC_THEIRS ? ours : theirs;
+	int err, rc;
+
+	entry_init(&row);
+	entry_init(&copy);
+	if ((err = conflict_name(rv, copy_path, sizeof(copy_path), theirs->path, loser)) < 0) {
+		item_failed(rv, theirs->path, mm_error_msg());
+		err = skip_content(rv, it);
+		goto done;
+	}
+	/* the copy is a new local file holding the loser's version */
+	if ((err = entry_copy(&copy, loser)) < 0 || (err = entry_set_path(&copy, copy_path, strlen(copy_path))) < 0)
+		goto done;
+	vv_clear(&copy.vv);
+	copy.origin = 0;
+	copy.flags = 0;
+	if (winner == REC_THEIRS) {
+		if ((rc = apply_move_aside(rv->ap, ours, &copy)) <= 0) {
+			err = rc < 0 ? rc : skip_content(rv, it);
+			goto done;
+		}
+		if ((err = merged_row(rv, &row, theirs, theirs, ours)) < 0)
+			goto done;
+		if ((rc = write_entry(rv, it, &row, NULL, 0)) < 0) {
+			err = rc;
+			goto done;
+		}
+	} else {
+		if ((err = merged_row(rv, &row, ours, theirs, ours)) < 0)
+			goto done;
+		if ((rc = write_entry(rv, it, &copy, NULL, 1)) < 0) {
+			err = rc;
+			goto done;
+		}
+		if (rc == 0)
+			goto done;
+		if ((err = apply_record(rv->ap, &row, 0)) < 0)
+			goto done;
+	}
+	c.path = theirs->path;
+	c.copy = copy_path;
+	snprintf(c.kind, sizeof(c.kind), "%s", reconcile_conflict_kind(ours, theirs));
+	c.detected_ns = (int64_t)time(NULL) * 1000000000LL;
+	c.ours = winner == REC_THEIRS ? theirs->writer : ours->writer;
+	c.theirs = loser->writer;
+	if ((err = store_conflict_put(rv->ss->r->store, &c)) < 0)
+		goto done;
+	rv->ss->res->conflicts++;
+	rv->conflicts++;
+	session_event(rv->ss, EV_CONFLICT, theirs->path, copy_path);
+done:
+	entry_dispose(&row);
+	entry_dispose(&copy);
+	return err;
+}
+
+/* Carries out one plan item. */
+static int do_item(struct receiver *rv, struct plan_item *it)
+{
+	struct entry *theirs = &it->theirs;
+	struct entry *ours = NULL, row;
+	int err, rc;
+
+	err = store_get(rv->ss->r->store, theirs->path, &rv->ours);
+	if (err < 0 && err != MM_ENOTFOUND)
+		return err;
+	if (err == 0)
+		ours = &rv->ours;
+	entry_init(&row);
+	switch (it->action) {
+	case REC_RECORD:
+	case REC_MERGE_VV:
+	case REC_KEEP_OURS:
+		/* nothing changes on disk: only the vectors meet */
+		if ((err = merged_row(rv, &row, ours && it->action != REC_RECORD ? ours : theirs, theirs, ours)) < 0)
+			break;
+		err = apply_record(rv->ap, &row, 0);
+		if (it->action == REC_KEEP_OURS) {
+			rv->kept++;
+			session_event(rv->ss, EV_KEPT, theirs->path, "edited here, deleted there: the edit is kept");
+		}
+		break;
+	case REC_UPDATE:
+		if ((err = merged_row(rv, &row, theirs, theirs, ours)) < 0)
+			break;
+		if (theirs->kind == ENTRY_DELETED) {
+			if (!ours || ours->kind == ENTRY_DELETED) {
+				err = apply_record(rv->ap, &row, 0);
+				break;
+			}
+			if ((rc = apply_remove(rv->ap, ours)) < 0) {
+				err = rc;
+			} else if (rc > 0) {
+				err = apply_record(rv->ap, &row, 0);
+				session_event(rv->ss, EV_DELETED, theirs->path, NULL);
+			} else if (ours->kind == ENTRY_DIR && apply_target_matches(rv->ap, ours->path, ours) == 1) {
+				/* something here still lives in it: the directory stays, as a new version */
+				struct entry keep;
+				entry_init(&keep);
+				if ((err = entry_copy(&keep, ours)) == 0 && vv_merge(&keep.vv, &theirs->vv) == 0)
+					err = apply_record(rv->ap, &keep, 1);
+				entry_dispose(&keep);
+				session_event(rv->ss, EV_KEPT, theirs->path, "deleted there, but not empty here: kept");
+			}
+			break;
+		}
+		if (it->phase == PHASE_AFTER && ours && ours->kind == ENTRY_DIR) {
+			/* a directory replaced by a file or link: only once it is empty */
+			if ((rc = apply_remove(rv->ap, ours)) < 0) {
+				err = rc;
+				break;
+			}
+			if (rc == 0) {
+				err = do_conflict(rv, it, ours);
+				break;
+			}
+			ours = NULL;
+		}
+		if ((rc = write_entry(rv, it, &row, ours, 0)) < 0)
+			err = rc;
+		else if (rc > 0)
+			session_event(rv->ss, EV_RECEIVED, theirs->path, NULL);
+		break;
+	case REC_CONFLICT:
+		err = ours ? do_conflict(rv, it, ours) : mm_error_set(MM_ERROR, "conflict without a local version");
+		break;
+	default:
+		err = mm_error_set(MM_ERROR, "bad plan action %d", it->action);
+	}
+	entry_dispose(&row);
+	return err;
+}
+
+static int execute(struct receiver *rv)
+{
+	int phase = 0, rc, err = 0;
+
+	if (sqlite3_prepare_v2(rv->db, plan_order, -1, &rv->req_cur, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->db, plan_order, -1, &rv->apply_cur, NULL) != SQLITE_OK)
+		return db_fail(rv, "reading");
+	for (;;) {
+		if ((err = pump_requests(rv)) < 0)
+			break;
+		if ((rc = plan_next(rv, rv->apply_cur, &rv->item)) <= 0) {
+			err = rc;
+			break;
+		}
+		/* a phase ends with its batch: deletions never race renames still queued */
+		if (rv->item.phase != phase) {
+			if ((err = apply_flush(rv->ap)) < 0)
+				break;
+			phase = rv->item.phase;
+		}
+		if ((err = do_item(rv, &rv->item)) < 0)
+			break;
+	}
+	if (err == 0)
+		err = apply_flush(rv->ap);
+	return err;
+}
+
+static void on_apply_warning(void *arg, const char *path, const char *msg)
+{
+	struct receiver *rv = arg;
+
+	session_event(rv->ss, EV_SKIPPED, path, msg);
+}
+
+int receive_phase(struct session *ss)
+{
+	struct receiver rv;
+	struct store_peer peer;
+	struct msg_done done = {0};
+	uint64_t since = 0, max_seq = 0;
+	const struct apply_stats *as;
+	int err;
+
+	memset(&rv, 0, sizeof(rv));
+	rv.ss = ss;
+	rv.failed_before = ss->res->failed;
+	entry_init(&rv.ours);
+	entry_init(&rv.item.theirs);
+	entry_init(&rv.req_item.theirs);
+	wbuf_init(&rv.enc);
+	err = store_peer_get(ss->r->store, ss->peer.replica_id, &peer);
+	if (err < 0 && err != MM_ENOTFOUND)
+		goto done;
+	/* a peer whose store was made anew starts again from nothing */
+	if (err == 0 && peer.index_id == ss->peer.index_id)
+		since = peer.seen_seq;
+	proto_put_u64(&ss->c->out, MSG_WANT, since);
+	if ((err = conn_flush(ss->c)) < 0 || (err = plan_open(&rv)) < 0 || (err = ignore_load(&rv.ig, ss->r->rootfd)) < 0 ||
+	    (err = apply_open(&rv.ap, ss->r, on_apply_warning, &rv)) < 0)
+		goto done;
+	if ((err = receive_index(&rv, &max_seq)) < 0)
+		goto done;
+	if ((err = execute(&rv)) < 0)
+		goto done;
+	as = apply_stats(rv.ap);
+	ss->res->files_in += as->files;
+	ss->res->deleted += as->deleted;
+	ss->res->skipped += as->skipped;
+	done.files = as->files;
+	done.bytes = as->bytes;
+	done.deleted = as->deleted;
+	done.conflicts = rv.conflicts;
+	done.failed = ss->res->failed - rv.failed_before;
+	proto_put_done(&ss->c->out, &done);
+	if ((err = conn_flush(ss->c)) < 0)
+		goto done;
+	/* Advance only when everything asked for is here: otherwise the next sync sends it again. */
+	if (ss->nfilters == 0 && done.failed == 0) {
+		peer.id = ss->peer.replica_id;
+		peer.index_id = ss->peer.index_id;
+		peer.seen_seq = max_seq;
+		snprintf(peer.name, sizeof(peer.name), "%s", ss->peer.name);
+		err = store_peer_put(ss->r->store, &peer);
+	}
+done:
+	apply_free(rv.ap);
+	ignore_free(rv.ig);
+	plan_close(&rv);
+	entry_dispose(&rv.ours);
+	entry_dispose(&rv.item.theirs);
+	entry_dispose(&rv.req_item.theirs);
+	wbuf_dispose(&rv.enc);
+	return err;
+}

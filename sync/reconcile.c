@@ -1,0 +1,72 @@
+/* Per-path decisions: see reconcile.h. */
+#include "reconcile.h"
+
+#include <string.h>
+
+int reconcile_same(const struct entry *a, const struct entry *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	switch (a->kind) {
+	case ENTRY_FILE:
+		return a->mode == b->mode && a->has_hash && b->has_hash && !memcmp(a->hash, b->hash, MM_HASH_LEN);
+	case ENTRY_LINK:
+		return a->target && b->target && !strcmp(a->target, b->target);
+	case ENTRY_DIR:
+		return a->mode == b->mode;
+	default:
+		return 1; /* two deletions */
+	}
+}
+
+enum rec_action reconcile(const struct entry *ours, const struct entry *theirs)
+{
+	if (!ours)
+		return theirs->kind == ENTRY_DELETED ? REC_RECORD : REC_UPDATE;
+	switch (vv_compare(&theirs->vv, &ours->vv)) {
+	case VV_EQUAL:
+	case VV_DOMINATED:
+		return REC_IGNORE;
+	case VV_DOMINATES:
+		if (theirs->kind == ENTRY_DELETED && ours->kind == ENTRY_DELETED)
+			return REC_RECORD;
+		if (reconcile_same(ours, theirs))
+			return REC_MERGE_VV; /* same thing, newer version: only the vector moves */
+		return REC_UPDATE;
+	case VV_CONCURRENT:
+	default:
+		break;
+	}
+	if (theirs->kind == ENTRY_DELETED)
+		return ours->kind == ENTRY_DELETED ? REC_MERGE_VV : REC_KEEP_OURS;
+	if (ours->kind == ENTRY_DELETED)
+		return REC_UPDATE; /* their edit wins over our deletion */
+	if (reconcile_same(ours, theirs))
+		return REC_MERGE_VV;
+	/* Two directories differ only in their permission bits: no copy to keep. */
+	if (ours->kind == ENTRY_DIR && theirs->kind == ENTRY_DIR)
+		return reconcile_winner(ours, theirs) == REC_THEIRS ? REC_UPDATE : REC_MERGE_VV;
+	/* The same content with other permission bits: the winner's bits, no copy. */
+	if (ours->kind == ENTRY_FILE && theirs->kind == ENTRY_FILE && ours->has_hash && theirs->has_hash &&
+	    !memcmp(ours->hash, theirs->hash, MM_HASH_LEN))
+		return reconcile_winner(ours, theirs) == REC_THEIRS ? REC_UPDATE : REC_MERGE_VV;
+	return REC_CONFLICT;
+}
+
+enum rec_winner reconcile_winner(const struct entry *ours, const struct entry *theirs)
+{
+	if (ours->kind == ENTRY_DIR && theirs->kind != ENTRY_DIR)
+		return REC_OURS;
+	if (theirs->kind == ENTRY_DIR && ours->kind != ENTRY_DIR)
+		return REC_THEIRS;
+	if (ours->mtime_ns != theirs->mtime_ns)
+		return ours->mtime_ns > theirs->mtime_ns ? REC_OURS : REC_THEIRS;
+	return ours->writer >= theirs->writer ? REC_OURS : REC_THEIRS;
+}
+
+const char *reconcile_conflict_kind(const struct entry *ours, const struct entry *theirs)
+{
+	if (ours->kind != theirs->kind)
+		return "type";
+	return ours->kind == ENTRY_FILE ? "content" : "link";
+}

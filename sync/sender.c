@@ -1,0 +1,187 @@
+/* The sending side of a transfer phase: index delta, then content on request. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "error.h"
+#include "failpoint.h"
+#include "fs.h"
+#include "phase.h"
+#include "replica.h"
+#include "store.h"
+
+#define SEND_FLUSH (1u << 20)
+
+struct writers {
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+/* Sends a REPLICA frame the first time a writer id appears in this phase. */
+static int announce_writer(struct session *ss, struct writers *w, uint64_t id)
+{
+	char name[65];
+
+	for (size_t i = 0; i < w->n; i++)
+		if (w->ids[i] == id)
+			return 0;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		uint64_t *p = realloc(w->ids, cap * sizeof(*p));
+		if (!p)
+			return mm_error_oom();
+		w->ids = p;
+		w->cap = cap;
+	}
+	w->ids[w->n++] = id;
+	if (id == ss->r->id)
+		snprintf(name, sizeof(name), "%s", ss->r->name);
+	else if (store_replica_name(ss->r->store, id, name) < 0 || !name[0])
+		vv_id_format(name, id);
+	proto_put_replica(&ss->c->out, id, name);
+	return 0;
+}
+
+static int send_index(struct session *ss, uint64_t since)
+{
+	struct store_iter *it = NULL;
+	struct writers w = {0};
+	struct entry e;
+	uint64_t max_seq = store_last_seq(ss->r->store);
+	/* Rows received as they are from this very peer need not go back to it. */
+	uint64_t skip_origin = ss->peer.replica_id;
+	int rc, err;
+
+	entry_init(&e);
+	if ((err = store_iter_since(&it, ss->r->store, since)) < 0)
+		goto done;
+	while ((rc = store_iter_next(it, &e)) > 0) {
+		if (!session_in_filters(ss, e.path))
+			continue;
+		if (e.origin == skip_origin)
+			continue;
+		if (e.writer == 0)
+			e.writer = ss->r->id;
+		if ((err = announce_writer(ss, &w, e.writer)) < 0)
+			goto done;
+		proto_put_row(&ss->c->out, &e);
+		if ((err = conn_flush_over(ss->c, SEND_FLUSH)) < 0)
+			goto done;
+	}
+	if ((err = rc) < 0)
+		goto done;
+	proto_put_u64(&ss->c->out, MSG_INDEX_END, max_seq);
+	err = conn_flush(ss->c);
+done:
+	store_iter_free(it);
+	entry_dispose(&e);
+	free(w.ids);
+	return err;
+}
+
+/* Streams the content with hash `hash`, or MISSING when this replica no longer has it. */
+static int serve_request(struct session *ss, const uint8_t hash[MM_HASH_LEN], struct entry *e)
+{
+	struct conn *c = ss->c;
+	struct stat sb;
+	uint64_t total = 0;
+	int fd = -1, err;
+
+	/* Changed since the scan or not, the receiver checks what it gets against the hash. */
+	if (store_find_hash(ss->r->store, hash, e) < 0 ||
+	    fs_open_beneath(&fd, ss->r->rootfd, e->path, O_RDONLY | O_NONBLOCK, 0) < 0 || fstat(fd, &sb) < 0 ||
+	    !S_ISREG(sb.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		proto_put_raw(&c->out, MSG_MISSING, NULL, 0);
+		return 0;
+	}
+	for (;;) {
+		/* read straight into the frame: header first, length patched after */
+		size_t at = c->out.len;
+		uint8_t *p = wbuf_grow(&c->out, 5 + PROTO_CHUNK);
+		ssize_t n;
+		if (!p) {
+			close(fd);
+			return mm_error_oom();
+		}
+		do
+			n = read(fd, p + 5, PROTO_CHUNK);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			c->out.len = at;
+			if (n < 0) {
+				err = mm_error_errno(MM_EIO, errno, "cannot read '%s'", e->path);
+				close(fd);
+				return err;
+			}
+			break;
+		}
+		uint32_t flen = (uint32_t)n + 1;
+		p[0] = (uint8_t)(flen >> 24);
+		p[1] = (uint8_t)(flen >> 16);
+		p[2] = (uint8_t)(flen >> 8);
+		p[3] = (uint8_t)flen;
+		p[4] = MSG_DATA;
+		c->out.len = at + 5 + (size_t)n;
+		total += (uint64_t)n;
+		failpoint("send-data");
+		if ((err = conn_flush_over(c, SEND_FLUSH)) < 0) {
+			close(fd);
+			return err;
+		}
+	}
+	close(fd);
+	proto_put_u64(&c->out, MSG_DATA_END, total);
+	session_event(ss, EV_SENT, e->path, NULL);
+	return 0;
+}
+
+int send_phase(struct session *ss)
+{
+	const uint8_t *p;
+	size_t len;
+	uint64_t since;
+	struct entry e;
+	int type, err;
+
+	if ((err = conn_expect(ss->c, MSG_WANT, &p, &len)) < 0 || (err = proto_get_u64(&since, p, len, "want")) < 0)
+		return err;
+	if ((err = send_index(ss, since)) < 0)
+		return err;
+	entry_init(&e);
+	for (;;) {
+		if ((err = conn_recv(ss->c, &type, &p, &len)) < 0)
+			break;
+		if (type == MSG_REQUEST) {
+			uint8_t hash[MM_HASH_LEN];
+			if ((err = proto_get_request(hash, p, len)) < 0 || (err = serve_request(ss, hash, &e)) < 0)
+				break;
+			if ((err = conn_flush_over(ss->c, SEND_FLUSH)) < 0)
+				break;
+			continue;
+		}
+		if (type == MSG_DONE) {
+			struct msg_done d;
+			if ((err = proto_get_done(&d, p, len)) < 0)
+				break;
+			/* what the receiver did: "out" for this side */
+			ss->res->files_out += d.files;
+			ss->res->conflicts += d.conflicts;
+			ss->res->merged += d.merged;
+			ss->res->deleted += d.deleted;
+			ss->res->failed += d.failed;
+			break;
+		}
+		err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' during the transfer", ss->c->peer,
+				   proto_type_name(type));
+		break;
+	}
+	entry_dispose(&e);
+	return err;
+}
