@@ -56,21 +56,26 @@ int cmd_getopt(const struct command *c, int argc, char **argv, const char *short
 	       int (*handle)(void *arg, int opt, const char *optarg), void *arg)
 {
 	static const struct option help_only[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	char opts[64];
 	int opt;
 
+	/* a leading ':' tells a missing value (':') from an unknown option ('?') */
+	snprintf(opts, sizeof(opts), ":%s", shortopts);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, shortopts, longopts ? longopts : help_only, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, opts, longopts ? longopts : help_only, NULL)) != -1) {
 		if (opt == 'h') {
 			cmd_usage(stdout, c);
 			return -2;
 		}
 		if (opt == '?' || opt == ':') {
-			if (optopt)
-				cmd_error("%s: option '-%c' %s", c->name, optopt,
-					  opt == ':' ? "needs a value" : "is not known");
+			const char *what = argv[optind - 1];
+			if (opt == '?' && optopt && strncmp(what, "--", 2))
+				cmd_error("%s: option '-%c' is not known", c->name, optopt);
+			else if (opt == '?')
+				cmd_error("%s: option '%s' is not known", c->name, what);
 			else
-				cmd_error("%s: option '%s' is not known or lacks its value", c->name, argv[optind - 1]);
+				cmd_error("%s: option '%s' needs a value", c->name, what);
 			cmd_usage(stderr, c);
 			return -1;
 		}

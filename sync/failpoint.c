@@ -3,30 +3,47 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+struct point {
+	int loaded;
+	char name[64];
+	long n;
+	long seen;
+};
+
+/* Parses "NAME[:N]" from the environment variable `var` (once: a test hook, not configuration). */
+static void load(struct point *p, const char *var, long def)
+{
+	const char *env = getenv(var);
+
+	p->loaded = 1;
+	p->n = def;
+	if (!env)
+		return;
+	const char *colon = strchr(env, ':');
+	size_t len = colon ? (size_t)(colon - env) : strlen(env);
+	if (len < sizeof(p->name)) {
+		memcpy(p->name, env, len);
+		p->name[len] = '\0';
+	}
+	if (colon)
+		p->n = strtol(colon + 1, NULL, 10);
+}
 
 void failpoint(const char *name)
 {
-	/* Read once: a test hook, not configuration. */
-	static int loaded;
-	static char want[64];
-	static long count = 1;
-	static long seen;
+	static struct point fail, pause;
 
-	if (!loaded) {
-		const char *env = getenv("MMSYNC_FAILPOINT");
-		loaded = 1;
-		if (env) {
-			const char *colon = strchr(env, ':');
-			size_t n = colon ? (size_t)(colon - env) : strlen(env);
-			if (n < sizeof(want)) {
-				memcpy(want, env, n);
-				want[n] = '\0';
-			}
-			if (colon)
-				count = strtol(colon + 1, NULL, 10);
-		}
+	if (!fail.loaded) {
+		load(&fail, "MMSYNC_FAILPOINT", 1);
+		load(&pause, "MMSYNC_PAUSE", 0);
 	}
-	if (want[0] && !strcmp(name, want) && ++seen >= count)
+	if (fail.name[0] && !strcmp(name, fail.name) && ++fail.seen >= fail.n)
 		_exit(99);
+	if (pause.name[0] && !strcmp(name, pause.name) && pause.seen++ == 0) {
+		struct timespec ts = {pause.n / 1000, (pause.n % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }

@@ -111,6 +111,35 @@ static int make_dirs(const char *dir)
 	return err;
 }
 
+/* The real path of `dir`, or of the nearest directory above it that exists. */
+static int existing_ancestor(const char *dir, char **out)
+{
+	char *p = strdup(dir);
+
+	*out = NULL;
+	if (!p)
+		return mm_error_oom();
+	for (;;) {
+		char *real = realpath(*p ? p : "/", NULL);
+		if (real) {
+			free(p);
+			*out = real;
+			return 0;
+		}
+		if (errno != ENOENT) {
+			int err = mm_error_errno(MM_EIO, errno, "cannot use '%s'", dir);
+			free(p);
+			return err;
+		}
+		char *slash = strrchr(p, '/');
+		if (!slash) {
+			strcpy(p, ".");
+			continue;
+		}
+		*slash = '\0';
+	}
+}
+
 /* Fills a fresh state directory `tmp` for a replica named `name`. */
 static int fill_state(const char *tmp, const char *name)
 {
@@ -167,17 +196,30 @@ int replica_create(const char *dir, const char *name, char **root_out)
 				    "invalid replica name '%s': use 1 to %d letters, digits, '-' or '_', "
 				    "not starting with '-'",
 				    name, REPLICA_NAME_MAX);
-	if ((err = make_dirs(dir)) < 0)
+	/* Refuse before creating anything: look from the nearest directory that exists. */
+	if ((err = existing_ancestor(dir, &root)) < 0)
 		return err;
-	if (!(root = realpath(dir, NULL)))
-		return mm_error_errno(MM_EIO, errno, "cannot use '%s'", dir);
 	if (replica_find(&inside, root) == 0) {
-		err = strcmp(inside, root) == 0
+		err = strcmp(inside, root) == 0 && !strcmp(root, dir)
 			      ? mm_error_set(MM_EEXISTS, "'%s' is already a replica", root)
-			      : mm_error_set(MM_EEXISTS, "'%s' is inside the replica '%s'", root, inside);
+			      : mm_error_set(MM_EEXISTS, "'%s' is inside the replica '%s'", dir, inside);
+		if (!strcmp(inside, root) && access(dir, F_OK) == 0) {
+			char *real = realpath(dir, NULL);
+			if (real && !strcmp(real, inside))
+				err = mm_error_set(MM_EEXISTS, "'%s' is already a replica", real);
+			free(real);
+		}
 		goto done;
 	}
 	mm_error_clear();
+	free(root);
+	root = NULL;
+	if ((err = make_dirs(dir)) < 0)
+		goto done;
+	if (!(root = realpath(dir, NULL))) {
+		err = mm_error_errno(MM_EIO, errno, "cannot use '%s'", dir);
+		goto done;
+	}
 	if (asprintf(&tmp, "%s/" MM_TMP_PREFIX "init.XXXXXX", root) < 0 || !(final = join(root, MM_STATE_DIR))) {
 		err = mm_error_oom();
 		goto done;
