@@ -41,8 +41,9 @@ UNIT := $(O)/tests/unit/run-unit
 .PHONY: all check unit system deps demo install clean format bench lint-man
 all: mmsync
 
+# cp then rename: a running ./mmsync (a test, a sync) never blocks the update
 mmsync: $(BIN)
-	cp $(BIN) $@
+	cp $(BIN) $@.tmp && mv -f $@.tmp $@
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)

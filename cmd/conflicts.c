@@ -6,6 +6,8 @@
 
 #include "cmd.h"
 #include "sync/error.h"
+#include "sync/path.h"
+#include "sync/reconcile.h"
 #include "sync/replica.h"
 #include "sync/store.h"
 #include "vv/vv.h"
@@ -13,6 +15,7 @@
 struct list_ctx {
 	struct cmd_ctx *ctx;
 	int n;
+	struct entry e;
 };
 
 static void writer_name(struct cmd_ctx *ctx, uint64_t id, char out[65])
@@ -27,12 +30,19 @@ static int list_one(void *arg, const struct store_conflict *c)
 {
 	struct list_ctx *lc = arg;
 	struct cmd_ctx *ctx = lc->ctx;
-	char ours[65], theirs[65], when[32];
+	char ours[65], theirs[65], when[MM_PATH_MAX + 1];
 	time_t t = (time_t)(c->detected_ns / 1000000000LL);
 	struct tm tm;
 
-	writer_name(ctx, c->ours, ours);
-	writer_name(ctx, c->theirs, theirs);
+	/* the version at the path now, whoever the detecting replica thought it was */
+	if (store_get(ctx->r->store, c->path, &lc->e) == 0 && lc->e.kind != ENTRY_DELETED && lc->e.writer)
+		writer_name(ctx, lc->e.writer, ours);
+	else
+		writer_name(ctx, c->ours, ours);
+	if (c->theirs)
+		writer_name(ctx, c->theirs, theirs);
+	else if (!reconcile_copy_of(c->copy, when, sizeof(when), theirs))
+		snprintf(theirs, sizeof(theirs), "?");
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (ctx->json) {
@@ -59,7 +69,7 @@ static int list_one(void *arg, const struct store_conflict *c)
 int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct command *c = cmd_find("conflicts");
-	struct list_ctx lc = {ctx, 0};
+	struct list_ctx lc = {ctx, 0, {0}};
 	int first, err, rc;
 
 	if ((first = cmd_getopt(c, argc, argv, "", NULL, NULL, NULL)) < 0)
@@ -74,7 +84,9 @@ int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_fail(err);
 	if (ctx->json)
 		putchar('[');
+	entry_init(&lc.e);
 	err = store_conflict_each(ctx->r->store, list_one, &lc);
+	entry_dispose(&lc.e);
 	if (ctx->json)
 		printf("]\n");
 	if (err < 0)

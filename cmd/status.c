@@ -31,6 +31,29 @@ static void status_change(void *arg, enum scan_change what, const struct entry *
 	so->n++;
 }
 
+static int count_one(void *arg, const struct store_conflict *c)
+{
+	void **a = arg;
+	struct cmd_ctx *ctx = a[0];
+	struct entry *e = a[1];
+
+	if (store_get(ctx->r->store, c->copy, e) == 0 && e->kind != ENTRY_DELETED)
+		(*(uint64_t *)a[2])++;
+	return 0;
+}
+
+static uint64_t count_open(struct cmd_ctx *ctx)
+{
+	struct entry e;
+	uint64_t n = 0;
+	void *a[3] = {ctx, &e, &n};
+
+	entry_init(&e);
+	store_conflict_each(ctx->r->store, count_one, a);
+	entry_dispose(&e);
+	return n;
+}
+
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct status_out so = {ctx, 0};
@@ -62,6 +85,9 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	err = cmd_run_scan(ctx, SCAN_DRY_RUN, status_change, &so, &st);
 	if (err == 0)
 		err = store_conflict_count(ctx->r->store, &conflicts);
+	/* conflicts whose copy is gone are closed (status does not write: it only leaves them out) */
+	if (err == 0 && conflicts)
+		conflicts = count_open(ctx);
 	if (ctx->json) {
 		printf("],\"complete\":%s,\"skipped\":%llu,\"conflicts\":%llu}\n", err < 0 ? "false" : "true",
 		       (unsigned long long)st.skipped, (unsigned long long)conflicts);

@@ -315,7 +315,8 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char
 		status = EXIT_FAILED;
 	for (size_t i = 0; i < npeers; i++)
 		status = worst(status, sync_one(ctx, op, peers[i], paths, npaths));
-	if (store_conflict_count(ctx->r->store, &open) == 0 && open && status == EXIT_OK)
+	if (store_conflicts_prune(ctx->r->store) == 0 && store_conflict_count(ctx->r->store, &open) == 0 && open &&
+	    status == EXIT_OK)
 		status = EXIT_CONFLICTS;
 	rc = status;
 done:

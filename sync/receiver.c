@@ -496,6 +496,34 @@ done:
 	return err;
 }
 
+/* A conflict copy made on another replica arrived: the conflict is open here too. */
+static int note_copy(struct receiver *rv, const struct entry *theirs)
+{
+	char orig[MM_PATH_MAX + 1], name[65];
+	struct store_conflict c = {0};
+	struct store *s = rv->ss->r->store;
+	int err;
+
+	if (theirs->kind == ENTRY_DELETED || !reconcile_copy_of(theirs->path, orig, sizeof(orig), name))
+		return 0;
+	if ((err = store_conflict_get(s, orig, &c)) == 0) {
+		store_conflict_dispose(&c);
+		return 0; /* already open here */
+	}
+	if (err != MM_ENOTFOUND || (err = store_get(s, orig, &rv->ours)) < 0 || rv->ours.kind == ENTRY_DELETED)
+		return err == MM_ENOTFOUND ? 0 : err;
+	c.path = orig;
+	c.copy = theirs->path;
+	snprintf(c.kind, sizeof(c.kind), "%s", rv->ours.kind == theirs->kind ? "content" : "type");
+	c.detected_ns = (int64_t)time(NULL) * 1000000000LL;
+	c.ours = rv->ours.writer;
+	c.theirs = 0;
+	c.path = orig;
+	err = store_conflict_put(s, &c);
+	c.path = c.copy = NULL;
+	return err;
+}
+
 /* Carries out one plan item. */
 static int do_item(struct receiver *rv, struct plan_item *it)
 {
@@ -558,10 +586,12 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 			}
 			ours = NULL;
 		}
-		if ((rc = write_entry(rv, it, &row, ours, 0)) < 0)
+		if ((rc = write_entry(rv, it, &row, ours, 0)) < 0) {
 			err = rc;
-		else if (rc > 0)
+		} else if (rc > 0) {
 			session_event(rv->ss, EV_RECEIVED, theirs->path, NULL);
+			err = note_copy(rv, theirs);
+		}
 		break;
 	case REC_CONFLICT:
 		err = ours ? do_conflict(rv, it, ours) : mm_error_set(MM_ERROR, "conflict without a local version");

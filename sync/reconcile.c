@@ -1,6 +1,7 @@
 /* Per-path decisions: see reconcile.h. */
 #include "reconcile.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int reconcile_same(const struct entry *a, const struct entry *b)
@@ -69,4 +70,42 @@ const char *reconcile_conflict_kind(const struct entry *ours, const struct entry
 	if (ours->kind != theirs->kind)
 		return "type";
 	return ours->kind == ENTRY_FILE ? "content" : "link";
+}
+
+static int digits(const char *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return 1;
+}
+
+int reconcile_copy_of(const char *path, char *out, size_t size, char name[65])
+{
+	static const char tag[] = ".conflict-";
+	const char *base = strrchr(path, '/'), *p, *found = NULL;
+
+	base = base ? base + 1 : path;
+	/* the last well-formed tag: a copy of a copy names the copy it was made from */
+	for (p = base; (p = strstr(p, tag)) != NULL; p++) {
+		const char *q = p + sizeof(tag) - 1;
+		if (digits(q, 8) && q[8] == '-' && digits(q + 9, 6) && q[15] == '-')
+			found = p;
+	}
+	if (!found || found == base)
+		return 0;
+	{
+		const char *n = found + sizeof(tag) - 1 + 16, *e = n;
+		size_t nlen;
+		while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9') || *e == '-' ||
+		       *e == '_')
+			e++;
+		nlen = (size_t)(e - n);
+		if (nlen == 0 || nlen > 64 || (*e != '\0' && *e != '.'))
+			return 0;
+		memcpy(name, n, nlen);
+		name[nlen] = '\0';
+		int w = snprintf(out, size, "%.*s%s", (int)(found - path), path, e);
+		return w > 0 && (size_t)w < size;
+	}
 }

@@ -32,4 +32,12 @@ int reconcile_same(const struct entry *a, const struct entry *b);
 /* "content", "binary" or "type", for the conflicts table. */
 const char *reconcile_conflict_kind(const struct entry *ours, const struct entry *theirs);
 
+/*
+ * When `path` is named like a conflict copy
+ * (STEM.conflict-YYYYMMDD-HHMMSS-NAME[.EXT]), the path it is a copy of goes
+ * to `out` (STEM[.EXT] in the same directory) and the replica NAME to
+ * `name`; returns 1.  Else 0.
+ */
+int reconcile_copy_of(const char *path, char *out, size_t size, char name[65]);
+
 #endif

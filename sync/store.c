@@ -54,7 +54,7 @@ static const char *schema =
 struct store {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *get, *put, *save_state;
+	sqlite3_stmt *get, *put, *save_state, *find_hash;
 	uint64_t replica_id, index_id;
 	uint64_t counter, seq;             /* in memory, written at commit */
 	uint64_t saved_counter, saved_seq; /* as of the last commit */
@@ -262,7 +262,9 @@ static int prepare(struct store *s)
 	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO entries (" COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s->put, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO state (name, value) VALUES ('counter', ?), ('seq', ?)",
-			       -1, SQLITE_PREPARE_PERSISTENT, &s->save_state, NULL) != SQLITE_OK)
+			       -1, SQLITE_PREPARE_PERSISTENT, &s->save_state, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "SELECT " COLS " FROM entries WHERE hash = ? AND kind = 1 LIMIT 1", -1,
+			       SQLITE_PREPARE_PERSISTENT, &s->find_hash, NULL) != SQLITE_OK)
 		return db_error(s, s->db, "preparing statements");
 	return 0;
 }
@@ -359,6 +361,7 @@ void store_free(struct store *s)
 	sqlite3_finalize(s->get);
 	sqlite3_finalize(s->put);
 	sqlite3_finalize(s->save_state);
+	sqlite3_finalize(s->find_hash);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s->keybuf);
@@ -688,18 +691,17 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 
 int store_find_hash(struct store *s, const uint8_t hash[MM_HASH_LEN], struct entry *out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = s->find_hash;
 	int rc, err;
 
-	if ((err = prep(s, &st, "SELECT " COLS " FROM entries WHERE hash = ? AND kind = 1 LIMIT 1")) < 0)
-		return err;
 	sqlite3_bind_blob(st, 1, hash, MM_HASH_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		err = row_to_entry(s, st, out);
 	else
 		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return err;
 }
 
