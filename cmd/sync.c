@@ -137,21 +137,13 @@ static void print_result(struct cmd_ctx *ctx, unsigned op, const char *url, cons
 	       (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out, (double)ms / 1000.0);
 }
 
-/* One session with one peer; returns an exit status. */
-static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **paths, size_t npaths)
+/* Starts the peer process for `url` (it scans its replica at once). */
+static int start_peer(struct cmd_ctx *ctx, const char *url, struct transport *t)
 {
-	struct session_opts so = {0};
-	struct session_result res = {0};
-	struct transport t = {-1, -1};
-	struct conn c;
-	struct run run = {ctx, url, 0};
-	struct timespec t0, t1;
 	char exe[PATH_MAX], *abs = NULL;
 	ssize_t n;
-	int rc, err, status;
-	long ms;
+	int rc, err;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((rc = resolve_local_peer(ctx, url, &abs)) != EXIT_OK)
 		return rc;
 	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0) {
@@ -160,12 +152,27 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **pa
 		return EXIT_FAILED;
 	}
 	exe[n] = '\0';
-	if ((err = transport_local(&t, exe, abs, ctx->quiet)) < 0) {
-		free(abs);
-		return cmd_fail(err);
-	}
+	err = transport_local(t, exe, abs, ctx->quiet);
 	free(abs);
-	conn_init(&c, t.fd, t.fd, url);
+	return err < 0 ? cmd_fail(err) : EXIT_OK;
+}
+
+/* One session with one peer (already started when t->pid > 0); returns an exit status. */
+static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **paths, size_t npaths,
+		    struct transport *t)
+{
+	struct session_opts so = {0};
+	struct session_result res = {0};
+	struct conn c;
+	struct run run = {ctx, url, 0};
+	struct timespec t0, t1;
+	int rc, err, status;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (t->pid <= 0 && (rc = start_peer(ctx, url, t)) != EXIT_OK)
+		return rc;
+	conn_init(&c, t->fd, t->fd, url);
 	so.op = op;
 	so.filters = paths;
 	so.nfilters = npaths;
@@ -175,10 +182,10 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **pa
 	conn_dispose(&c);
 	if (err < 0) {
 		rc = cmd_fail(err);
-		transport_abort(&t);
-		status = -1;
+		/* let a peer that refused say why (and with what status) before it is killed */
+		transport_close_wait(t, &status, 2000);
 	} else {
-		transport_close(&t, &status);
+		transport_close(t, &status);
 		rc = EXIT_OK;
 		if (status != 0) {
 			cmd_error("peer '%s' exited with status %d", url, status);
@@ -297,9 +304,10 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char
 		 char **pathargs, size_t npaths)
 {
 	struct scan_stats st;
+	struct transport first = {-1, -1};
 	char **paths = NULL;
 	uint64_t open = 0;
-	int rc, err, status = EXIT_OK;
+	int rc, err, first_rc, status = EXIT_OK;
 
 	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
 		return rc;
@@ -307,14 +315,23 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char
 		return rc;
 	if (!paths)
 		npaths = 0;
+	/* the first peer scans its replica while this one scans here */
+	first_rc = npeers ? start_peer(ctx, peers[0], &first) : EXIT_OK;
 	if ((err = session_prepare(ctx->r, &st, on_scan_warning, ctx)) < 0) {
 		rc = cmd_fail(err);
+		transport_abort(&first);
 		goto done;
 	}
 	if (st.skipped)
 		status = EXIT_FAILED;
-	for (size_t i = 0; i < npeers; i++)
-		status = worst(status, sync_one(ctx, op, peers[i], paths, npaths));
+	for (size_t i = 0; i < npeers; i++) {
+		struct transport t = {-1, -1};
+		if (i == 0 && first_rc != EXIT_OK) {
+			status = worst(status, first_rc);
+			continue;
+		}
+		status = worst(status, sync_one(ctx, op, peers[i], paths, npaths, i == 0 ? &first : &t));
+	}
 	if (store_conflicts_prune(ctx->r->store) == 0 && store_conflict_count(ctx->r->store, &open) == 0 && open &&
 	    status == EXIT_OK)
 		status = EXIT_CONFLICTS;

@@ -47,6 +47,7 @@ struct apply {
 	size_t n, cap;
 	uint64_t batch_bytes;
 	struct apply_stats st;
+	int broken;
 	uint8_t *buf;
 	struct wbuf frame;
 };
@@ -114,6 +115,11 @@ void apply_free(struct apply *a)
 const struct apply_stats *apply_stats(const struct apply *a)
 {
 	return &a->st;
+}
+
+int apply_broken(const struct apply *a)
+{
+	return a->broken;
 }
 
 size_t apply_pending(const struct apply *a)
@@ -761,6 +767,8 @@ int apply_flush(struct apply *a)
 	}
 	failpoint("apply-commit");
 done:
+	if (err < 0)
+		a->broken = 1;
 	drop_items(a);
 	return err;
 }

@@ -77,6 +77,8 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
 int apply_record(struct apply *a, const struct entry *row, int local);
 /* Makes the batch durable and commits it. */
 int apply_flush(struct apply *a);
+/* 1 once a batch could not be made durable or committed: nothing more should be tried. */
+int apply_broken(const struct apply *a);
 /* Rows queued so far in the open batch. */
 size_t apply_pending(const struct apply *a);
 

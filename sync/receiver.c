@@ -49,6 +49,8 @@ struct receiver {
 	struct entry ours;
 	struct wbuf enc;
 	uint64_t conflicts, kept, failed_before;
+	int conn_error; /* the connection failed: the session cannot go on */
+	char why[256];  /* why the last content could not be had */
 };
 
 static int db_fail(struct receiver *rv, const char *what)
@@ -279,14 +281,17 @@ static int get_content(struct receiver *rv, struct plan_item *it, const char *pa
 	uint64_t total = 0;
 
 	*tmp = NULL;
+	snprintf(rv->why, sizeof(rv->why), "the peer no longer has its content; left for the next sync");
 	if ((err = apply_tmp_begin(rv->ap, tmp, path)) < 0) {
 		if (!from_peer)
 			return err;
+		snprintf(rv->why, sizeof(rv->why), "%s", mm_error_msg());
 		failed = 1; /* still read what the peer sends for it */
 	}
 	if (!from_peer) {
 		err = apply_tmp_copy_local(rv->ap, *tmp, it->theirs.hash);
 		if (err < 0) {
+			snprintf(rv->why, sizeof(rv->why), "its local copy changed during the sync; left for the next sync");
 			apply_tmp_abort(rv->ap, *tmp);
 			*tmp = NULL;
 			return err == MM_ENOTFOUND ? 0 : err;
@@ -325,6 +330,8 @@ static int get_content(struct receiver *rv, struct plan_item *it, const char *pa
 				   proto_type_name(type));
 		break;
 	}
+	if (err < 0)
+		rv->conn_error = 1;
 	if (err < 0 || failed) {
 		apply_tmp_abort(rv->ap, *tmp);
 		*tmp = NULL;
@@ -375,7 +382,7 @@ static int write_entry(struct receiver *rv, struct plan_item *it, const struct e
 		if ((err = get_content(rv, it, it->theirs.path, &tmp)) < 0)
 			return err;
 		if (!tmp) {
-			item_failed(rv, row->path, "its content could not be had; left for the next sync");
+			item_failed(rv, row->path, rv->why);
 			return 0;
 		}
 		err = apply_tmp_commit(rv->ap, tmp, row, ours, local);
@@ -623,7 +630,15 @@ static int execute(struct receiver *rv)
 				break;
 			phase = rv->item.phase;
 		}
-		if ((err = do_item(rv, &rv->item)) < 0)
+		if ((err = do_item(rv, &rv->item)) < 0) {
+			/* one path that cannot be written fails alone; a broken stream or store ends it all */
+			if (rv->conn_error || apply_broken(rv->ap) || err == MM_ENOMEM || err == MM_ECORRUPT)
+				break;
+			item_failed(rv, rv->item.theirs.path, mm_error_msg());
+			err = 0;
+		}
+		/* content requested for an item that did not use it must still be read off the stream */
+		if ((err = skip_content(rv, &rv->item)) < 0)
 			break;
 	}
 	if (err == 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -77,4 +78,29 @@ void transport_abort(struct transport *t)
 	if (t->pid > 0)
 		kill(t->pid, SIGKILL);
 	transport_close(t, &status);
+}
+
+void transport_close_wait(struct transport *t, int *status, int ms)
+{
+	int st;
+
+	*status = -1;
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (t->pid <= 0)
+		return;
+	for (int waited = 0; waited < ms; waited += 10) {
+		pid_t p = waitpid(t->pid, &st, WNOHANG);
+		if (p == t->pid) {
+			*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			t->pid = -1;
+			return;
+		}
+		if (p < 0 && errno != EINTR)
+			break;
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	transport_abort(t);
 }

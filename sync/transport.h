@@ -19,6 +19,8 @@ struct transport {
 int transport_local(struct transport *t, const char *exe, const char *path, int quiet);
 /* Closes the stream and reaps the child; its exit status goes to *status (-1 if killed). */
 int transport_close(struct transport *t, int *status);
+/* Closes our end, waits up to `ms` for the child to exit by itself, then kills it. */
+void transport_close_wait(struct transport *t, int *status, int ms);
 /* Kills the child at once (for an abandoned session) and reaps it. */
 void transport_abort(struct transport *t);
 
