@@ -55,6 +55,9 @@ int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
+	/* a peer that cannot be reached leaves nothing behind */
+	if (cmd_check_peer(ctx, argv[first]) != EXIT_OK)
+		return EXIT_FAILED;
 	if (!empty_or_missing(argv[first + 1])) {
 		cmd_error("clone: '%s' exists and is not an empty directory", argv[first + 1]);
 		return EXIT_FAILED;

@@ -90,6 +90,8 @@ int cmd_log(struct cmd_ctx *ctx, int argc, char **argv);
  * left, scans, then syncs (`op`: PROTO_OP_* bits) with each peer in turn,
  * limited to `paths` when given.  Returns the worst exit status.
  */
+/* Checks that `url` names a peer this build can reach (printing why not). */
+int cmd_check_peer(struct cmd_ctx *ctx, const char *url);
 int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char **peers, size_t npeers,
 		 char **paths, size_t npaths);
 

@@ -43,12 +43,16 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 		cmd_warning("%s: %s", quote_path(path), detail ? detail : "skipped");
 }
 
-/* Tells the client why, in a frame it reads instead of a HELLO. */
+/*
+ * Tells the client why, in a frame it reads instead of its next message; the
+ * client shows it, so it is not printed here too.
+ */
 static int refuse(struct conn *c, int code)
 {
 	proto_put_error(&c->out, mm_error_msg());
-	conn_flush(c);
-	return cmd_fail(code);
+	if (conn_flush(c) < 0)
+		return cmd_fail(code); /* the client is gone: say it here */
+	return cmd_exit_for(code);
 }
 
 int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)

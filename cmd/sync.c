@@ -105,6 +105,15 @@ static int resolve_local_peer(struct cmd_ctx *ctx, const char *url, char **out)
 	return EXIT_OK;
 }
 
+int cmd_check_peer(struct cmd_ctx *ctx, const char *url)
+{
+	char *abs = NULL;
+	int rc = resolve_local_peer(ctx, url, &abs);
+
+	free(abs);
+	return rc;
+}
+
 static const char *op_word(unsigned op)
 {
 	return op == (PROTO_OP_PULL | PROTO_OP_PUSH) ? "sync" : op == PROTO_OP_PULL ? "pull" : "push";
@@ -170,8 +179,11 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **pa
 	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (t->pid <= 0 && (rc = start_peer(ctx, url, t)) != EXIT_OK)
+	if (t->pid <= 0 && (rc = start_peer(ctx, url, t)) != EXIT_OK) {
+		print_result(ctx, op, url, &res, 0, 0);
+		log_append(ctx->r, "%s peer=%s failed: cannot reach it", op_word(op), url);
 		return rc;
+	}
 	conn_init(&c, t->fd, t->fd, url);
 	so.op = op;
 	so.filters = paths;
@@ -192,11 +204,11 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **pa
 			rc = EXIT_FAILED;
 		}
 	}
-	if (err < 0 && status == EXIT_LOCKED)
-		rc = EXIT_LOCKED;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	if (rc == EXIT_OK && res.failed) {
+	if (rc == EXIT_OK && res.conflicts)
+		rc = EXIT_CONFLICTS;
+	if (rc != EXIT_FAILED && res.failed) {
 		cmd_error("%s with '%s': %llu path%s could not be applied; run again to finish", op_word(op), url,
 			  (unsigned long long)res.failed, res.failed == 1 ? "" : "s");
 		rc = EXIT_FAILED;
@@ -292,11 +304,9 @@ fail:
 
 static int worst(int a, int b)
 {
-	/* failures outrank conflicts; a busy replica is a failure of its own kind */
+	/* failures (a busy peer among them) outrank open conflicts */
 	if (a == EXIT_FAILED || b == EXIT_FAILED)
 		return EXIT_FAILED;
-	if (a == EXIT_LOCKED || b == EXIT_LOCKED)
-		return EXIT_LOCKED;
 	return a > b ? a : b;
 }
 
@@ -327,6 +337,9 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char
 	for (size_t i = 0; i < npeers; i++) {
 		struct transport t = {-1, -1};
 		if (i == 0 && first_rc != EXIT_OK) {
+			struct session_result none = {0};
+			print_result(ctx, op, peers[0], &none, 0, 0);
+			log_append(ctx->r, "%s peer=%s failed: cannot reach it", op_word(op), peers[0]);
 			status = worst(status, first_rc);
 			continue;
 		}
@@ -380,6 +393,9 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if ((first = cmd_getopt(c, argc, argv, "", longopts, sync_opt, &all)) < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	/* the first operand is a peer; the next ones too while they name a replica or a URL */
+	if (first < argc)
+		npeers = 1;
 	while (first + (int)npeers < argc && looks_like_peer(ctx, argv[first + npeers]))
 		npeers++;
 	if (all) {
@@ -387,10 +403,7 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (npeers == 0) {
-		if (first < argc)
-			cmd_error("sync: '%s' is not a replica or a peer URL", argv[first]);
-		else
-			cmd_error("sync: name a peer");
+		cmd_error("sync: name a peer");
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}

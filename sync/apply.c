@@ -484,7 +484,7 @@ static void set_times(int dirfd, const char *name, int64_t mtime_ns, int flags)
 }
 
 /* Records `row` with the stat data now at dirfd/name. */
-static int record_at(struct apply *a, int dirfd, const char *name, const struct entry *row)
+static int record_at(struct apply *a, int dirfd, const char *name, const struct entry *row, int local)
 {
 	struct entry e;
 	struct stat sb;
@@ -503,7 +503,7 @@ static int record_at(struct apply *a, int dirfd, const char *name, const struct 
 		if (e.kind == ENTRY_DIR)
 			e.size = 0;
 	}
-	err = apply_record(a, &e, 0);
+	err = apply_record(a, &e, local);
 	a->st.files++;
 done:
 	entry_dispose(&e);
@@ -520,7 +520,7 @@ static int remove_at(int dirfd, const char *name, const struct entry *ours)
 	return mm_error_errno(MM_EIO, errno, "cannot remove '%s'", ours->path);
 }
 
-int apply_mkdir(struct apply *a, const struct entry *row, const struct entry *ours)
+int apply_mkdir(struct apply *a, const struct entry *row, const struct entry *ours, int local)
 {
 	const char *name;
 	int dirfd, rc;
@@ -546,14 +546,14 @@ int apply_mkdir(struct apply *a, const struct entry *row, const struct entry *ou
 	}
 	if (!ours || ours->kind != ENTRY_DIR)
 		set_times(dirfd, name, row->mtime_ns, AT_SYMLINK_NOFOLLOW);
-	rc = record_at(a, dirfd, name, row);
+	rc = record_at(a, dirfd, name, row, local);
 	rc = rc < 0 ? rc : 1;
 done:
 	close(dirfd);
 	return rc;
 }
 
-int apply_symlink(struct apply *a, const struct entry *row, const struct entry *ours)
+int apply_symlink(struct apply *a, const struct entry *row, const struct entry *ours, int local)
 {
 	char tmp[TMP_NAME_LEN + 1];
 	const char *name;
@@ -580,9 +580,39 @@ int apply_symlink(struct apply *a, const struct entry *row, const struct entry *
 		}
 		goto done;
 	}
-	rc = record_at(a, dirfd, name, row);
+	rc = record_at(a, dirfd, name, row, local);
 	rc = rc < 0 ? rc : 1;
 done:
+	close(dirfd);
+	return rc;
+}
+
+int apply_adopt(struct apply *a, const struct entry *row)
+{
+	const char *name;
+	struct stat sb;
+	uint8_t h[MM_HASH_LEN];
+	uint64_t n;
+	int dirfd, fd, rc = 0;
+
+	if (fs_open_parent(&dirfd, &name, a->r->rootfd, row->path) < 0)
+		return 0;
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+	    (uint64_t)sb.st_size == row->size &&
+	    (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		if (hasher_fd(a->h, fd, row->path, h, &n) == 0 && !memcmp(h, row->hash, MM_HASH_LEN) &&
+		    n == row->size) {
+			close(fd);
+			fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0)
+				fchmod(fd, row->mode);
+			set_times(dirfd, name, row->mtime_ns, AT_SYMLINK_NOFOLLOW);
+			rc = record_at(a, dirfd, name, row, 0);
+			rc = rc < 0 ? rc : 1;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	close(dirfd);
 	return rc;
 }
@@ -598,7 +628,7 @@ int apply_chmod(struct apply *a, const struct entry *row, const struct entry *ou
 	if (fd < 0 || fchmod(fd, row->mode) < 0) {
 		rc = mm_error_errno(MM_EIO, errno, "cannot change the mode of '%s'", row->path);
 	} else {
-		rc = record_at(a, dirfd, name, row);
+		rc = record_at(a, dirfd, name, row, 0);
 		rc = rc < 0 ? rc : 1;
 	}
 	if (fd >= 0)

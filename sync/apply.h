@@ -61,9 +61,17 @@ void apply_tmp_abort(struct apply *a, struct apply_tmp *t);
 int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
 		     int local);
 
-/* Immediate operations, each after the re-check against `ours`; 1 done, 0 skipped, <0 error. */
-int apply_mkdir(struct apply *a, const struct entry *row, const struct entry *ours);
-int apply_symlink(struct apply *a, const struct entry *row, const struct entry *ours);
+/*
+ * Immediate operations, each after the re-check against `ours`; 1 done, 0
+ * skipped, <0 error.  `local` records the row as a new local version.
+ */
+int apply_mkdir(struct apply *a, const struct entry *row, const struct entry *ours, int local);
+int apply_symlink(struct apply *a, const struct entry *row, const struct entry *ours, int local);
+/*
+ * When the path already holds a regular file with row's content (a copy
+ * made here and there alike), records it as `row` and returns 1; else 0.
+ */
+int apply_adopt(struct apply *a, const struct entry *row);
 int apply_chmod(struct apply *a, const struct entry *row, const struct entry *ours);
 /* Removes the file, link or (empty) directory `ours`; 0 also when a directory is not empty. */
 int apply_remove(struct apply *a, const struct entry *ours);

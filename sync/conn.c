@@ -113,12 +113,13 @@ static int fill(struct conn *c, size_t need)
 	return 0;
 }
 
-int conn_recv(struct conn *c, int *type, const uint8_t **payload, size_t *len)
+/* Reads one frame (no flush first). */
+static int read_frame(struct conn *c, int *type, const uint8_t **payload, size_t *len)
 {
 	uint32_t n;
 	int err;
 
-	if ((err = conn_flush(c)) < 0 || (err = fill(c, 4)) < 0)
+	if ((err = fill(c, 4)) < 0)
 		return err;
 	n = (uint32_t)c->in[c->in_off] << 24 | (uint32_t)c->in[c->in_off + 1] << 16 |
 	    (uint32_t)c->in[c->in_off + 2] << 8 | c->in[c->in_off + 3];
@@ -137,6 +138,22 @@ int conn_recv(struct conn *c, int *type, const uint8_t **payload, size_t *len)
 		return mm_error_set(MM_ERROR, "peer '%s': %s", c->peer, msg);
 	}
 	return 0;
+}
+
+int conn_recv(struct conn *c, int *type, const uint8_t **payload, size_t *len)
+{
+	int err = conn_flush(c);
+
+	if (err < 0) {
+		/* a peer that refused and left may have said why: that is the better message */
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", mm_error_msg());
+		if (read_frame(c, type, payload, len) == MM_ERROR)
+			return MM_ERROR;
+		mm_error_set(err, "%s", msg);
+		return err;
+	}
+	return read_frame(c, type, payload, len);
 }
 
 int conn_expect(struct conn *c, int want, const uint8_t **payload, size_t *len)

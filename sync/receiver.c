@@ -39,7 +39,7 @@ struct plan_item {
 struct receiver {
 	struct session *ss;
 	sqlite3 *db;
-	sqlite3_stmt *add, *req_cur, *apply_cur, *req_seen, *req_put;
+	sqlite3_stmt *add, *req_cur, *apply_cur, *req_seen, *req_put, *touches;
 	struct apply *ap;
 	struct ignore *ig;
 	int64_t fifo[RECV_WINDOW];
@@ -69,12 +69,15 @@ static int plan_open(struct receiver *rv)
 	if (sqlite3_exec(rv->db,
 			 "PRAGMA cache_size = -4000; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
 			 "CREATE TABLE plan (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER,"
-			 " row BLOB);"
+			 " row BLOB, path BLOB);"
+			 "CREATE INDEX plan_path ON plan(path);"
 			 "CREATE TABLE requested (hash BLOB PRIMARY KEY) WITHOUT ROWID;"
 			 "BEGIN",
 			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(rv->db, "INSERT INTO plan (phase, action, fetch, row) VALUES (?,?,?,?)", -1, &rv->add,
-			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->db, "INSERT INTO plan (phase, action, fetch, row, path) VALUES (?,?,?,?,?)", -1,
+			       &rv->add, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->db, "SELECT 1 FROM plan WHERE path = ? AND action IN (?, ?) AND phase <= ?", -1, &rv->touches, NULL) !=
+		    SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->db, "SELECT 1 FROM requested WHERE hash = ?", -1, &rv->req_seen, NULL) !=
 		    SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->db, "INSERT OR IGNORE INTO requested (hash) VALUES (?)", -1, &rv->req_put, NULL) !=
@@ -90,6 +93,7 @@ static void plan_close(struct receiver *rv)
 	sqlite3_finalize(rv->apply_cur);
 	sqlite3_finalize(rv->req_seen);
 	sqlite3_finalize(rv->req_put);
+	sqlite3_finalize(rv->touches);
 	sqlite3_close(rv->db);
 }
 
@@ -105,6 +109,7 @@ static int plan_add(struct receiver *rv, int phase, int action, int fetch, const
 	sqlite3_bind_int(rv->add, 2, action);
 	sqlite3_bind_int(rv->add, 3, fetch);
 	sqlite3_bind_blob(rv->add, 4, rv->enc.p + 5, (int)rv->enc.len - 5, SQLITE_STATIC);
+	sqlite3_bind_blob(rv->add, 5, theirs->path, (int)strlen(theirs->path), SQLITE_STATIC);
 	rc = sqlite3_step(rv->add);
 	sqlite3_reset(rv->add);
 	return rc == SQLITE_DONE ? 0 : db_fail(rv, "writing");
@@ -223,6 +228,24 @@ static int receive_index(struct receiver *rv, uint64_t *max_seq)
 	return err;
 }
 
+/*
+ * 1 when this plan changes what is on disk at `path` before an item of
+ * `phase` runs (so it is no source for that item's local copy): deletions
+ * come after every creation.
+ */
+static int plan_touches(struct receiver *rv, const char *path, int phase)
+{
+	int rc;
+
+	sqlite3_bind_blob(rv->touches, 1, path, (int)strlen(path), SQLITE_STATIC);
+	sqlite3_bind_int(rv->touches, 2, REC_UPDATE);
+	sqlite3_bind_int(rv->touches, 3, REC_CONFLICT);
+	sqlite3_bind_int(rv->touches, 4, phase == PHASE_CREATE ? PHASE_CREATE : PHASE_AFTER);
+	rc = sqlite3_step(rv->touches);
+	sqlite3_reset(rv->touches);
+	return rc == SQLITE_ROW;
+}
+
 /* Sends requests for content ahead of the apply pass, up to the window. */
 static int pump_requests(struct receiver *rv)
 {
@@ -247,7 +270,7 @@ static int pump_requests(struct receiver *rv)
 		sqlite3_reset(rv->req_seen);
 		if (rc == SQLITE_ROW)
 			continue;
-		if (store_find_hash(rv->ss->r->store, t->hash, &probe) == 0)
+		if (store_find_hash(rv->ss->r->store, t->hash, &probe) == 0 && !plan_touches(rv, probe.path, rv->req_item.phase))
 			continue;
 		sqlite3_bind_blob(rv->req_put, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
 		rc = sqlite3_step(rv->req_put);
@@ -372,10 +395,13 @@ static int write_entry(struct receiver *rv, struct plan_item *it, const struct e
 
 	switch (row->kind) {
 	case ENTRY_DIR:
-		return apply_mkdir(rv->ap, row, ours);
+		return apply_mkdir(rv->ap, row, ours, local);
 	case ENTRY_LINK:
-		return apply_symlink(rv->ap, row, ours);
+		return apply_symlink(rv->ap, row, ours, local);
 	case ENTRY_FILE:
+		/* the same copy made here and there (both sides kept the same conflict): take it as is */
+		if (!local && (!ours || ours->kind == ENTRY_DELETED) && (err = apply_adopt(rv->ap, row)) != 0)
+			return err;
 		if (ours && ours->kind == ENTRY_FILE && ours->has_hash && !memcmp(ours->hash, row->hash, MM_HASH_LEN) &&
 		    !it->fetch)
 			return apply_chmod(rv->ap, row, ours);
@@ -517,13 +543,17 @@ static int note_copy(struct receiver *rv, const struct entry *theirs)
 		store_conflict_dispose(&c);
 		return 0; /* already open here */
 	}
-	if (err != MM_ENOTFOUND || (err = store_get(s, orig, &rv->ours)) < 0 || rv->ours.kind == ENTRY_DELETED)
-		return err == MM_ENOTFOUND ? 0 : err;
+	if (err != MM_ENOTFOUND)
+		return err;
+	/* the original may arrive in this very batch: not in the store yet */
+	err = store_get(s, orig, &rv->ours);
+	if (err < 0 && err != MM_ENOTFOUND)
+		return err;
 	c.path = orig;
 	c.copy = theirs->path;
-	snprintf(c.kind, sizeof(c.kind), "%s", rv->ours.kind == theirs->kind ? "content" : "type");
+	snprintf(c.kind, sizeof(c.kind), "%s", err == 0 && rv->ours.kind != theirs->kind ? "type" : "content");
 	c.detected_ns = (int64_t)time(NULL) * 1000000000LL;
-	c.ours = rv->ours.writer;
+	c.ours = err == 0 ? rv->ours.writer : 0;
 	c.theirs = 0;
 	c.path = orig;
 	err = store_conflict_put(s, &c);
@@ -581,6 +611,8 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 			}
 			break;
 		}
+		if (ours && ours->kind == ENTRY_DELETED && vv_compare(&theirs->vv, &ours->vv) == VV_CONCURRENT)
+			session_event(rv->ss, EV_KEPT, theirs->path, "deleted here, edited there: the edit is restored");
 		if (it->phase == PHASE_AFTER && ours && ours->kind == ENTRY_DIR) {
 			/* a directory replaced by a file or link: only once it is empty */
 			if ((rc = apply_remove(rv->ap, ours)) < 0) {

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "failpoint.h"
 #include "fs.h"
+#include "ignore.h"
 #include "phase.h"
 #include "replica.h"
 #include "store.h"
@@ -47,7 +48,7 @@ static int announce_writer(struct session *ss, struct writers *w, uint64_t id)
 	return 0;
 }
 
-static int send_index(struct session *ss, uint64_t since)
+static int send_index(struct session *ss, uint64_t since, struct ignore *ig)
 {
 	struct store_iter *it = NULL;
 	struct writers w = {0};
@@ -65,6 +66,12 @@ static int send_index(struct session *ss, uint64_t since)
 			continue;
 		if (e.origin == skip_origin)
 			continue;
+		/* a path ignored here since it was recorded stays here */
+		if ((err = ignore_match(ig, e.path, e.kind == ENTRY_DIR)) != 0) {
+			if (err < 0)
+				goto done;
+			continue;
+		}
 		if (e.writer == 0)
 			e.writer = ss->r->id;
 		if ((err = announce_writer(ss, &w, e.writer)) < 0)
@@ -95,7 +102,7 @@ static int serve_request(struct session *ss, const uint8_t hash[MM_HASH_LEN], st
 	/* Changed since the scan or not, the receiver checks what it gets against the hash. */
 	if (store_find_hash(ss->r->store, hash, e) < 0 ||
 	    fs_open_beneath(&fd, ss->r->rootfd, e->path, O_RDONLY | O_NONBLOCK, 0) < 0 || fstat(fd, &sb) < 0 ||
-	    !S_ISREG(sb.st_mode)) {
+	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != e->size) {
 		if (fd >= 0)
 			close(fd);
 		proto_put_raw(&c->out, MSG_MISSING, NULL, 0);
@@ -148,11 +155,16 @@ int send_phase(struct session *ss)
 	size_t len;
 	uint64_t since;
 	struct entry e;
+	struct ignore *ig = NULL;
 	int type, err;
 
 	if ((err = conn_expect(ss->c, MSG_WANT, &p, &len)) < 0 || (err = proto_get_u64(&since, p, len, "want")) < 0)
 		return err;
-	if ((err = send_index(ss, since)) < 0)
+	if ((err = ignore_load(&ig, ss->r->rootfd)) < 0)
+		return err;
+	err = send_index(ss, since, ig);
+	ignore_free(ig);
+	if (err < 0)
 		return err;
 	entry_init(&e);
 	for (;;) {

@@ -1,7 +1,7 @@
 # Helpers for the sync tests (t-20 .. t-39); sources lib.sh.
 #
 #   mkrep NAME...               `mm init NAME --name NAME` for each (must exit 0)
-#   tree_list DIR               one line per entry below DIR (not .mmsync/):
+#   tree_list DIR...            one line per entry below DIR (not .mmsync/):
 #                               PATH TYPE MODE HASH-or-TARGET [MTIME]; PATH is
 #                               escaped (spaces, newlines, non-UTF-8 bytes visible).
 #                               File and link mtimes (ns) are listed; directory
@@ -14,11 +14,13 @@
 #                               $OUT, which must hold one JSON object per line, only
 #   jcount                      number of JSON objects in $OUT (fails if not all JSON)
 #   expect_json [-n N] EXPR...  each python EXPR holds over the fields of object N
+#                               (-n all: of every object)
 #   conflict_copies DIR         the paths below DIR whose name holds ".conflict-", sorted
 #   stamp_name PATH DATE NAME   the SPEC's conflict copy name of PATH, for a version
 #                               with mtime DATE (touch -d syntax) written by NAME
 #   wfile PATH CONTENT [DATE]   writes CONTENT (printf %b) to PATH, mtime DATE if given
 #   bin_content WORD            binary content (holds NUL bytes) made from WORD
+#   later CMD...                runs the check CMD; on failure the test goes on and fails at its end
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -68,8 +70,11 @@ def listing(top):
     return out
 tops = sys.argv[3:]
 if not mode_cmp:
-    for l in listing(tops[0]):
-        print(l)
+    for t in tops:
+        if len(tops) > 1:
+            print("== " + t)
+        for l in listing(t):
+            print(l)
     sys.exit(0)
 first = listing(tops[0])
 bad = 0
@@ -84,7 +89,7 @@ sys.exit(bad)
 '
 
 tree_list() {
-	python3 -c "$_tree_py" "${TREE_STRICT:-0}" list "$1" || fail "tree_list: cannot list '$1'"
+	python3 -c "$_tree_py" "${TREE_STRICT:-0}" list "$@" || fail "tree_list: cannot list '$*'"
 }
 
 same_trees() {
@@ -119,10 +124,11 @@ elif what == "field":
     v = objs[int(sys.argv[3])][sys.argv[4]]
     print(v if isinstance(v, str) else json.dumps(v))
 else:
-    o = objs[int(sys.argv[3])]
-    bad = [e for e in sys.argv[4:] if not eval(e, {}, dict(o))]
-    if bad:
-        sys.exit("false: " + "; ".join(bad) + "\nobject: " + json.dumps(o))
+    n = sys.argv[3]
+    for o in (objs if n == "all" else [objs[int(n)]]):
+        bad = [e for e in sys.argv[4:] if not eval(e, {}, dict(o))]
+        if bad:
+            sys.exit("false: " + "; ".join(bad) + "\nobject: " + json.dumps(o))
 '
 
 jcount() {
@@ -136,7 +142,7 @@ jfield() {
 }
 
 # expect_json [-n N] EXPR...: each python EXPR holds over the fields of the
-# N-th (default first) JSON object of $OUT, e.g. 'files_in == 0' 'bytes_out < 65536'.
+# N-th (default first; "all": every) JSON object of $OUT, e.g. 'files_in == 0' 'bytes_out < 65536'.
 expect_json() {
 	local n=0
 	if [ "$1" = -n ]; then
@@ -178,4 +184,10 @@ bin_content() {
 # mtime of PATH in ns (not following links)
 mtime_ns() {
 	python3 -c 'import os,sys; print(os.lstat(sys.argv[1]).st_mtime_ns)' "$1"
+}
+
+# later CMD...: runs the check CMD (e.g. expect_json ...) in a subshell; when
+# it fails, its message is shown and the test goes on, to fail at its end.
+later() {
+	("$@") || _LIB_FAILED=1
 }

@@ -39,6 +39,8 @@ populate() {
 	touch -d '1999-09-09 09:09:09.000000001' "$r/d1/d2/d3/deep.txt"
 	touch -h -d '2011-11-11 11:11:11' "$r/abs-link" "$r/d1/rel-link"
 	touch -h -d '2012-12-12 12:12:12' "$r/dangling" "$r/dir-link" "$r/outside-dir-link" "$r/link-to-spaces"
+	# empty directories: sync sets their mtime when it creates them, and nothing is added after
+	touch -d '2013-03-03 03:03:03.3' "$r/emptydir" "$r/d1/emptysub"
 }
 populate A
 
@@ -75,6 +77,9 @@ same_trees A B
 [ "$(readlink B/dangling)" = does/not/exist ] || fail "B/dangling: $(readlink B/dangling)"
 [ -L B/dir-link ] && [ -L B/outside-dir-link ] || fail "a link to a directory was not copied as a link"
 [ "$(mtime_ns B/bin)" = "$(mtime_ns A/bin)" ] || fail "mtime of bin not kept"
+for d in emptydir d1/emptysub; do
+	[ "$(mtime_ns "B/$d")" = "$(mtime_ns "A/$d")" ] || fail "the mtime of the new directory $d was not set: $(stat -c %y "A/$d" "B/$d")"
+done
 [ ! -e B/.mmsyncignore ] || fail "push made a .mmsyncignore"
 
 # pull C <- A, in C's own directory with a relative peer path
