@@ -16,7 +16,9 @@
  * OUTDIR is created if missing; existing files with the same names are
  * overwritten.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
