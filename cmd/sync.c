@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +123,11 @@ static const char *op_word(unsigned op)
 static void print_result(struct cmd_ctx *ctx, unsigned op, const char *url, const struct session_result *res,
 			 long ms, int ok)
 {
+	struct rusage self, kids;
+
+	/* peak memory of this process, and of the largest peer process reaped so far */
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
 	if (ctx->json) {
 		printf("{\"peer\":");
 		out_json_string(stdout, url);
@@ -129,12 +135,12 @@ static void print_result(struct cmd_ctx *ctx, unsigned op, const char *url, cons
 		out_json_string(stdout, res->peer_name);
 		printf(",\"ok\":%s,\"files_in\":%llu,\"files_out\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 		       "\"merged\":%llu,\"conflicts\":%llu,\"deleted\":%llu,\"skipped\":%llu,\"failed\":%llu,"
-		       "\"ms\":%ld}\n",
+		       "\"ms\":%ld,\"rss_kb\":%ld,\"peer_rss_kb\":%ld}\n",
 		       ok ? "true" : "false", (unsigned long long)res->files_in, (unsigned long long)res->files_out,
 		       (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out,
 		       (unsigned long long)res->merged, (unsigned long long)res->conflicts,
 		       (unsigned long long)res->deleted, (unsigned long long)res->skipped,
-		       (unsigned long long)res->failed, ms);
+		       (unsigned long long)res->failed, ms, self.ru_maxrss, kids.ru_maxrss);
 		return;
 	}
 	if (ctx->quiet || !ok)
