@@ -2,6 +2,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,29 +25,84 @@ int conn_init(struct conn *c, int rfd, int wfd, const char *peer)
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	/* A vanished peer is an error to report, not a signal that kills us. */
 	signal(SIGPIPE, SIG_IGN);
+	c->rflags = fcntl(rfd, F_GETFL);
+	c->wflags = rfd == wfd ? c->rflags : fcntl(wfd, F_GETFL);
+	if (c->rflags >= 0)
+		fcntl(rfd, F_SETFL, c->rflags | O_NONBLOCK);
+	if (c->wflags >= 0 && wfd != rfd)
+		fcntl(wfd, F_SETFL, c->wflags | O_NONBLOCK);
 	return 0;
 }
 
 void conn_dispose(struct conn *c)
 {
+	if (c->rflags >= 0)
+		fcntl(c->rfd, F_SETFL, c->rflags);
+	if (c->wflags >= 0 && c->wfd != c->rfd)
+		fcntl(c->wfd, F_SETFL, c->wflags);
 	wbuf_dispose(&c->out);
 	free(c->in);
 	c->in = NULL;
 }
 
+/* Waits until `fd` is ready for `events`, within the timeout. */
 static int wait_fd(struct conn *c, int fd, short events)
 {
 	struct pollfd p = {fd, events, 0};
 	int rc;
 
-	if (c->timeout_ms < 0)
-		return 0;
 	do
 		rc = poll(&p, 1, c->timeout_ms);
 	while (rc < 0 && errno == EINTR);
 	if (rc == 0)
-		return mm_error_set(MM_EIO, "peer '%s' did not answer for %d seconds", c->peer, c->timeout_ms / 1000);
+		return mm_error_set(MM_EIO, "peer '%s' did not answer for %.1f seconds", c->peer,
+				    (double)c->timeout_ms / 1000.0);
 	return rc < 0 ? mm_error_errno(MM_EIO, errno, "peer '%s'", c->peer) : 0;
+}
+
+/* Makes room for `need` more bytes of input. */
+static int in_reserve(struct conn *c, size_t need)
+{
+	if (c->in_off && c->in_len + need > c->in_cap) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	if (c->in_len + need > c->in_cap) {
+		size_t cap = c->in_cap ? c->in_cap : CONN_READ_BLOCK;
+		while (cap < c->in_len + need)
+			cap *= 2;
+		uint8_t *p = realloc(c->in, cap);
+		if (!p)
+			return mm_error_oom();
+		c->in = p;
+		c->in_cap = cap;
+	}
+	return 0;
+}
+
+/* Reads what is there (never blocks): 1 read something, 0 nothing yet, <0 error or end of stream. */
+static int read_some(struct conn *c)
+{
+	int err;
+
+	if ((err = in_reserve(c, CONN_READ_BLOCK)) < 0)
+		return err;
+	for (;;) {
+		ssize_t n = read(c->rfd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0)
+			return mm_error_errno(MM_EIO, errno, "cannot read from peer '%s'", c->peer);
+		if (n == 0)
+			return mm_error_set(MM_EIO, "peer '%s' closed the connection%s", c->peer,
+					    c->in_len > c->in_off ? " in the middle of a message" : "");
+		c->in_len += (size_t)n;
+		c->bytes_in += (uint64_t)n;
+		return 1;
+	}
 }
 
 int conn_flush(struct conn *c)
@@ -57,15 +113,37 @@ int conn_flush(struct conn *c)
 	if (c->out.oom)
 		return mm_error_oom();
 	while (off < c->out.len) {
-		if ((err = wait_fd(c, c->wfd, POLLOUT)) < 0)
-			return err;
 		ssize_t n = write(c->wfd, c->out.p + off, c->out.len - off);
+		if (n > 0) {
+			off += (size_t)n;
+			c->bytes_out += (uint64_t)n;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return mm_error_errno(MM_EIO, errno, "cannot send to peer '%s'", c->peer);
-		off += (size_t)n;
-		c->bytes_out += (uint64_t)n;
+		/* no room: wait for room, and take in what the peer sends meanwhile */
+		struct pollfd p[2] = {{c->wfd, POLLOUT, 0}, {c->rfd, POLLIN, 0}};
+		int np = c->in_len - c->in_off < CONN_MAX_PENDING ? 2 : 1, rc;
+		if (c->rfd == c->wfd && np == 2) {
+			p[0].events |= POLLIN;
+			np = 1;
+		}
+		do
+			rc = poll(p, (nfds_t)np, c->timeout_ms);
+		while (rc < 0 && errno == EINTR);
+		if (rc == 0)
+			return mm_error_set(MM_EIO, "peer '%s' did not answer for %.1f seconds (it takes no data)", c->peer,
+					    (double)c->timeout_ms / 1000.0);
+		if (rc < 0)
+			return mm_error_errno(MM_EIO, errno, "peer '%s'", c->peer);
+		if (((p[0].revents & POLLIN) || (np == 2 && (p[1].revents & (POLLIN | POLLHUP)))) &&
+		    c->in_len - c->in_off < CONN_MAX_PENDING) {
+			/* an end of stream here is reported when the frames are read */
+			if ((err = read_some(c)) < 0 && err != MM_EIO)
+				return err;
+		}
 	}
 	wbuf_reset(&c->out);
 	return 0;
@@ -81,34 +159,13 @@ static int fill(struct conn *c, size_t need)
 {
 	int err;
 
-	if (c->in_len - c->in_off >= need)
-		return 0;
-	if (c->in_off) {
-		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-		c->in_len -= c->in_off;
-		c->in_off = 0;
-	}
-	if (need > c->in_cap) {
-		size_t cap = need < CONN_READ_BLOCK ? CONN_READ_BLOCK : need;
-		uint8_t *p = realloc(c->in, cap);
-		if (!p)
-			return mm_error_oom();
-		c->in = p;
-		c->in_cap = cap;
-	}
-	while (c->in_len < need) {
-		if ((err = wait_fd(c, c->rfd, POLLIN)) < 0)
+	while (c->in_len - c->in_off < need) {
+		if ((err = in_reserve(c, need - (c->in_len - c->in_off))) < 0)
 			return err;
-		ssize_t n = read(c->rfd, c->in + c->in_len, c->in_cap - c->in_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return mm_error_errno(MM_EIO, errno, "cannot read from peer '%s'", c->peer);
-		if (n == 0)
-			return mm_error_set(MM_EIO, "peer '%s' closed the connection%s", c->peer,
-					    c->in_len ? " in the middle of a message" : "");
-		c->in_len += (size_t)n;
-		c->bytes_in += (uint64_t)n;
+		if ((err = read_some(c)) < 0)
+			return err;
+		if (err == 0 && (err = wait_fd(c, c->rfd, POLLIN)) < 0)
+			return err;
 	}
 	return 0;
 }

@@ -3,7 +3,10 @@
  * child's stdio).  Output is buffered and written whole; input is read in
  * large blocks and cut into frames, each checked against PROTO_MAX_FRAME
  * before anything is allocated for it.  Before blocking on a read, pending
- * output is flushed, so two peers never wait on each other.
+ * output is flushed; and while a write waits for room, whatever the peer
+ * sends is read into the input buffer (up to CONN_MAX_PENDING), so two
+ * peers writing at once never wait on each other.  The descriptors are
+ * non-blocking while the connection lives.
  */
 #ifndef MMSYNC_CONN_H
 #define MMSYNC_CONN_H
@@ -13,8 +16,11 @@
 
 #include "wire.h"
 
+#define CONN_MAX_PENDING (64u << 20) /* input read ahead while writing */
+
 struct conn {
 	int rfd, wfd;
+	int rflags, wflags; /* file status flags to restore */
 	struct wbuf out;
 	uint8_t *in;
 	size_t in_len, in_off, in_cap;

@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "path.h"
+#include "replica.h"
 
 static size_t frame_begin(struct wbuf *b, uint8_t type)
 {
@@ -84,7 +85,7 @@ void proto_put_row(struct wbuf *b, const struct entry *e)
 	if (e->kind == ENTRY_LINK)
 		put_str16(b, e->target, strlen(e->target));
 	vlen = vv_encoded_size(&e->vv);
-	put_u16(b, (uint16_t)vlen);
+	put_u32(b, (uint32_t)vlen);
 	if ((p = wbuf_grow(b, vlen)) != NULL)
 		vv_encode(p, vlen, &vlen, &e->vv);
 	frame_end(b, at);
@@ -122,15 +123,16 @@ static int bad(const char *what)
 	return mm_error_set(MM_ECORRUPT, "protocol error: malformed %s message", what);
 }
 
-/* A printable name (replica names, as replica_name_valid allows, checked loosely). */
+/* A replica name as replica_name_valid allows: it ends up in conflict-copy file names. */
 static int name_ok(const uint8_t *p, size_t n)
 {
-	if (n == 0 || n > PROTO_MAX_NAME)
+	char name[PROTO_MAX_NAME + 1];
+
+	if (n == 0 || n > PROTO_MAX_NAME || memchr(p, '\0', n))
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (p[i] < 0x21 || p[i] > 0x7e || p[i] == '/')
-			return 0;
-	return 1;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return replica_name_valid(name);
 }
 
 void proto_hello_dispose(struct msg_hello *m)
@@ -231,7 +233,10 @@ int proto_get_row(struct entry *out, const uint8_t *p, size_t len)
 		hash = get_bytes(&r, MM_HASH_LEN);
 	else if (out->kind == ENTRY_LINK)
 		target = get_str16(&r, MM_PATH_MAX, &tlen);
-	vvp = get_str16(&r, VV_MAX_ENCODED < 65535 ? VV_MAX_ENCODED : 65535, &vlen);
+	vlen = get_u32(&r);
+	if (vlen > VV_MAX_ENCODED)
+		return bad("row");
+	vvp = get_bytes(&r, vlen);
 	if (!rbuf_done(&r))
 		return bad("row");
 	if (!path_valid((const char *)path, plen))

@@ -62,14 +62,23 @@ enum rec_winner reconcile_winner(const struct entry *ours, const struct entry *t
 		return REC_THEIRS;
 	if (ours->mtime_ns != theirs->mtime_ns)
 		return ours->mtime_ns > theirs->mtime_ns ? REC_OURS : REC_THEIRS;
-	return ours->writer >= theirs->writer ? REC_OURS : REC_THEIRS;
+	if (ours->writer != theirs->writer)
+		return ours->writer > theirs->writer ? REC_OURS : REC_THEIRS;
+	/* the same writer at the same instant (a merge, a restored mtime): still one answer everywhere */
+	if (ours->kind != theirs->kind)
+		return ours->kind > theirs->kind ? REC_OURS : REC_THEIRS;
+	if (ours->kind == ENTRY_LINK && ours->target && theirs->target)
+		return strcmp(ours->target, theirs->target) >= 0 ? REC_OURS : REC_THEIRS;
+	if (ours->mode != theirs->mode)
+		return ours->mode > theirs->mode ? REC_OURS : REC_THEIRS;
+	return memcmp(ours->hash, theirs->hash, MM_HASH_LEN) >= 0 ? REC_OURS : REC_THEIRS;
 }
 
 const char *reconcile_conflict_kind(const struct entry *ours, const struct entry *theirs)
 {
 	if (ours->kind != theirs->kind)
 		return "type";
-	return ours->kind == ENTRY_FILE ? "content" : "link";
+	return "content";
 }
 
 static int digits(const char *p, int n)

@@ -29,7 +29,10 @@ enum rec_action reconcile(const struct entry *ours, const struct entry *theirs);
 enum rec_winner reconcile_winner(const struct entry *ours, const struct entry *theirs);
 /* 1 when two live versions hold the same thing (kind, content, target, mode). */
 int reconcile_same(const struct entry *a, const struct entry *b);
-/* "content", "binary" or "type", for the conflicts table. */
+/*
+ * "type" when the kinds differ, else "content", for the conflicts table
+ * (the receiver says "binary" itself when it knows a side is not text).
+ */
 const char *reconcile_conflict_kind(const struct entry *ours, const struct entry *theirs);
 
 /*

@@ -1,6 +1,7 @@
 /* Byte encoding helpers: see wire.h. */
 #include "wire.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,10 @@ uint8_t *wbuf_grow(struct wbuf *b, size_t n)
 {
 	if (b->oom)
 		return NULL;
+	if (n > SIZE_MAX / 2 - b->len) {
+		b->oom = 1; /* no buffer that large: fail like an allocation would */
+		return NULL;
+	}
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap < b->len + n)

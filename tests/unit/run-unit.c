@@ -12,6 +12,8 @@ int main(void)
 	srunner_add_suite(sr, scan_suite());
 	srunner_add_suite(sr, ignore_suite());
 	srunner_add_suite(sr, fs_suite());
+	srunner_add_suite(sr, proto_suite());
+	srunner_add_suite(sr, reconcile_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -9,5 +9,7 @@ Suite *store_suite(void);
 Suite *scan_suite(void);
 Suite *ignore_suite(void);
 Suite *fs_suite(void);
+Suite *proto_suite(void);
+Suite *reconcile_suite(void);
 
 #endif
