@@ -36,8 +36,9 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 {
 	struct cmd_ctx *ctx = arg;
 
-	if (ev == EV_CONFLICT || ev == EV_KEPT || ev == EV_FAILED)
-		log_append(ctx->r, "%s %s (served)%s%s", ev == EV_CONFLICT ? "conflict" : ev == EV_KEPT ? "kept" : "failed",
+	if (ev == EV_CONFLICT || ev == EV_KEPT || ev == EV_FAILED || ev == EV_MERGED)
+		log_append(ctx->r, "%s %s (served)%s%s",
+			   ev == EV_CONFLICT ? "conflict" : ev == EV_KEPT ? "kept" : ev == EV_MERGED ? "merged" : "failed",
 			   path, detail ? " " : "", detail ? detail : "");
 	if (ev == EV_FAILED || (ev == EV_SKIPPED && !ctx->quiet))
 		cmd_warning("%s: %s", quote_path(path), detail ? detail : "skipped");

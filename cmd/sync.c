@@ -28,7 +28,8 @@ struct run {
 
 static const char *event_word(enum session_event ev)
 {
-	static const char *const words[] = {"received", "deleted", "conflict", "kept", "skipped", "failed", "sent"};
+	static const char *const words[] = {"received", "deleted", "conflict", "kept",
+					    "skipped",	"failed",  "sent",	"merged"};
 
 	return words[ev];
 }
@@ -39,7 +40,7 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 	struct cmd_ctx *ctx = run->ctx;
 
 	run->events++;
-	if (ev == EV_CONFLICT || ev == EV_KEPT || ev == EV_FAILED)
+	if (ev == EV_CONFLICT || ev == EV_KEPT || ev == EV_FAILED || ev == EV_MERGED)
 		log_append(ctx->r, "%s %s peer=%s%s%s", event_word(ev), path, run->peer, detail ? " " : "",
 			   detail ? detail : "");
 	if (ev == EV_FAILED || ev == EV_SKIPPED) {

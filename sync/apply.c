@@ -1,6 +1,8 @@
 /* Confined, crash-safe writes: see apply.h. */
 #include "apply.h"
 
+#include "bases.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,6 +31,15 @@ struct item {
 	char tmp[TMP_NAME_LEN + 1]; /* the temporary file to rename in, "" for rows only */
 	int local;
 	int dropped;
+	int has_base;
+	uint8_t base[20];    /* the content's blob in the bases store, recorded as history */
+};
+
+struct hist {
+	char *path;
+	struct vv vv;
+	uint8_t oid[20];
+	uint32_t flags;
 };
 
 struct apply_tmp {
@@ -36,15 +47,21 @@ struct apply_tmp {
 	int dirfd;
 	char name[TMP_NAME_LEN + 1];
 	uint64_t size;
+	struct wbuf *keep;
+	size_t keep_max;
+	int keep_over;
 };
 
 struct apply {
 	struct replica *r;
-	struct hasher *h;
+	struct hasher *h;  /* the temporary file being filled */
+	struct hasher *hc; /* re-checks: never the one a temporary file is using */
 	apply_warn_fn warn;
 	void *arg;
 	struct item *items;
 	size_t n, cap;
+	struct hist *hist;
+	size_t nhist, capHist;
 	uint64_t batch_bytes;
 	struct apply_stats st;
 	int broken;
@@ -72,7 +89,7 @@ int apply_open(struct apply **out, struct replica *r, apply_warn_fn warnfn, void
 	a->warn = warnfn;
 	a->arg = arg;
 	wbuf_init(&a->frame);
-	if ((err = hasher_new(&a->h)) < 0) {
+	if ((err = hasher_new(&a->h)) < 0 || (err = hasher_new(&a->hc)) < 0) {
 		apply_free(a);
 		return err;
 	}
@@ -98,6 +115,11 @@ static void drop_items(struct apply *a)
 	}
 	a->n = 0;
 	a->batch_bytes = 0;
+	for (size_t i = 0; i < a->nhist; i++) {
+		free(a->hist[i].path);
+		vv_dispose(&a->hist[i].vv);
+	}
+	a->nhist = 0;
 }
 
 void apply_free(struct apply *a)
@@ -106,7 +128,9 @@ void apply_free(struct apply *a)
 		return;
 	drop_items(a);
 	free(a->items);
+	free(a->hist);
 	hasher_free(a->h);
+	hasher_free(a->hc);
 	free(a->buf);
 	wbuf_dispose(&a->frame);
 	free(a);
@@ -165,7 +189,7 @@ static int matches_at(struct apply *a, int dirfd, const char *name, const struct
 			int ok;
 			if (fd < 0)
 				return 0;
-			ok = hasher_fd(a->h, fd, name, h, &len) == 0 && ours->has_hash &&
+			ok = hasher_fd(a->hc, fd, name, h, &len) == 0 && ours->has_hash &&
 			     !memcmp(h, ours->hash, MM_HASH_LEN) && len == ours->size;
 			close(fd);
 			return ok;
@@ -275,6 +299,19 @@ fail:
 	return err;
 }
 
+void apply_tmp_keep(struct apply_tmp *t, struct wbuf *buf, size_t max)
+{
+	wbuf_reset(buf);
+	t->keep = buf;
+	t->keep_max = max;
+	t->keep_over = 0;
+}
+
+int apply_tmp_kept(const struct apply_tmp *t)
+{
+	return t->keep && !t->keep_over && !t->keep->oom;
+}
+
 int apply_tmp_write(struct apply *a, struct apply_tmp *t, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -282,6 +319,12 @@ int apply_tmp_write(struct apply *a, struct apply_tmp *t, const void *buf, size_
 
 	if (hasher_update(a->h, buf, len) < 0)
 		return MM_ERROR;
+	if (t->keep && !t->keep_over) {
+		if (t->keep->len + len > t->keep_max)
+			t->keep_over = 1;
+		else
+			put_bytes(t->keep, buf, len);
+	}
 	while (off < len) {
 		ssize_t n = write(t->fd, p + off, len - off);
 		if (n < 0 && errno == EINTR)
@@ -393,7 +436,7 @@ static int push_item(struct apply *a, const struct entry *row, const struct entr
 }
 
 int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
-		     int local)
+		     int local, const uint8_t *base_oid)
 {
 	uint8_t h[MM_HASH_LEN];
 	struct timespec ts[2];
@@ -427,6 +470,10 @@ int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *r
 	t->fd = -1;
 	if ((err = push_item(a, row, ours, t->name, local)) < 0)
 		goto fail;
+	if (base_oid) {
+		a->items[a->n - 1].has_base = 1;
+		memcpy(a->items[a->n - 1].base, base_oid, 20);
+	}
 	a->batch_bytes += t->size;
 	close(t->dirfd);
 	free(t);
@@ -436,6 +483,31 @@ int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *r
 fail:
 	apply_tmp_abort(a, t);
 	return err;
+}
+
+int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[20], uint32_t flags)
+{
+	struct hist *h;
+
+	if (a->nhist == a->capHist) {
+		size_t cap = a->capHist ? a->capHist * 2 : 16;
+		struct hist *p = realloc(a->hist, cap * sizeof(*p));
+		if (!p)
+			return mm_error_oom();
+		a->hist = p;
+		a->capHist = cap;
+	}
+	h = &a->hist[a->nhist];
+	vv_init(&h->vv);
+	if (!(h->path = strdup(path)) || vv_copy(&h->vv, vv) < 0) {
+		free(h->path);
+		vv_dispose(&h->vv);
+		return mm_error_oom();
+	}
+	memcpy(h->oid, oid, 20);
+	h->flags = flags;
+	a->nhist++;
+	return 0;
 }
 
 int apply_record(struct apply *a, const struct entry *row, int local)
@@ -600,7 +672,7 @@ int apply_adopt(struct apply *a, const struct entry *row)
 	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
 	    (uint64_t)sb.st_size == row->size &&
 	    (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
-		if (hasher_fd(a->h, fd, row->path, h, &n) == 0 && !memcmp(h, row->hash, MM_HASH_LEN) &&
+		if (hasher_fd(a->hc, fd, row->path, h, &n) == 0 && !memcmp(h, row->hash, MM_HASH_LEN) &&
 		    n == row->size) {
 			close(fd);
 			fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -768,7 +840,7 @@ int apply_flush(struct apply *a)
 	struct store *s = a->r->store;
 	int err, files = 0;
 
-	if (a->n == 0)
+	if (a->n == 0 && a->nhist == 0)
 		return 0;
 	for (size_t i = 0; i < a->n; i++)
 		files += a->items[i].tmp[0] != 0;
@@ -779,6 +851,9 @@ int apply_flush(struct apply *a)
 		if ((err = rename_all(a)) < 0 || (err = sync_root(a, "apply-sync-renames")) < 0)
 			goto done;
 	}
+	/* the blobs history rows name are durable before the rows are */
+	if (a->r->bases && (err = bases_flush(a->r->bases)) < 0)
+		goto done;
 	if ((err = store_begin(s)) < 0)
 		goto done;
 	for (size_t i = 0; i < a->n && err == 0; i++) {
@@ -786,7 +861,11 @@ int apply_flush(struct apply *a)
 		if (it->dropped)
 			continue;
 		err = it->local ? store_put_local_change(s, &it->row) : store_put_next_seq(s, &it->row);
+		if (err == 0 && it->has_base)
+			err = store_history_add(s, it->row.path, &it->row.vv, it->base, 0);
 	}
+	for (size_t i = 0; i < a->nhist && err == 0; i++)
+		err = store_history_add(s, a->hist[i].path, &a->hist[i].vv, a->hist[i].oid, a->hist[i].flags);
 	if (err == 0 && files)
 		err = store_pending_clear(s);
 	if (err == 0) {

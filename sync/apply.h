@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "wire.h"
 
 struct replica;
 struct apply;
@@ -48,6 +49,12 @@ int apply_target_matches(struct apply *a, const char *path, const struct entry *
 struct apply_tmp;
 int apply_tmp_begin(struct apply *a, struct apply_tmp **out, const char *path);
 int apply_tmp_write(struct apply *a, struct apply_tmp *t, const void *buf, size_t len);
+/*
+ * Keeps a copy of what is written to `t` in `buf` (emptied first) while it
+ * stays within `max` bytes; apply_tmp_kept() then says whether it all fit.
+ */
+void apply_tmp_keep(struct apply_tmp *t, struct wbuf *buf, size_t max);
+int apply_tmp_kept(const struct apply_tmp *t);
 /* Fills `t` from a local copy of content `hash` (a file of this batch or of the store); MM_ENOTFOUND if none. */
 int apply_tmp_copy_local(struct apply *a, struct apply_tmp *t, const uint8_t hash[MM_HASH_LEN]);
 void apply_tmp_abort(struct apply *a, struct apply_tmp *t);
@@ -59,7 +66,12 @@ void apply_tmp_abort(struct apply *a, struct apply_tmp *t);
  * Takes `t` over whatever happens.
  */
 int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
-		     int local);
+		     int local, const uint8_t *base_oid);
+/*
+ * Records with the batch that version `vv` of `path` held blob `oid` of the
+ * bases store (the blob must have been put there).
+ */
+int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[20], uint32_t flags);
 
 /*
  * Immediate operations, each after the re-check against `ours`; 1 done, 0

@@ -83,3 +83,39 @@ int config_get_int(struct config *c, const char *key, int64_t def, int64_t *out)
 	}
 	return rc < 0 ? git_fail("bad config value", key) : 0;
 }
+
+struct each_ctx {
+	int (*fn)(void *arg, const char *name, const char *value);
+	void *arg;
+	int err;
+};
+
+static int each_one(const git_config_entry *e, void *payload)
+{
+	struct each_ctx *ec = payload;
+
+	ec->err = ec->fn(ec->arg, e->name, e->value ? e->value : "");
+	return ec->err < 0 ? -1 : 0;
+}
+
+int config_each(struct config *c, const char *regex, int (*fn)(void *arg, const char *name, const char *value),
+		void *arg)
+{
+	struct each_ctx ec = {fn, arg, 0};
+	int rc = git_config_foreach_match(c->cfg, regex, each_one, &ec);
+
+	if (ec.err < 0)
+		return ec.err;
+	return rc < 0 ? git_fail("cannot read config", c->path) : 0;
+}
+
+int config_get_bool(struct config *c, const char *key, int def, int *out)
+{
+	int rc = git_config_get_bool(out, c->cfg, key);
+
+	if (rc == GIT_ENOTFOUND) {
+		*out = def;
+		return 0;
+	}
+	return rc < 0 ? git_fail("bad config value", key) : 0;
+}

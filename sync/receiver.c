@@ -10,23 +10,32 @@
  * window of outstanding requests, so there is no round trip per file;
  * content this replica already holds under any path is copied locally.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apply.h"
+#include "bases.h"
 #include "conn.h"
 #include "error.h"
 #include "failpoint.h"
+#include "fs.h"
+#include "hash.h"
 #include "ignore.h"
+#include "merge.h"
 #include "path.h"
 #include "phase.h"
 #include "reconcile.h"
 #include "replica.h"
+#include "text.h"
 
-#define RECV_WINDOW 256 /* outstanding requests: ~10 KB, well inside any socket buffer */
+#define RECV_WINDOW 256
+#define POLICY_KEEP_MAX (64u << 20) /* largest loser a policy keeps in the bases store */ /* outstanding requests: ~10 KB, well inside any socket buffer */
 
 enum { PHASE_CREATE = 1, PHASE_DELETE = 2, PHASE_AFTER = 3 };
 
@@ -51,6 +60,10 @@ struct receiver {
 	uint64_t conflicts, kept, failed_before;
 	int conn_error; /* the connection failed: the session cannot go on */
 	char why[256];  /* why the last content could not be had */
+	struct merge_config mc;
+	struct wbuf theirs_buf, ours_buf; /* contents kept for merges, bases and policies */
+	size_t keep_max;                  /* how much of the next content get_content keeps */
+	uint64_t merged;
 };
 
 static int db_fail(struct receiver *rv, const char *what)
@@ -311,6 +324,11 @@ static int get_content(struct receiver *rv, struct plan_item *it, const char *pa
 		snprintf(rv->why, sizeof(rv->why), "%s", mm_error_msg());
 		failed = 1; /* still read what the peer sends for it */
 	}
+	if (*tmp && it->theirs.kind == ENTRY_FILE) {
+		size_t max = rv->keep_max > rv->mc.max_size ? rv->keep_max : rv->mc.max_size;
+		if (it->theirs.size <= max)
+			apply_tmp_keep(*tmp, &rv->theirs_buf, max);
+	}
 	if (!from_peer) {
 		err = apply_tmp_copy_local(rv->ap, *tmp, it->theirs.hash);
 		if (err < 0) {
@@ -386,13 +404,36 @@ static int merged_row(struct receiver *rv, struct entry *row, const struct entry
 	return 0;
 }
 
-/* Writes the live entry `row` at row->path, where `ours` must still be (NULL: absent). */
-static int write_entry(struct receiver *rv, struct plan_item *it, const struct entry *row, const struct entry *ours,
-		       int local)
+/*
+ * When the content just put in `tmp` was kept whole and is text, it goes
+ * to the bases store: *base gets its blob id (NULL otherwise).
+ */
+static int base_of(struct receiver *rv, struct apply_tmp *tmp, const struct entry *row, const uint8_t **base)
 {
-	struct apply_tmp *tmp;
+	static _Thread_local uint8_t oid[BASES_OID_LEN];
+	struct bases *b;
 	int err;
 
+	*base = NULL;
+	if (!apply_tmp_kept(tmp) || rv->theirs_buf.len > rv->mc.max_size || row->size != rv->theirs_buf.len ||
+	    !text_is_text(rv->theirs_buf.p, rv->theirs_buf.len))
+		return 0;
+	if ((err = replica_bases(rv->ss->r, &b)) < 0 || (err = bases_put(b, rv->theirs_buf.p, rv->theirs_buf.len, oid)) < 0)
+		return err;
+	*base = oid;
+	return 0;
+}
+
+/* Writes the live entry `row` at row->path, where `ours` must still be (NULL: absent). */
+static int write_entry(struct receiver *rv, struct plan_item *it, const struct entry *row, const struct entry *ours,
+		       int local, struct apply_tmp *pre)
+{
+	struct apply_tmp *tmp;
+	const uint8_t *base;
+	int err;
+
+	if (pre && row->kind != ENTRY_FILE)
+		apply_tmp_abort(rv->ap, pre);
 	switch (row->kind) {
 	case ENTRY_DIR:
 		return apply_mkdir(rv->ap, row, ours, local);
@@ -400,18 +441,26 @@ static int write_entry(struct receiver *rv, struct plan_item *it, const struct e
 		return apply_symlink(rv->ap, row, ours, local);
 	case ENTRY_FILE:
 		/* the same copy made here and there (both sides kept the same conflict): take it as is */
-		if (!local && (!ours || ours->kind == ENTRY_DELETED) && (err = apply_adopt(rv->ap, row)) != 0)
+		if (!pre && !local && (!ours || ours->kind == ENTRY_DELETED) && (err = apply_adopt(rv->ap, row)) != 0)
 			return err;
-		if (ours && ours->kind == ENTRY_FILE && ours->has_hash && !memcmp(ours->hash, row->hash, MM_HASH_LEN) &&
-		    !it->fetch)
+		if (!pre && ours && ours->kind == ENTRY_FILE && ours->has_hash &&
+		    !memcmp(ours->hash, row->hash, MM_HASH_LEN) && !it->fetch)
 			return apply_chmod(rv->ap, row, ours);
-		if ((err = get_content(rv, it, it->theirs.path, &tmp)) < 0)
-			return err;
-		if (!tmp) {
-			item_failed(rv, row->path, rv->why);
-			return 0;
+		if (pre) {
+			tmp = pre;
+		} else {
+			if ((err = get_content(rv, it, it->theirs.path, &tmp)) < 0)
+				return err;
+			if (!tmp) {
+				item_failed(rv, row->path, rv->why);
+				return 0;
+			}
 		}
-		err = apply_tmp_commit(rv->ap, tmp, row, ours, local);
+		if ((err = base_of(rv, tmp, row, &base)) < 0) {
+			apply_tmp_abort(rv->ap, tmp);
+			return err;
+		}
+		err = apply_tmp_commit(rv->ap, tmp, row, ours, local, base);
 		if (err == MM_ECORRUPT) {
 			item_failed(rv, row->path, mm_error_msg());
 			return 0;
@@ -465,22 +514,300 @@ static int conflict_name(struct receiver *rv, char *out, size_t size, const char
 	return 0;
 }
 
-/* Concurrent, different versions: the winner stays at the path, the other goes beside it. */
+/* The name of replica `id` for labels and copies. */
+static void writer_name(struct receiver *rv, uint64_t id, char name[65])
+{
+	if (id == rv->ss->r->id)
+		snprintf(name, 65, "%s", rv->ss->r->name);
+	else if (store_replica_name(rv->ss->r->store, id, name) < 0 || !name[0])
+		vv_id_format(name, id);
+}
+
+/* Reads our version of a file (at most `max` bytes) into rv->ours_buf: 1 when it still has ours->hash. */
+static int read_ours(struct receiver *rv, const struct entry *ours, size_t max)
+{
+	uint8_t h[MM_HASH_LEN];
+	struct hasher *hs;
+	int fd, ok = 0;
+
+	wbuf_reset(&rv->ours_buf);
+	if (ours->size > max || fs_open_beneath(&fd, rv->ss->r->rootfd, ours->path, O_RDONLY | O_NONBLOCK, 0) < 0)
+		return 0;
+	for (;;) {
+		uint8_t *p = wbuf_grow(&rv->ours_buf, 65536);
+		ssize_t n;
+		if (!p)
+			break;
+		rv->ours_buf.len -= 65536;
+		do
+			n = read(fd, p, 65536);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			ok = n == 0;
+			break;
+		}
+		rv->ours_buf.len += (size_t)n;
+		if (rv->ours_buf.len > max) {
+			ok = 0;
+			break;
+		}
+	}
+	close(fd);
+	if (!ok || hasher_new(&hs) < 0)
+		return 0;
+	ok = hasher_buf(hs, rv->ours_buf.p, rv->ours_buf.len, h) == 0 && !memcmp(h, ours->hash, MM_HASH_LEN);
+	hasher_free(hs);
+	return ok;
+}
+
+/* 1 when rv->theirs_buf holds exactly the content `theirs` announces. */
+static int theirs_kept(struct receiver *rv, struct apply_tmp *tmp, const struct entry *theirs)
+{
+	uint8_t h[MM_HASH_LEN];
+	struct hasher *hs;
+	int ok;
+
+	if (!tmp || !apply_tmp_kept(tmp) || rv->theirs_buf.len != theirs->size || hasher_new(&hs) < 0)
+		return 0;
+	ok = hasher_buf(hs, rv->theirs_buf.p, rv->theirs_buf.len, h) == 0 && !memcmp(h, theirs->hash, MM_HASH_LEN);
+	hasher_free(hs);
+	return ok;
+}
+
+/* Writes `content` at row->path as a new local version (`ours`: what the path must still hold). */
+static int write_local(struct receiver *rv, struct entry *row, const struct entry *ours, const void *content,
+		       size_t len)
+{
+	struct apply_tmp *t;
+	struct hasher *hs;
+	struct bases *b;
+	uint8_t oid[BASES_OID_LEN];
+	int err;
+
+	row->size = len;
+	row->has_hash = 1;
+	if ((err = hasher_new(&hs)) < 0)
+		return err;
+	err = hasher_buf(hs, content, len, row->hash);
+	hasher_free(hs);
+	if (err < 0 || (err = replica_bases(rv->ss->r, &b)) < 0 || (err = bases_put(b, content, len, oid)) < 0 ||
+	    (err = apply_tmp_begin(rv->ap, &t, row->path)) < 0)
+		return err;
+	if ((err = apply_tmp_write(rv->ap, t, content, len)) < 0) {
+		apply_tmp_abort(rv->ap, t);
+		return err;
+	}
+	return apply_tmp_commit(rv->ap, t, row, ours, 1, oid);
+}
+
+enum { MERGE_NO, MERGE_DONE, MERGE_MARKERS };
+
+/*
+ * Tries a three-way merge of two concurrent versions of a text file against
+ * their latest common ancestor.  On MERGE_DONE the merged version is
+ * written; on MERGE_MARKERS rv->ours_buf holds the diff3 result to write.
+ * *tmp holds their content when it was fetched; *kind says "binary" when a
+ * side is not text.
+ */
+static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ours, struct apply_tmp **tmp,
+		     const char **kind, uint8_t base_oid[BASES_OID_LEN], int *has_base)
+{
+	struct entry *theirs = &it->theirs;
+	struct merge_text base, a, b;
+	struct bases *bs;
+	char na[65], nb[65];
+	void *bdata = NULL, *out = NULL;
+	size_t blen, olen;
+	struct entry row;
+	int err, clean, ours_first;
+
+	*has_base = 0;
+	if (!merge_allowed(&rv->mc, theirs->path, ours->size) || !merge_allowed(&rv->mc, theirs->path, theirs->size))
+		return MERGE_NO;
+	if ((err = get_content(rv, it, theirs->path, tmp)) < 0)
+		return err;
+	if (!theirs_kept(rv, *tmp, theirs) || !read_ours(rv, ours, rv->mc.max_size))
+		return MERGE_NO;
+	if (!text_is_text(rv->theirs_buf.p, rv->theirs_buf.len) || !text_is_text(rv->ours_buf.p, rv->ours_buf.len)) {
+		*kind = "binary";
+		return MERGE_NO;
+	}
+	if (store_history_base(rv->ss->r->store, theirs->path, &ours->vv, &theirs->vv, base_oid) < 0)
+		return MERGE_NO;
+	if ((err = replica_bases(rv->ss->r, &bs)) < 0)
+		return err;
+	if (bases_get(bs, base_oid, &bdata, &blen) < 0)
+		return MERGE_NO;
+	*has_base = 1;
+	/* the same inputs in the same order on every replica: the same result everywhere */
+	ours_first = memcmp(ours->hash, theirs->hash, MM_HASH_LEN) < 0;
+	writer_name(rv, ours->writer, ours_first ? na : nb);
+	writer_name(rv, theirs->writer, ours_first ? nb : na);
+	base.p = bdata;
+	base.len = blen;
+	base.label = "base";
+	a.p = ours_first ? rv->ours_buf.p : rv->theirs_buf.p;
+	a.len = ours_first ? rv->ours_buf.len : rv->theirs_buf.len;
+	a.label = na;
+	b.p = ours_first ? rv->theirs_buf.p : rv->ours_buf.p;
+	b.len = ours_first ? rv->theirs_buf.len : rv->ours_buf.len;
+	b.label = nb;
+	err = merge_run(&out, &olen, &clean, &base, &a, &b, rv->mc.markers);
+	free(bdata);
+	if (err < 0 || (!clean && !rv->mc.markers) || !out) {
+		free(out);
+		return err < 0 ? err : MERGE_NO;
+	}
+	if (!clean) {
+		/* markers: the caller writes them once the copy is safe */
+		wbuf_reset(&rv->ours_buf);
+		put_bytes(&rv->ours_buf, out, olen);
+		free(out);
+		return rv->ours_buf.oom ? mm_error_oom() : MERGE_MARKERS;
+	}
+	/* their version is a version we saw: a base for later merges too */
+	{
+		uint8_t toid[BASES_OID_LEN];
+		if ((err = bases_put(bs, rv->theirs_buf.p, rv->theirs_buf.len, toid)) < 0 ||
+		    (err = apply_history(rv->ap, theirs->path, &theirs->vv, toid, 0)) < 0) {
+			free(out);
+			return err;
+		}
+	}
+	apply_tmp_abort(rv->ap, *tmp);
+	*tmp = NULL;
+	entry_init(&row);
+	if ((err = merged_row(rv, &row, ours, theirs, ours)) == 0) {
+		row.mode = reconcile_winner(ours, theirs) == REC_OURS ? ours->mode : theirs->mode;
+		row.mtime_ns = (int64_t)time(NULL) * 1000000000LL;
+		row.origin = 0;
+		row.flags = 0;
+		err = write_local(rv, &row, ours, out, olen);
+	}
+	entry_dispose(&row);
+	free(out);
+	if (err == MM_ECORRUPT) {
+		item_failed(rv, theirs->path, mm_error_msg());
+		return MERGE_DONE;
+	}
+	if (err < 0)
+		return err;
+	rv->merged++;
+	rv->ss->res->merged++;
+	session_event(rv->ss, EV_MERGED, theirs->path, NULL);
+	return MERGE_DONE;
+}
+
+/*
+ * A policy other than keep-both settles the conflict: the winner stays, the
+ * loser's content goes to the bases store (named in the log, kept for
+ * gc.retention).  1 done, 0 when the policy cannot apply here (keep both).
+ */
+static int apply_policy(struct receiver *rv, struct plan_item *it, struct entry *ours, struct apply_tmp **tmp)
+{
+	struct entry *theirs = &it->theirs, row;
+	char name[65], wname[65], lname[65], hex[2 * BASES_OID_LEN + 1];
+	enum merge_policy pol = merge_policy_for(&rv->mc, theirs->path, name);
+	struct bases *bs;
+	uint8_t oid[BASES_OID_LEN];
+	int winner, err, rc;
+	const struct entry *loser;
+
+	if (pol == POLICY_KEEP_BOTH || ours->kind != ENTRY_FILE || theirs->kind != ENTRY_FILE)
+		return 0;
+	if (pol == POLICY_PREFER) {
+		char on[65], tn[65];
+		writer_name(rv, ours->writer, on);
+		writer_name(rv, theirs->writer, tn);
+		if (!strcmp(on, name) == !strcmp(tn, name))
+			return 0; /* neither side (or both) is the preferred replica */
+		winner = !strcmp(on, name) ? REC_OURS : REC_THEIRS;
+	} else {
+		winner = reconcile_winner(ours, theirs);
+	}
+	loser = winner == REC_OURS ? theirs : ours;
+	/* the loser must be had whole before anything is replaced */
+	if (!*tmp) {
+		rv->keep_max = POLICY_KEEP_MAX;
+		err = get_content(rv, it, theirs->path, tmp);
+		rv->keep_max = 0;
+		if (err < 0)
+			return err;
+	}
+	if (winner == REC_OURS ? !theirs_kept(rv, *tmp, theirs) : !read_ours(rv, ours, POLICY_KEEP_MAX))
+		return 0;
+	if ((err = replica_bases(rv->ss->r, &bs)) < 0)
+		return err;
+	if (winner == REC_OURS)
+		err = bases_put(bs, rv->theirs_buf.p, rv->theirs_buf.len, oid);
+	else
+		err = bases_put(bs, rv->ours_buf.p, rv->ours_buf.len, oid);
+	if (err < 0 || (err = apply_history(rv->ap, theirs->path, &loser->vv, oid, HISTORY_LOSER)) < 0)
+		return err;
+	entry_init(&row);
+	if (winner == REC_THEIRS) {
+		err = merged_row(rv, &row, theirs, theirs, ours);
+		if (err == 0) {
+			struct apply_tmp *t = *tmp;
+			*tmp = NULL;
+			rc = write_entry(rv, it, &row, ours, 0, t);
+			err = rc < 0 ? rc : 0;
+		}
+	} else {
+		if ((err = merged_row(rv, &row, ours, theirs, ours)) == 0)
+			err = apply_record(rv->ap, &row, 0);
+	}
+	entry_dispose(&row);
+	if (err < 0)
+		return err;
+	writer_name(rv, (winner == REC_OURS ? ours : theirs)->writer, wname);
+	writer_name(rv, loser->writer, lname);
+	for (int i = 0; i < BASES_OID_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", oid[i]);
+	{
+		char detail[256];
+		snprintf(detail, sizeof(detail), "policy %s: kept %s's version; %s's is kept as base %s",
+			 pol == POLICY_PREFER ? "prefer" : "prefer-newer", wname, lname, hex);
+		session_event(rv->ss, EV_KEPT, theirs->path, detail);
+	}
+	return 1;
+}
+
+/*
+ * Concurrent, different versions: merged when they are text with a known
+ * common ancestor; else settled by a policy; else the winner stays at the
+ * path and the other version goes beside it.
+ */
 static int do_conflict(struct receiver *rv, struct plan_item *it, struct entry *ours)
 {
 	struct entry *theirs = &it->theirs;
 	struct entry row, copy;
 	struct store_conflict c = {0};
+	struct apply_tmp *tmp = NULL;
 	char copy_path[MM_PATH_MAX + 1];
 	int winner = reconcile_winner(ours, theirs);
 	const struct entry *loser = winner == REC_THEIRS ? ours : theirs;
-	int err, rc;
+	const char *kind = reconcile_conflict_kind(ours, theirs);
+	uint8_t base_oid[BASES_OID_LEN];
+	int err = 0, rc, merge = MERGE_NO, has_base = 0;
 
 	entry_init(&row);
 	entry_init(&copy);
+	if (ours->kind == ENTRY_FILE && theirs->kind == ENTRY_FILE) {
+		if ((merge = try_merge(rv, it, ours, &tmp, &kind, base_oid, &has_base)) < 0) {
+			err = merge;
+			goto done;
+		}
+		if (merge == MERGE_DONE)
+			goto done;
+		if (merge == MERGE_NO && (rc = apply_policy(rv, it, ours, &tmp)) != 0) {
+			err = rc < 0 ? rc : 0;
+			goto done;
+		}
+	}
 	if ((err = conflict_name(rv, copy_path, sizeof(copy_path), theirs->path, loser)) < 0) {
 		item_failed(rv, theirs->path, mm_error_msg());
-		err = skip_content(rv, it);
+		err = 0;
 		goto done;
 	}
 	/* the copy is a new local file holding the loser's version */
@@ -491,39 +818,61 @@ static int do_conflict(struct receiver *rv, struct plan_item *it, struct entry *
 	copy.flags = 0;
 	if (winner == REC_THEIRS) {
 		if ((rc = apply_move_aside(rv->ap, ours, &copy)) <= 0) {
-			err = rc < 0 ? rc : skip_content(rv, it);
+			err = rc;
 			goto done;
 		}
 		if ((err = merged_row(rv, &row, theirs, theirs, ours)) < 0)
 			goto done;
-		if ((rc = write_entry(rv, it, &row, NULL, 0)) < 0) {
-			err = rc;
-			goto done;
+		if (merge == MERGE_MARKERS) {
+			/* the winner's content stays a base: the markers replace it at the path */
+			apply_tmp_abort(rv->ap, tmp);
+			tmp = NULL;
+			row.origin = 0;
+			row.mtime_ns = (int64_t)time(NULL) * 1000000000LL;
+			if ((err = write_local(rv, &row, NULL, rv->ours_buf.p, rv->ours_buf.len)) < 0)
+				goto done;
+		} else {
+			rc = write_entry(rv, it, &row, NULL, 0, tmp);
+			tmp = NULL;
+			if (rc < 0) {
+				err = rc;
+				goto done;
+			}
 		}
 	} else {
 		if ((err = merged_row(rv, &row, ours, theirs, ours)) < 0)
 			goto done;
-		if ((rc = write_entry(rv, it, &copy, NULL, 1)) < 0) {
+		rc = write_entry(rv, it, &copy, NULL, 1, tmp);
+		tmp = NULL;
+		if (rc <= 0) {
 			err = rc;
 			goto done;
 		}
-		if (rc == 0)
-			goto done;
-		if ((err = apply_record(rv->ap, &row, 0)) < 0)
+		if (merge == MERGE_MARKERS) {
+			row.origin = 0;
+			row.mtime_ns = (int64_t)time(NULL) * 1000000000LL;
+			err = write_local(rv, &row, ours, rv->ours_buf.p, rv->ours_buf.len);
+		} else {
+			err = apply_record(rv->ap, &row, 0);
+		}
+		if (err < 0)
 			goto done;
 	}
 	c.path = theirs->path;
 	c.copy = copy_path;
-	snprintf(c.kind, sizeof(c.kind), "%s", reconcile_conflict_kind(ours, theirs));
+	snprintf(c.kind, sizeof(c.kind), "%s", kind);
 	c.detected_ns = (int64_t)time(NULL) * 1000000000LL;
 	c.ours = winner == REC_THEIRS ? theirs->writer : ours->writer;
 	c.theirs = loser->writer;
+	c.has_base = has_base;
+	memcpy(c.base, base_oid, sizeof(c.base));
 	if ((err = store_conflict_put(rv->ss->r->store, &c)) < 0)
 		goto done;
 	rv->ss->res->conflicts++;
 	rv->conflicts++;
 	session_event(rv->ss, EV_CONFLICT, theirs->path, copy_path);
 done:
+	apply_tmp_abort(rv->ap, tmp);
 	entry_dispose(&row);
 	entry_dispose(&copy);
 	return err;
@@ -625,7 +974,7 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 			}
 			ours = NULL;
 		}
-		if ((rc = write_entry(rv, it, &row, ours, 0)) < 0) {
+		if ((rc = write_entry(rv, it, &row, ours, 0, NULL)) < 0) {
 			err = rc;
 		} else if (rc > 0) {
 			session_event(rv->ss, EV_RECEIVED, theirs->path, NULL);
@@ -701,6 +1050,10 @@ int receive_phase(struct session *ss)
 	entry_init(&rv.item.theirs);
 	entry_init(&rv.req_item.theirs);
 	wbuf_init(&rv.enc);
+	wbuf_init(&rv.theirs_buf);
+	wbuf_init(&rv.ours_buf);
+	if ((err = merge_config_load(&rv.mc, ss->r->config)) < 0)
+		return err;
 	err = store_peer_get(ss->r->store, ss->peer.replica_id, &peer);
 	if (err < 0 && err != MM_ENOTFOUND)
 		goto done;
@@ -723,6 +1076,7 @@ int receive_phase(struct session *ss)
 	done.bytes = as->bytes;
 	done.deleted = as->deleted;
 	done.conflicts = rv.conflicts;
+	done.merged = rv.merged;
 	done.failed = ss->res->failed - rv.failed_before;
 	proto_put_done(&ss->c->out, &done);
 	if ((err = conn_flush(ss->c)) < 0)
@@ -743,5 +1097,8 @@ done:
 	entry_dispose(&rv.item.theirs);
 	entry_dispose(&rv.req_item.theirs);
 	wbuf_dispose(&rv.enc);
+	wbuf_dispose(&rv.theirs_buf);
+	wbuf_dispose(&rv.ours_buf);
+	merge_config_dispose(&rv.mc);
 	return err;
 }

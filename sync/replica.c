@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bases.h"
 #include "config.h"
 #include "error.h"
 #include "path.h"
@@ -315,10 +316,28 @@ fail:
 	return err;
 }
 
+int replica_bases(struct replica *r, struct bases **out)
+{
+	char *p;
+	int err;
+
+	if (!r->bases) {
+		if (!(p = join(r->state, "bases")))
+			return mm_error_oom();
+		err = bases_open(&r->bases, p);
+		free(p);
+		if (err < 0)
+			return err;
+	}
+	*out = r->bases;
+	return 0;
+}
+
 void replica_free(struct replica *r)
 {
 	if (!r)
 		return;
+	bases_free(r->bases);
 	store_free(r->store);
 	config_free(r->config);
 	if (r->rootfd >= 0)

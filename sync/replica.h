@@ -13,6 +13,7 @@
 
 struct store;
 struct config;
+struct bases;
 
 struct replica {
 	char *root;   /* absolute, symlinks resolved, no trailing slash */
@@ -23,6 +24,7 @@ struct replica {
 	char *name;
 	struct store *store;
 	struct config *config;
+	struct bases *bases; /* opened on first use: replica_bases() */
 };
 
 /* replica_open() flags */
@@ -47,6 +49,8 @@ int replica_open(struct replica **out, const char *root, unsigned flags);
 void replica_free(struct replica *r);
 /* Takes the replica lock without waiting (MM_ELOCKED if held); released by replica_free() or exit. */
 int replica_lock(struct replica *r);
+/* The merge-bases store (.mmsync/bases), opened on first use; owned by `r`. */
+int replica_bases(struct replica *r, struct bases **out);
 /* The TLS certificate fingerprint. */
 int replica_fingerprint(struct replica *r, char out[IDENTITY_FP_TEXT]);
 

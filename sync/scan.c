@@ -12,11 +12,15 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "bases.h"
 #include "hash.h"
 #include "ignore.h"
+#include "merge.h"
 #include "path.h"
 #include "replica.h"
 #include "store.h"
+#include "text.h"
+#include "wire.h"
 
 #define SCAN_BATCH 10000
 #define SCAN_RACY_NS (2 * 1000000000LL)
@@ -36,6 +40,10 @@ struct scan {
 	size_t batch, pending;
 	char path[MM_PATH_MAX + 1];
 	size_t len;
+	struct merge_config mc;
+	int keep_content;      /* keep bases of text files (not in a dry run) */
+	struct wbuf content;   /* the last file read whole */
+	int text;              /* ... and it is text */
 };
 
 /* Order of the store's keys: '/' below every other byte, a prefix first. */
@@ -82,20 +90,37 @@ static int cursor_next(struct scan *s)
 	return 0;
 }
 
-static int write_row(struct scan *s, struct entry *e, int new_version)
+/* Commits the open batch (the blobs its history names first) and opens the next. */
+static int commit_batch(struct scan *s, int reopen)
+{
+	int err;
+
+	if (s->r->bases && (err = bases_flush(s->r->bases)) < 0)
+		return err;
+	if ((err = store_commit(s->r->store)) < 0)
+		return err;
+	s->pending = 0;
+	return reopen ? store_begin(s->r->store) : 0;
+}
+
+/*
+ * Writes `e` (a new local version when `new_version`); with `base`, also
+ * that this version held that blob of the bases store.
+ */
+static int write_row(struct scan *s, struct entry *e, int new_version, const uint8_t *base)
 {
 	int err;
 
 	if (s->o->flags & SCAN_DRY_RUN)
 		return 0;
 	err = new_version ? store_put_local_change(s->r->store, e) : store_put(s->r->store, e);
+	if (err == 0 && base)
+		err = store_history_add(s->r->store, e->path, &e->vv, base, 0);
 	if (err < 0)
 		return err;
-	if (++s->pending >= s->batch) {
-		if ((err = store_commit(s->r->store)) < 0 || (err = store_begin(s->r->store)) < 0)
-			return err;
-		s->pending = 0;
-	}
+	if (++s->pending >= s->batch ||
+	    (s->r->bases && bases_pending(s->r->bases) >= BASES_FLUSH_BYTES))
+		return commit_batch(s, 1);
 	return 0;
 }
 
@@ -132,7 +157,7 @@ static int missing(struct scan *s, struct entry *row)
 	s->now.ctime_ns = 0;
 	s->now.flags = 0;
 	entry_set_target(&s->now, NULL, 0);
-	if ((err = write_row(s, &s->now, 1)) < 0)
+	if ((err = write_row(s, &s->now, 1, NULL)) < 0)
 		return err;
 	report(s, SCAN_DELETED, &s->now, row);
 	return 0;
@@ -168,6 +193,29 @@ static int64_t ts_ns(const struct timespec *t)
 	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
 }
 
+/* Reads all of `fd` (expected `size` bytes; more is read if it grew) into s->content. */
+static int read_all(struct scan *s, int fd, size_t size, uint64_t *n)
+{
+	wbuf_reset(&s->content);
+	for (;;) {
+		uint8_t *p = wbuf_grow(&s->content, size + 1);
+		ssize_t r;
+		if (!p)
+			return mm_error_oom();
+		s->content.len -= size + 1;
+		do
+			r = read(fd, p, size + 1);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			return mm_error_errno(MM_EIO, errno, "cannot read '%s'", s->path);
+		if (r == 0)
+			break;
+		s->content.len += (size_t)r;
+	}
+	*n = s->content.len;
+	return 0;
+}
+
 /*
  * Hashes the regular file `name` in `dirfd` into s->now (stat data too).
  * Returns 1 when hashed, 0 when skipped with a warning, <0 on a fatal error.
@@ -191,7 +239,18 @@ static int hash_file(struct scan *s, int dirfd, const char *name)
 			s->st->skipped++;
 			return 0;
 		}
-		err = hasher_fd(s->h, fd, s->path, s->now.hash, &n);
+		s->text = 0;
+		if (s->keep_content && (uint64_t)before.st_size <= s->mc.max_size &&
+		    merge_allowed(&s->mc, s->path, (uint64_t)before.st_size)) {
+			/* small enough to merge: read it whole, hash it, and see if it is text */
+			err = read_all(s, fd, (size_t)before.st_size, &n);
+			if (err == 0)
+				err = hasher_buf(s->h, s->content.p, (size_t)n, s->now.hash);
+			if (err == 0)
+				s->text = text_is_text(s->content.p, (size_t)n);
+		} else {
+			err = hasher_fd(s->h, fd, s->path, s->now.hash, &n);
+		}
 		if (err == 0 && fstat(fd, &after) < 0)
 			err = mm_error_errno(MM_EIO, errno, "cannot stat '%s'", s->path);
 		close(fd);
@@ -247,6 +306,8 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 	int kind = S_ISDIR(sb->st_mode) ? ENTRY_DIR : S_ISLNK(sb->st_mode) ? ENTRY_LINK : ENTRY_FILE;
 	int same_kind = old && old->kind == kind;
 	int rc, changed;
+	uint8_t oid[BASES_OID_LEN];
+	const uint8_t *base = NULL;
 
 	if (same_kind && entry_stat_matches(old, sb) && !(old->flags & ENTRY_RACY))
 		return 0; /* unchanged, and sure of it */
@@ -265,6 +326,7 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 	s->now.kind = kind;
 	s->now.flags = 0;
 	entry_set_target(&s->now, NULL, 0);
+	s->text = 0;
 	if (kind == ENTRY_FILE) {
 		if ((rc = hash_file(s, dirfd, name)) <= 0)
 			return rc;
@@ -282,7 +344,14 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 		s->now.has_hash = 0;
 		changed = 1;
 	}
-	if ((rc = write_row(s, &s->now, changed)) < 0)
+	/* a new version of a text file: its content may be the base of a later merge */
+	if (changed && kind == ENTRY_FILE && s->text && !(s->o->flags & SCAN_DRY_RUN)) {
+		struct bases *b;
+		if ((rc = replica_bases(s->r, &b)) < 0 || (rc = bases_put(b, s->content.p, s->content.len, oid)) < 0)
+			return rc;
+		base = oid;
+	}
+	if ((rc = write_row(s, &s->now, changed, base)) < 0)
 		return rc;
 	if (changed)
 		report(s, old && old->kind != ENTRY_DELETED ? SCAN_MODIFIED : SCAN_ADDED, &s->now, old);
@@ -458,6 +527,10 @@ int scan_run(struct replica *r, const struct scan_opts *opts, struct scan_stats 
 	s.start_ns = ts_ns(&now);
 	s.racy_before = s.start_ns - (opts->racy_ns ? opts->racy_ns : SCAN_RACY_NS);
 
+	wbuf_init(&s.content);
+	s.keep_content = !dry;
+	if ((err = merge_config_load(&s.mc, r->config)) < 0)
+		goto done_early;
 	if ((err = hasher_new(&s.h)) < 0 || (err = ignore_load(&s.ig, r->rootfd)) < 0 ||
 	    (err = store_iter_open(&s.it, r->store, NULL)) < 0 || (err = cursor_next(&s)) < 0)
 		goto done;
@@ -475,11 +548,14 @@ int scan_run(struct replica *r, const struct scan_opts *opts, struct scan_stats 
 	}
 	if (!dry) {
 		if (err == 0)
-			err = store_commit(r->store);
+			err = commit_batch(&s, 0);
 		else
 			store_rollback(r->store);
 	}
 done:
+	merge_config_dispose(&s.mc);
+done_early:
+	wbuf_dispose(&s.content);
 	store_iter_free(s.it);
 	ignore_free(s.ig);
 	hasher_free(s.h);

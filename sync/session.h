@@ -23,7 +23,8 @@ enum session_event {
 	EV_KEPT,      /* an edit kept over a concurrent deletion, or a directory kept */
 	EV_SKIPPED,   /* changed here during the sync: left for the next one */
 	EV_FAILED,    /* could not be applied: detail says why */
-	EV_SENT       /* content sent to the peer */
+	EV_SENT,      /* content sent to the peer */
+	EV_MERGED     /* concurrent edits merged into a new version */
 };
 
 typedef void (*session_event_fn)(void *arg, enum session_event ev, const char *path, const char *detail);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -43,11 +44,15 @@ static const char *schema =
 	"CREATE TABLE peers (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"
 	" index_id INTEGER NOT NULL DEFAULT 0, seen_seq INTEGER NOT NULL DEFAULT 0,"
 	" last_ok INTEGER NOT NULL DEFAULT 0, last_fail INTEGER NOT NULL DEFAULT 0,"
-	" last_error TEXT NOT NULL DEFAULT '');"
+	" last_error TEXT NOT NULL DEFAULT '', acked_seq INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE replicas (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
 	"CREATE TABLE pending (key BLOB PRIMARY KEY, row BLOB NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE conflicts (key BLOB PRIMARY KEY, copy BLOB NOT NULL, kind TEXT NOT NULL,"
-	" detected INTEGER NOT NULL, ours INTEGER NOT NULL, theirs INTEGER NOT NULL) WITHOUT ROWID;";
+	" detected INTEGER NOT NULL, ours INTEGER NOT NULL, theirs INTEGER NOT NULL, base BLOB) WITHOUT ROWID;"
+	"CREATE TABLE history (key BLOB NOT NULL, vv BLOB NOT NULL, oid BLOB NOT NULL,"
+	" flags INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+	"CREATE INDEX history_key ON history(key);"
+	"CREATE INDEX history_oid ON history(oid);";
 
 #define COLS "key, kind, mode, size, mtime, hash, target, vv, seq, dev, ino, ctime, flags, writer, origin"
 
@@ -718,7 +723,7 @@ int store_peer_get(struct store *s, uint64_t id, struct store_peer *out)
 	memset(out, 0, sizeof(*out));
 	out->id = id;
 	if ((err = prep(s, &st,
-			"SELECT name, index_id, seen_seq, last_ok, last_fail, last_error FROM peers WHERE id = ?")) < 0)
+			"SELECT name, index_id, seen_seq, last_ok, last_fail, last_error, acked_seq FROM peers WHERE id = ?")) < 0)
 		return err;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	rc = sqlite3_step(st);
@@ -729,6 +734,7 @@ int store_peer_get(struct store *s, uint64_t id, struct store_peer *out)
 		out->last_ok_ns = sqlite3_column_int64(st, 3);
 		out->last_fail_ns = sqlite3_column_int64(st, 4);
 		copy_text(out->last_error, sizeof(out->last_error), sqlite3_column_text(st, 5));
+		out->acked_seq = (uint64_t)sqlite3_column_int64(st, 6);
 		err = 0;
 	} else {
 		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading peers");
@@ -743,7 +749,7 @@ int store_peer_put(struct store *s, const struct store_peer *p)
 	int err;
 
 	if ((err = prep(s, &st, "INSERT OR REPLACE INTO peers (id, name, index_id, seen_seq, last_ok, last_fail, "
-				"last_error) VALUES (?,?,?,?,?,?,?)")) < 0)
+				"last_error, acked_seq) VALUES (?,?,?,?,?,?,?,?)")) < 0)
 		return err;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)p->id);
 	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
@@ -752,6 +758,7 @@ int store_peer_put(struct store *s, const struct store_peer *p)
 	sqlite3_bind_int64(st, 5, p->last_ok_ns);
 	sqlite3_bind_int64(st, 6, p->last_fail_ns);
 	sqlite3_bind_text(st, 7, p->last_error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)p->acked_seq);
 	return step_done(s, st, "writing peers");
 }
 
@@ -845,8 +852,8 @@ int store_conflict_put(struct store *s, const struct store_conflict *c)
 	int err;
 
 	if ((err = encode_key(s, c->path, &klen)) < 0 ||
-	    (err = prep(s, &st, "INSERT OR REPLACE INTO conflicts (key, copy, kind, detected, ours, theirs) "
-				"VALUES (?,?,?,?,?,?)")) < 0)
+	    (err = prep(s, &st, "INSERT OR REPLACE INTO conflicts (key, copy, kind, detected, ours, theirs, base) "
+				"VALUES (?,?,?,?,?,?,?)")) < 0)
 		return err;
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, c->copy, (int)clen, SQLITE_STATIC);
@@ -854,6 +861,10 @@ int store_conflict_put(struct store *s, const struct store_conflict *c)
 	sqlite3_bind_int64(st, 4, c->detected_ns);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)c->ours);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)c->theirs);
+	if (c->has_base)
+		sqlite3_bind_blob(st, 7, c->base, 20, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
 	return step_done(s, st, "writing conflicts");
 }
 
@@ -884,6 +895,9 @@ static int row_to_conflict(struct store *s, sqlite3_stmt *st, struct store_confl
 		c->detected_ns = sqlite3_column_int64(st, 3);
 		c->ours = (uint64_t)sqlite3_column_int64(st, 4);
 		c->theirs = (uint64_t)sqlite3_column_int64(st, 5);
+		c->has_base = sqlite3_column_bytes(st, 6) == 20;
+		if (c->has_base)
+			memcpy(c->base, sqlite3_column_blob(st, 6), 20);
 		if (!c->copy)
 			err = mm_error_oom();
 	}
@@ -900,7 +914,7 @@ int store_conflict_get(struct store *s, const char *path, struct store_conflict 
 
 	memset(out, 0, sizeof(*out));
 	if ((err = encode_key(s, path, &klen)) < 0 ||
-	    (err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs FROM conflicts WHERE key = ?")) < 0)
+	    (err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts WHERE key = ?")) < 0)
 		return err;
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -917,7 +931,7 @@ int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store
 	sqlite3_stmt *st;
 	int rc, err;
 
-	if ((err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs FROM conflicts ORDER BY key")) < 0)
+	if ((err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts ORDER BY key")) < 0)
 		return err;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_conflict c = {0};
@@ -994,5 +1008,157 @@ int store_conflicts_prune(struct store *s)
 	}
 	free(pc.gone);
 	entry_dispose(&pc.e);
+	return err;
+}
+
+int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[20],
+		      uint32_t flags)
+{
+	sqlite3_stmt *st;
+	size_t klen, vlen;
+	int err;
+
+	if ((err = encode_key(s, path, &klen)) < 0)
+		return err;
+	if (vv_encode(s->vvbuf, sizeof(s->vvbuf), &vlen, vv) < 0)
+		return mm_error_set(MM_EINVAL, "version vector of '%s' too large", path);
+	/* the same version with the same content once is enough */
+	if ((err = prep(s, &st, "INSERT INTO history (key, vv, oid, flags, created) SELECT ?1, ?2, ?3, ?4, ?5 "
+				"WHERE NOT EXISTS (SELECT 1 FROM history WHERE key = ?1 AND vv = ?2 AND oid = ?3)")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, s->vvbuf, (int)vlen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, oid, 20, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, (int)flags);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+	return step_done(s, st, "writing history");
+}
+
+int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20])
+{
+	sqlite3_stmt *st;
+	struct vv v = VV_INIT, best = VV_INIT;
+	size_t klen;
+	int rc, err, found = 0;
+
+	if ((err = encode_key(s, path, &klen)) < 0 || (err = prep(s, &st, "SELECT vv, oid FROM history WHERE key = ?")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 1) != 20 ||
+		    vv_decode(&v, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0)
+			continue;
+		if (!vv_covers(a, &v) || !vv_covers(b, &v))
+			continue;
+		/* the latest common ancestor: one that descends from every other candidate met */
+		if (!found || vv_covers(&v, &best)) {
+			if (vv_copy(&best, &v) < 0) {
+				err = mm_error_oom();
+				break;
+			}
+			memcpy(oid, sqlite3_column_blob(st, 1), 20);
+			found = 1;
+		}
+	}
+	if (err == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = db_error(s, s->db, "reading history");
+	sqlite3_finalize(st);
+	vv_dispose(&v);
+	vv_dispose(&best);
+	if (err < 0)
+		return err;
+	return found ? 0 : MM_ENOTFOUND;
+}
+
+int store_history_uses(struct store *s, const uint8_t oid[20])
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	if ((err = prep(s, &st, "SELECT 1 FROM history WHERE oid = ? UNION ALL SELECT 1 FROM conflicts WHERE base = ? "
+				"LIMIT 1")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, oid, 20, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, oid, 20, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_error(s, s->db, "reading history");
+}
+
+int store_gc(struct store *s, int64_t retention_s, uint64_t *history, uint64_t *tombstones)
+{
+	sqlite3_stmt *st = NULL, *del = NULL, *rows = NULL;
+	uint64_t acked = UINT64_MAX;
+	struct vv cur = VV_INIT, v = VV_INIT;
+	int rc, err, peers = 0;
+
+	*history = *tombstones = 0;
+	/* what every known peer has acknowledged */
+	if ((err = prep(s, &st, "SELECT acked_seq FROM peers")) < 0)
+		return err;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		uint64_t a = (uint64_t)sqlite3_column_int64(st, 0);
+		peers++;
+		if (a < acked)
+			acked = a;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (peers == 0)
+		acked = 0; /* nobody has confirmed anything: only the retention rule applies */
+	if ((err = store_begin(s)) < 0)
+		return err;
+	if ((err = prep(s, &st, "DELETE FROM history WHERE flags & 1 AND created < ?")) < 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL) - retention_s);
+	if ((err = step_done(s, st, "collecting history")) < 0)
+		goto fail;
+	*history += (uint64_t)sqlite3_changes(s->db);
+	/* rows every peer acknowledged: their history older than them is of no use */
+	if ((err = prep(s, &rows, "SELECT e.key, e.vv, e.kind, h.rowid, h.vv FROM entries e JOIN history h ON h.key = e.key "
+				  "WHERE e.seq <= ? AND h.flags & 1 = 0")) < 0 ||
+	    (err = prep(s, &del, "DELETE FROM history WHERE rowid = ?")) < 0)
+		goto fail;
+	sqlite3_bind_int64(rows, 1, (sqlite3_int64)acked);
+	while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+		if (vv_decode(&cur, sqlite3_column_blob(rows, 1), (size_t)sqlite3_column_bytes(rows, 1)) < 0 ||
+		    vv_decode(&v, sqlite3_column_blob(rows, 4), (size_t)sqlite3_column_bytes(rows, 4)) < 0)
+			continue;
+		/* keep the current version's own content: the base of the next concurrent edit */
+		if (sqlite3_column_int(rows, 2) != ENTRY_DELETED && vv_compare(&cur, &v) != VV_DOMINATES)
+			continue;
+		sqlite3_bind_int64(del, 1, sqlite3_column_int64(rows, 3));
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+		if (rc != SQLITE_DONE) {
+			err = db_error(s, s->db, "collecting history");
+			goto fail;
+		}
+		(*history)++;
+	}
+	sqlite3_finalize(rows);
+	rows = NULL;
+	sqlite3_finalize(del);
+	del = NULL;
+	if (peers) {
+		/* deletions every known peer has: they cannot bring the path back any more */
+		if ((err = prep(s, &st, "DELETE FROM entries WHERE kind = 0 AND seq <= ?")) < 0)
+			goto fail;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)acked);
+		if ((err = step_done(s, st, "collecting tombstones")) < 0)
+			goto fail;
+		*tombstones = (uint64_t)sqlite3_changes(s->db);
+	}
+	vv_dispose(&cur);
+	vv_dispose(&v);
+	return store_commit(s);
+fail:
+	sqlite3_finalize(rows);
+	sqlite3_finalize(del);
+	vv_dispose(&cur);
+	vv_dispose(&v);
+	store_rollback(s);
 	return err;
 }

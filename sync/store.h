@@ -19,7 +19,7 @@
 
 #include "vv/vv.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define MM_HASH_LEN 32 /* SHA-256 */
 
 enum entry_kind {
@@ -130,6 +130,7 @@ struct store_peer {
 	uint64_t id;
 	uint64_t index_id;  /* the peer's index id when seen_seq was recorded */
 	uint64_t seen_seq;  /* every row of the peer up to this sequence number is here */
+	uint64_t acked_seq; /* the peer confirmed having every row of ours up to this one */
 	int64_t last_ok_ns, last_fail_ns;
 	char name[65];
 	char last_error[256];
@@ -156,6 +157,8 @@ struct store_conflict {
 	char kind[16];
 	int64_t detected_ns;
 	uint64_t ours, theirs; /* writers of the version at path and of the copy */
+	int has_base;
+	uint8_t base[20];      /* the common ancestor's content in the bases store */
 };
 void store_conflict_dispose(struct store_conflict *c);
 int store_conflict_put(struct store *s, const struct store_conflict *c);
@@ -166,6 +169,28 @@ int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store
 int store_conflict_count(struct store *s, uint64_t *out);
 /* Closes the conflicts whose copy is gone (deleted or never here). */
 int store_conflicts_prune(struct store *s);
+
+/*
+ * History: which content (a blob id in the bases store) each version of a
+ * path held, for finding the common ancestor of two concurrent versions.
+ */
+#define HISTORY_LOSER 0x1 /* a version a conflict policy replaced: kept for gc.retention */
+int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[20],
+		      uint32_t flags);
+/*
+ * The latest version of `path` from which both `a` and `b` descend, that
+ * has a blob here: its id in `oid`, or MM_ENOTFOUND.
+ */
+int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20]);
+/* 1 when some history row names blob `oid`. */
+int store_history_uses(struct store *s, const uint8_t oid[20]);
+/*
+ * gc: drops the history every known peer is past (rows dominated by a
+ * current row that all of them acknowledged, and everything of a deletion
+ * they all acknowledged, with the tombstone itself), and losers older than
+ * `retention_s`.  Counts go to *history and *tombstones.
+ */
+int store_gc(struct store *s, int64_t retention_s, uint64_t *history, uint64_t *tombstones);
 
 struct store_counts {
 	uint64_t files, dirs, links, tombstones;
