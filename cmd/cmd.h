@@ -90,6 +90,13 @@ int cmd_log(struct cmd_ctx *ctx, int argc, char **argv);
  * left, scans, then syncs (`op`: PROTO_OP_* bits) with each peer in turn,
  * limited to `paths` when given.  Returns the worst exit status.
  */
+/*
+ * The PATH arguments as replica paths (relative to the start directory when
+ * that lies inside the replica, else to its root); *out is NULL when one
+ * names the whole replica.  Returns an exit status (after a message).
+ */
+int cmd_replica_paths(struct cmd_ctx *ctx, char **args, size_t n, char ***out);
+int cmd_gc(struct cmd_ctx *ctx, int argc, char **argv);
 /* Checks that `url` names a peer this build can reach (printing why not). */
 int cmd_check_peer(struct cmd_ctx *ctx, const char *url);
 int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char **peers, size_t npeers,

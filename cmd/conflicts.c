@@ -1,15 +1,25 @@
 /* mmsync conflicts [list] */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd.h"
+#include "sync/bases.h"
 #include "sync/error.h"
+#include "sync/fs.h"
+#include "sync/log.h"
+#include "sync/merge.h"
 #include "sync/path.h"
 #include "sync/reconcile.h"
 #include "sync/replica.h"
 #include "sync/store.h"
+#include "sync/text.h"
 #include "vv/vv.h"
 
 struct list_ctx {
@@ -66,22 +76,261 @@ static int list_one(void *arg, const struct store_conflict *c)
 	return 0;
 }
 
-int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
+/* Reads the file at `path` (at most `max` bytes) into *out (caller frees); 0 when it cannot. */
+static int read_file(struct cmd_ctx *ctx, const char *path, size_t max, void **out, size_t *len)
 {
-	const struct command *c = cmd_find("conflicts");
-	struct list_ctx lc = {ctx, 0, {0}};
-	int first, err, rc;
+	struct stat sb;
+	char *buf;
+	size_t n = 0;
+	int fd;
 
-	if ((first = cmd_getopt(c, argc, argv, "", NULL, NULL, NULL)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	if (first < argc && strcmp(argv[first], "list")) {
-		cmd_error("conflicts: '%s' is not known here; this build lists conflicts only", argv[first]);
+	*out = NULL;
+	*len = 0;
+	if (fs_open_beneath(&fd, ctx->r->rootfd, path, O_RDONLY | O_NONBLOCK, 0) < 0)
+		return 0;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max ||
+	    !(buf = malloc((size_t)sb.st_size + 1))) {
+		close(fd);
+		return 0;
+	}
+	while (n < (size_t)sb.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)sb.st_size - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*out = buf;
+	*len = n;
+	return 1;
+}
+
+static void print_side(struct cmd_ctx *ctx, const char *where, const char *path, const char *fallback_writer)
+{
+	struct entry e;
+	char name[65], when[32];
+	struct tm tm;
+	time_t t;
+
+	entry_init(&e);
+	if (store_get(ctx->r->store, path, &e) < 0 || e.kind == ENTRY_DELETED) {
+		printf("  %s: ", where);
+		out_path(stdout, path);
+		printf(" (not here)\n");
+		entry_dispose(&e);
+		return;
+	}
+	if (fallback_writer)
+		snprintf(name, sizeof(name), "%s", fallback_writer);
+	else
+		writer_name(ctx, e.writer, name);
+	t = (time_t)(e.mtime_ns / 1000000000LL);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("  %s: ", where);
+	out_path(stdout, path);
+	printf("\n    written by %s, modified %s, %s of %llu bytes, mode %04o\n", name, when,
+	       e.kind == ENTRY_FILE ? "file" : e.kind == ENTRY_DIR ? "directory" : "link",
+	       (unsigned long long)e.size, e.mode);
+	entry_dispose(&e);
+}
+
+static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conflict *c)
+{
+	char **paths = NULL, *one[1] = {(char *)arg};
+	int rc, err;
+
+	if ((rc = cmd_replica_paths(ctx, one, 1, &paths)) != EXIT_OK)
+		return rc;
+	if (!paths) {
+		cmd_error("conflicts: name a path inside the replica");
 		return EXIT_USAGE;
 	}
-	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
+	err = store_conflict_get(ctx->r->store, paths[0], c);
+	if (err == MM_ENOTFOUND) {
+		/* the copy's name works too */
+		char orig[MM_PATH_MAX + 1], name[65];
+		if (reconcile_copy_of(paths[0], orig, sizeof(orig), name))
+			err = store_conflict_get(ctx->r->store, orig, c);
+	}
+	if (err == MM_ENOTFOUND)
+		cmd_error("no open conflict at %s", quote_path(paths[0]));
+	else if (err < 0)
+		cmd_fail(err);
+	free(paths[0]);
+	free(paths);
+	return err == MM_ENOTFOUND ? EXIT_FAILED : err < 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+static int show(struct cmd_ctx *ctx, const char *arg)
+{
+	struct store_conflict c = {0};
+	struct merge_config mc;
+	char orig[MM_PATH_MAX + 1], loser[65];
+	void *a = NULL, *b = NULL, *base = NULL, *out = NULL;
+	size_t alen, blen, baselen = 0, olen;
+	int rc, clean;
+
+	if ((rc = find_conflict(ctx, arg, &c)) != EXIT_OK)
 		return rc;
-	if ((err = store_conflicts_prune(ctx->r->store)) < 0)
-		return cmd_fail(err);
+	if (merge_config_load(&mc, ctx->r->config) < 0)
+		mc.max_size = 8u << 20;
+	printf("%s conflict at ", c.kind);
+	out_path(stdout, c.path);
+	putchar('\n');
+	print_side(ctx, "at the path", c.path, NULL);
+	print_side(ctx, "conflict copy", c.copy, reconcile_copy_of(c.copy, orig, sizeof(orig), loser) ? loser : NULL);
+	if (read_file(ctx, c.path, mc.max_size, &a, &alen) && read_file(ctx, c.copy, mc.max_size, &b, &blen) &&
+	    text_is_text(a, alen) && text_is_text(b, blen)) {
+		struct merge_text mb = {"", 0, "base"}, ma = {a, alen, "at the path"}, mt = {b, blen, "conflict copy"};
+		struct bases *bs;
+		if (c.has_base && replica_bases(ctx->r, &bs) == 0 && bases_get(bs, c.base, &base, &baselen) == 0) {
+			mb.p = base;
+			mb.len = baselen;
+			mb.label = "common ancestor";
+		}
+		if (merge_run(&out, &olen, &clean, &mb, &ma, &mt, 1) == 0 && out) {
+			printf("\n%s (diff3 view%s):\n", clean ? "the two versions merge cleanly" : "both versions",
+			       c.has_base && base ? "" : "; no common ancestor is known, so every difference shows");
+			fwrite(out, 1, olen, stdout);
+			if (olen && ((char *)out)[olen - 1] != '\n')
+				putchar('\n');
+		}
+	}
+	free(a);
+	free(b);
+	free(base);
+	free(out);
+	merge_config_dispose(&mc);
+	store_conflict_dispose(&c);
+	return EXIT_CONFLICTS;
+}
+
+static int resolve_opt(void *arg, int opt, const char *val)
+{
+	int *side = arg;
+
+	(void)val;
+	if (*side && *side != opt) {
+		cmd_error("conflicts resolve: --ours and --theirs exclude each other");
+		return -1;
+	}
+	*side = opt;
+	return 0;
+}
+
+static int resolve(struct cmd_ctx *ctx, const char *arg, int side)
+{
+	struct store_conflict c = {0};
+	struct scan_stats st;
+	const char *name, *cname;
+	int rc, err, dirfd = -1, cdirfd = -1;
+
+	if ((rc = find_conflict(ctx, arg, &c)) != EXIT_OK)
+		return rc;
+	if ((err = fs_open_parent(&cdirfd, &cname, ctx->r->rootfd, c.copy)) < 0) {
+		rc = cmd_fail(err);
+		goto done;
+	}
+	if (side == 't') {
+		/* the copy becomes the version at the path */
+		struct stat sb;
+		if ((err = fs_open_parent(&dirfd, &name, ctx->r->rootfd, c.path)) < 0) {
+			rc = cmd_fail(err);
+			goto done;
+		}
+		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
+			cmd_error("conflicts resolve: %s is a directory: move it away first, or resolve with --ours",
+				  quote_path(c.path));
+			rc = EXIT_FAILED;
+			goto done;
+		}
+		if (renameat(cdirfd, cname, dirfd, name) < 0) {
+			cmd_error("cannot move %s to %s: %s", quote_path(c.copy), quote_path(c.path), strerror(errno));
+			rc = EXIT_FAILED;
+			goto done;
+		}
+	} else {
+		struct stat sb;
+		int flags = fstatat(cdirfd, cname, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode) ? AT_REMOVEDIR : 0;
+		if (unlinkat(cdirfd, cname, flags) < 0 && errno != ENOENT) {
+			cmd_error("cannot remove %s: %s", quote_path(c.copy), strerror(errno));
+			rc = EXIT_FAILED;
+			goto done;
+		}
+	}
+	/* record the resolution (and the copy's deletion) as local changes that win everywhere */
+	if ((err = store_conflict_delete(ctx->r->store, c.path)) < 0 ||
+	    (err = cmd_run_scan(ctx, 0, NULL, NULL, &st)) < 0) {
+		rc = cmd_fail(err);
+		goto done;
+	}
+	log_append(ctx->r, "resolved %s (%s)", c.path, side == 'o' ? "--ours" : side == 't' ? "--theirs" : "as it stands");
+	if (!ctx->quiet) {
+		printf("resolved ");
+		out_path(stdout, c.path);
+		printf(side == 'o' ? " (kept the version at the path)\n"
+		       : side == 't' ? " (took the conflict copy)\n"
+				     : " (the file as it stands)\n");
+	}
+	rc = EXIT_OK;
+done:
+	if (dirfd >= 0)
+		close(dirfd);
+	if (cdirfd >= 0)
+		close(cdirfd);
+	store_conflict_dispose(&c);
+	if (rc == EXIT_OK) {
+		uint64_t open = 0;
+		if (store_conflicts_prune(ctx->r->store) == 0 && store_conflict_count(ctx->r->store, &open) == 0 && open)
+			rc = EXIT_CONFLICTS;
+	}
+	return rc;
+}
+
+int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {{"ours", no_argument, NULL, 'o'},
+						 {"theirs", no_argument, NULL, 't'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	const struct command *c = cmd_find("conflicts");
+	struct list_ctx lc = {ctx, 0, {0}};
+	const char *sub = "list";
+	int first, err, rc, side = 0;
+
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, resolve_opt, &side)) < 0)
+		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if (first < argc)
+		sub = argv[first++];
+	if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "resolve")) {
+		cmd_error("conflicts: '%s' is not known: use list, show or resolve", sub);
+		return EXIT_USAGE;
+	}
+	if (side && strcmp(sub, "resolve")) {
+		cmd_error("conflicts: --ours and --theirs go with 'resolve'");
+		return EXIT_USAGE;
+	}
+	if (strcmp(sub, "list") && argc - first != 1) {
+		cmd_error("conflicts %s: name one path", sub);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(sub, "list") && first < argc) {
+		cmd_error("conflicts list: too many arguments");
+		return EXIT_USAGE;
+	}
+	/* only resolve changes the replica */
+	if ((rc = cmd_open_replica(ctx, !strcmp(sub, "resolve") ? cmd_find("scan") : c)) != EXIT_OK)
+		return rc;
+	if (!strcmp(sub, "show"))
+		return show(ctx, argv[first]);
+	if (!strcmp(sub, "resolve"))
+		return resolve(ctx, argv[first], side);
+	if (ctx->r->lockfd >= 0 || replica_lock(ctx->r) == 0) {
+		/* closing conflicts whose copy is gone writes: only under the lock */
+		if ((err = store_conflicts_prune(ctx->r->store)) < 0)
+			return cmd_fail(err);
+	}
 	if (ctx->json)
 		putchar('[');
 	entry_init(&lc.e);

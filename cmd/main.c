@@ -54,16 +54,32 @@ static const struct command commands[] = {
 	 "\n"
 	 "Pulls from and pushes to each PEER in turn (only under the PATHs when given).\n"
 	 "Exit 1 when open conflicts remain, 3 when a peer failed (the others still run).\n"},
-	{"conflicts", cmd_conflicts, CMD_REPLICA, "list open conflicts",
+	{"conflicts", cmd_conflicts, CMD_REPLICA, "list, show and resolve open conflicts",
 	 "usage: mmsync conflicts [list]\n"
+	 "       mmsync conflicts show PATH\n"
+	 "       mmsync conflicts resolve PATH [--ours | --theirs]\n"
 	 "\n"
-	 "One line per open conflict: PATH<TAB>KIND<TAB>DETAIL. With --json, an array of\n"
-	 "objects with path, kind, copies, replicas and detected. Exit 1 while any is open.\n"},
+	 "list: one line per open conflict, PATH<TAB>KIND<TAB>DETAIL (KIND: content,\n"
+	 "binary or type); with --json an array of objects with path, kind, copies,\n"
+	 "replicas and detected. Exit 1 while any is open.\n"
+	 "show: both versions (who wrote each, when, sizes) and, for text, a diff3 view.\n"
+	 "resolve: close it. With no flag the file as it now stands at PATH is the\n"
+	 "resolution; --ours keeps the version at PATH, --theirs the conflict copy.\n"
+	 "The copy is removed; the resolution wins everywhere on later syncs.\n"
+	 "\n"
+	 "    --ours        keep the version at PATH\n"
+	 "    --theirs      replace it with the conflict copy\n"},
 	{"log", cmd_log, CMD_REPLICA, "show what recent syncs did",
 	 "usage: mmsync log [-n N]\n"
 	 "\n"
 	 "Prints the last N (default 20) lines of .mmsync/log: one per sync, and one per\n"
 	 "conflict, kept edit or failure.\n"},
+	{"gc", cmd_gc, CMD_REPLICA | CMD_LOCK, "drop merge bases and tombstones no known peer can still need",
+	 "usage: mmsync gc\n"
+	 "\n"
+	 "Drops the history and merge bases of versions every known peer has moved past,\n"
+	 "versions a conflict policy replaced once gc.retention has passed, and the\n"
+	 "tombstones every known peer has received. With --json, the counts.\n"},
 	{"serve", cmd_serve, CMD_REPLICA | CMD_LOCK, "speak the sync protocol on stdin and stdout",
 	 "usage: mmsync serve --stdio\n"
 	 "\n"

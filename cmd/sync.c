@@ -236,7 +236,7 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **pa
 }
 
 /* The PATH arguments as replica paths (see SPEC: relative to the start directory when inside the replica). */
-static int replica_paths(struct cmd_ctx *ctx, char **args, size_t n, char ***out)
+int cmd_replica_paths(struct cmd_ctx *ctx, char **args, size_t n, char ***out)
 {
 	const char *root = ctx->r->root;
 	size_t rootlen = strlen(root);
@@ -328,7 +328,7 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char
 
 	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
 		return rc;
-	if (npaths && (rc = replica_paths(ctx, pathargs, npaths, &paths)) != EXIT_OK)
+	if (npaths && (rc = cmd_replica_paths(ctx, pathargs, npaths, &paths)) != EXIT_OK)
 		return rc;
 	if (!paths)
 		npaths = 0;

@@ -900,7 +900,13 @@ static int note_copy(struct receiver *rv, const struct entry *theirs)
 		return err;
 	c.path = orig;
 	c.copy = theirs->path;
-	snprintf(c.kind, sizeof(c.kind), "%s", err == 0 && rv->ours.kind != theirs->kind ? "type" : "content");
+	/* what the copy's content was just read as tells text from binary */
+	snprintf(c.kind, sizeof(c.kind), "%s",
+		 err == 0 && rv->ours.kind != theirs->kind ? "type"
+		 : theirs->kind == ENTRY_FILE && (rv->theirs_buf.len != theirs->size ||
+						  !text_is_text(rv->theirs_buf.p, rv->theirs_buf.len))
+			 ? "binary"
+			 : "content");
 	c.detected_ns = (int64_t)time(NULL) * 1000000000LL;
 	c.ours = err == 0 ? rv->ours.writer : 0;
 	c.theirs = 0;

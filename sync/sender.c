@@ -48,7 +48,7 @@ static int announce_writer(struct session *ss, struct writers *w, uint64_t id)
 	return 0;
 }
 
-static int send_index(struct session *ss, uint64_t since, struct ignore *ig)
+static int send_index(struct session *ss, uint64_t since, struct ignore *ig, uint64_t *sent_to)
 {
 	struct store_iter *it = NULL;
 	struct writers w = {0};
@@ -83,6 +83,7 @@ static int send_index(struct session *ss, uint64_t since, struct ignore *ig)
 	if ((err = rc) < 0)
 		goto done;
 	proto_put_u64(&ss->c->out, MSG_INDEX_END, max_seq);
+	*sent_to = max_seq;
 	err = conn_flush(ss->c);
 done:
 	store_iter_free(it);
@@ -149,11 +150,25 @@ static int serve_request(struct session *ss, const uint8_t hash[MM_HASH_LEN], st
 	return 0;
 }
 
+static int record_ack(struct session *ss, uint64_t seq)
+{
+	struct store_peer p;
+	int err = store_peer_get(ss->r->store, ss->peer.replica_id, &p);
+
+	if (err < 0 && err != MM_ENOTFOUND)
+		return err;
+	p.id = ss->peer.replica_id;
+	snprintf(p.name, sizeof(p.name), "%s", ss->peer.name);
+	if (seq > p.acked_seq)
+		p.acked_seq = seq;
+	return store_peer_put(ss->r->store, &p);
+}
+
 int send_phase(struct session *ss)
 {
 	const uint8_t *p;
 	size_t len;
-	uint64_t since;
+	uint64_t since, max_seq = 0;
 	struct entry e;
 	struct ignore *ig = NULL;
 	int type, err;
@@ -162,7 +177,7 @@ int send_phase(struct session *ss)
 		return err;
 	if ((err = ignore_load(&ig, ss->r->rootfd)) < 0)
 		return err;
-	err = send_index(ss, since, ig);
+	err = send_index(ss, since, ig, &max_seq);
 	ignore_free(ig);
 	if (err < 0)
 		return err;
@@ -188,6 +203,9 @@ int send_phase(struct session *ss)
 			ss->res->merged += d.merged;
 			ss->res->deleted += d.deleted;
 			ss->res->failed += d.failed;
+			/* the peer now holds everything up to max_seq: what gc may rely on */
+			if (d.failed == 0 && ss->nfilters == 0)
+				err = record_ack(ss, max_seq);
 			break;
 		}
 		err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' during the transfer", ss->c->peer,

@@ -26,8 +26,8 @@ expect_conflict() {
 	[ "$(mtime_ns "$r/$copy")" = "$(date -d "$date" +%s)000000000" ] ||
 		fail "$r/$copy has not the loser's mtime ($date): $(stat -c %y "$r/$copy")"
 	expect_rc 1 mm -C "$r" conflicts
-	grep -qF "$p	content	" "$OUT" || fail "$(_shown "'conflicts' on $r does not list '$p<TAB>content<TAB>...'")"
-	grep -F "$p	content	" "$OUT" | grep -qF "$copy" || fail "$(_shown "'conflicts' on $r does not name '$copy'")"
+	grep -qF "$p	binary	" "$OUT" || fail "$(_shown "'conflicts' on $r does not list '$p<TAB>binary<TAB>...'")"
+	grep -F "$p	binary	" "$OUT" | grep -qF "$copy" || fail "$(_shown "'conflicts' on $r does not name '$copy'")"
 }
 
 # 1. The peer's version is later: it stays at the path on A (which detected the
@@ -82,7 +82,7 @@ expect_rc 1 mm -C B sync A
 expect_rc 1 mm -C C sync A
 expect_rc 1 mm -C C sync B
 expect_rc 1 mm -C C conflicts
-[ "$(grep -c '	content	' "$OUT")" = 5 ] || fail "$(_shown "C does not list the 5 conflicts")"
+[ "$(grep -c '	binary	' "$OUT")" = 5 ] || fail "$(_shown "C does not list the 5 conflicts")"
 expect_rc 1 mm -C A sync C
 same_trees A B C
 [ "$(conflict_copies C | wc -l)" = 5 ] || fail "C lacks conflict copies: $(conflict_copies C)"
@@ -100,5 +100,5 @@ done
 mkrep D
 expect_rc 1 mm -C D sync A
 expect_rc 1 mm -C D conflicts
-[ "$(grep -c '	content	' "$OUT")" = 5 ] || fail "$(_shown "D does not list the 5 conflicts")"
+[ "$(grep -c '	binary	' "$OUT")" = 5 ] || fail "$(_shown "D does not list the 5 conflicts")"
 same_trees A D

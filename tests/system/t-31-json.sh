@@ -44,7 +44,7 @@ expect_json 'conflicts == 1' "$fields"
 expect_rc 1 mm -C A --json conflicts
 json_val 'len(j)'
 [ "$JV" = 1 ] || fail "$(_shown "'conflicts --json': not one entry")"
-json_val 'j[0]["path"] == "c" and j[0]["kind"] == "content" and j[0]["copies"] == ["'"$(stamp_name c '2020-01-01 UTC' B)"'"]'
+json_val 'j[0]["path"] == "c" and j[0]["kind"] == "binary" and j[0]["copies"] == ["'"$(stamp_name c '2020-01-01 UTC' B)"'"]'
 [ "$JV" = true ] || fail "$(_shown "'conflicts --json': entry not as expected")"
 
 # a warning on stderr (a fifo is skipped) leaves stdout pure JSON
