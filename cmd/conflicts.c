@@ -22,10 +22,22 @@
 #include "sync/text.h"
 #include "vv/vv.h"
 
+/* One open conflict: a path and every copy kept beside it. */
+struct group {
+	char *path;
+	char kind[16];
+	int64_t detected_ns;
+	uint64_t ours;
+	char **copies;
+	char (*names)[65]; /* who wrote each copy's version */
+	size_t n;
+};
+
 struct list_ctx {
 	struct cmd_ctx *ctx;
 	int n;
 	struct entry e;
+	struct group g;
 };
 
 static void writer_name(struct cmd_ctx *ctx, uint64_t id, char out[65])
@@ -36,43 +48,92 @@ static void writer_name(struct cmd_ctx *ctx, uint64_t id, char out[65])
 		vv_id_format(out, id);
 }
 
-static int list_one(void *arg, const struct store_conflict *c)
+static void group_clear(struct group *g)
 {
-	struct list_ctx *lc = arg;
+	for (size_t i = 0; i < g->n; i++)
+		free(g->copies[i]);
+	free(g->copies);
+	free(g->names);
+	free(g->path);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Prints the group gathered so far. */
+static void flush_group(struct list_ctx *lc)
+{
 	struct cmd_ctx *ctx = lc->ctx;
-	char ours[65], theirs[65], when[MM_PATH_MAX + 1];
-	time_t t = (time_t)(c->detected_ns / 1000000000LL);
+	struct group *g = &lc->g;
+	char ours[65], when[32];
+	time_t t = (time_t)(g->detected_ns / 1000000000LL);
 	struct tm tm;
 
+	if (!g->path)
+		return;
 	/* the version at the path now, whoever the detecting replica thought it was */
-	if (store_get(ctx->r->store, c->path, &lc->e) == 0 && lc->e.kind != ENTRY_DELETED && lc->e.writer)
+	if (store_get(ctx->r->store, g->path, &lc->e) == 0 && lc->e.kind != ENTRY_DELETED && lc->e.writer)
 		writer_name(ctx, lc->e.writer, ours);
 	else
-		writer_name(ctx, c->ours, ours);
-	if (c->theirs)
-		writer_name(ctx, c->theirs, theirs);
-	else if (!reconcile_copy_of(c->copy, when, sizeof(when), theirs))
-		snprintf(theirs, sizeof(theirs), "?");
+		writer_name(ctx, g->ours, ours);
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (ctx->json) {
 		printf("%s{\"path\":", lc->n ? "," : "");
-		out_json_string(stdout, c->path);
-		printf(",\"kind\":\"%s\",\"copies\":[", c->kind);
-		out_json_string(stdout, c->copy);
+		out_json_string(stdout, g->path);
+		printf(",\"kind\":\"%s\",\"copies\":[", g->kind);
+		for (size_t i = 0; i < g->n; i++) {
+			if (i)
+				putchar(',');
+			out_json_string(stdout, g->copies[i]);
+		}
 		printf("],\"replicas\":[");
 		out_json_string(stdout, ours);
-		putchar(',');
-		out_json_string(stdout, theirs);
+		for (size_t i = 0; i < g->n; i++) {
+			putchar(',');
+			out_json_string(stdout, g->names[i]);
+		}
 		printf("],\"detected\":\"%s\"}", when);
 	} else {
-		out_path(stdout, c->path);
-		printf("\t%s\t", c->kind);
-		printf("%s kept at the path, %s's version in ", ours, theirs);
-		out_path(stdout, c->copy);
+		out_path(stdout, g->path);
+		printf("\t%s\t%s kept at the path", g->kind, ours);
+		for (size_t i = 0; i < g->n; i++) {
+			printf("%s%s's version in ", i ? ", " : "; ", g->names[i]);
+			out_path(stdout, g->copies[i]);
+		}
 		putchar('\n');
 	}
 	lc->n++;
+	group_clear(g);
+}
+
+static int list_one(void *arg, const struct store_conflict *c)
+{
+	struct list_ctx *lc = arg;
+	struct group *g = &lc->g;
+	char orig[MM_PATH_MAX + 1];
+	void *p, *q;
+
+	if (g->path && strcmp(g->path, c->path))
+		flush_group(lc);
+	if (!g->path) {
+		if (!(g->path = strdup(c->path)))
+			return mm_error_oom();
+		snprintf(g->kind, sizeof(g->kind), "%s", c->kind);
+		g->detected_ns = c->detected_ns;
+		g->ours = c->ours;
+	}
+	p = realloc(g->copies, (g->n + 1) * sizeof(*g->copies));
+	if (p)
+		g->copies = p;
+	q = realloc(g->names, (g->n + 1) * sizeof(*g->names));
+	if (q)
+		g->names = q;
+	if (!p || !q || !(g->copies[g->n] = strdup(c->copy)))
+		return mm_error_oom();
+	if (c->theirs)
+		writer_name(lc->ctx, c->theirs, g->names[g->n]);
+	else if (!reconcile_copy_of(c->copy, orig, sizeof(orig), g->names[g->n]))
+		snprintf(g->names[g->n], 65, "?");
+	g->n++;
 	return 0;
 }
 
@@ -135,11 +196,48 @@ static void print_side(struct cmd_ctx *ctx, const char *where, const char *path,
 	entry_dispose(&e);
 }
 
-static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conflict *c)
+/* Every copy kept for one path. */
+struct copies {
+	const char *path;
+	char **v;
+	size_t n;
+};
+
+static int collect_copy(void *arg, const struct store_conflict *c)
+{
+	struct copies *cs = arg;
+	char **p;
+
+	if (strcmp(c->path, cs->path))
+		return 0;
+	if (!(p = realloc(cs->v, (cs->n + 1) * sizeof(*p))) || !(p[cs->n] = strdup(c->copy))) {
+		if (p)
+			cs->v = p;
+		return mm_error_oom();
+	}
+	cs->v = p;
+	cs->n++;
+	return 0;
+}
+
+static void copies_free(struct copies *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		free(cs->v[i]);
+	free(cs->v);
+}
+
+/*
+ * The conflict that `arg` names (its path, or one of its copies, which then
+ * goes to *copy, caller frees): its first copy's record in *c.
+ */
+static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conflict *c, char **copy)
 {
 	char **paths = NULL, *one[1] = {(char *)arg};
 	int rc, err;
 
+	if (copy)
+		*copy = NULL;
 	if ((rc = cmd_replica_paths(ctx, one, 1, &paths)) != EXIT_OK)
 		return rc;
 	if (!paths) {
@@ -150,8 +248,12 @@ static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conf
 	if (err == MM_ENOTFOUND) {
 		/* the copy's name works too */
 		char orig[MM_PATH_MAX + 1], name[65];
-		if (reconcile_copy_of(paths[0], orig, sizeof(orig), name))
+		if (reconcile_copy_of(paths[0], orig, sizeof(orig), name) &&
+		    store_conflict_has(ctx->r->store, orig, paths[0]) == 1) {
 			err = store_conflict_get(ctx->r->store, orig, c);
+			if (err == 0 && copy)
+				*copy = strdup(paths[0]);
+		}
 	}
 	if (err == MM_ENOTFOUND)
 		cmd_error("no open conflict at %s", quote_path(paths[0]));
@@ -160,6 +262,25 @@ static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conf
 	free(paths[0]);
 	free(paths);
 	return err == MM_ENOTFOUND ? EXIT_FAILED : err < 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/* Removes the copy `copy` (a file, link or empty directory); EXIT_OK or after a message. */
+static int remove_copy(struct cmd_ctx *ctx, const char *copy)
+{
+	const char *name;
+	struct stat sb;
+	int dirfd, err, flags;
+
+	if ((err = fs_open_parent(&dirfd, &name, ctx->r->rootfd, copy)) < 0)
+		return err == MM_ENOTFOUND ? EXIT_OK : cmd_fail(err);
+	flags = fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode) ? AT_REMOVEDIR : 0;
+	if (unlinkat(dirfd, name, flags) < 0 && errno != ENOENT) {
+		cmd_error("cannot remove %s: %s", quote_path(copy), strerror(errno));
+		close(dirfd);
+		return EXIT_FAILED;
+	}
+	close(dirfd);
+	return EXIT_OK;
 }
 
 static int show(struct cmd_ctx *ctx, const char *arg)
@@ -171,7 +292,7 @@ static int show(struct cmd_ctx *ctx, const char *arg)
 	size_t alen, blen, baselen = 0, olen;
 	int rc, clean;
 
-	if ((rc = find_conflict(ctx, arg, &c)) != EXIT_OK)
+	if ((rc = find_conflict(ctx, arg, &c, NULL)) != EXIT_OK)
 		return rc;
 	if (merge_config_load(&mc, ctx->r->config) < 0)
 		mc.max_size = 8u << 20;
@@ -184,6 +305,17 @@ static int show(struct cmd_ctx *ctx, const char *arg)
 	    text_is_text(a, alen) && text_is_text(b, blen)) {
 		struct merge_text mb = {"", 0, "base"}, ma = {a, alen, "at the path"}, mt = {b, blen, "conflict copy"};
 		struct bases *bs;
+		/* a replica that only received the copy looks the ancestor up from both contents */
+		if (!c.has_base) {
+			struct entry pe;
+			uint8_t po[BASES_OID_LEN], co[BASES_OID_LEN];
+			entry_init(&pe);
+			if (store_get(ctx->r->store, c.path, &pe) == 0 && bases_oid(a, alen, po) == 0 &&
+			    bases_oid(b, blen, co) == 0 &&
+			    store_history_base_for_copy(ctx->r->store, c.path, &pe.vv, po, co, c.base) == 0)
+				c.has_base = 1;
+			entry_dispose(&pe);
+		}
 		if (c.has_base && replica_bases(ctx->r, &bs) == 0 && bases_get(bs, c.base, &base, &baselen) == 0) {
 			mb.p = base;
 			mb.len = baselen;
@@ -222,44 +354,61 @@ static int resolve_opt(void *arg, int opt, const char *val)
 static int resolve(struct cmd_ctx *ctx, const char *arg, int side)
 {
 	struct store_conflict c = {0};
+	struct copies cs = {NULL, NULL, 0};
 	struct scan_stats st;
-	const char *name, *cname;
-	int rc, err, dirfd = -1, cdirfd = -1;
+	char *named = NULL;
+	const char *take = NULL;
+	int rc, err;
 
-	if ((rc = find_conflict(ctx, arg, &c)) != EXIT_OK)
+	if ((rc = find_conflict(ctx, arg, &c, &named)) != EXIT_OK)
 		return rc;
-	if ((err = fs_open_parent(&cdirfd, &cname, ctx->r->rootfd, c.copy)) < 0) {
+	cs.path = c.path;
+	if ((err = store_conflict_each(ctx->r->store, collect_copy, &cs)) < 0) {
 		rc = cmd_fail(err);
 		goto done;
 	}
 	if (side == 't') {
+		take = named ? named : cs.n == 1 ? cs.v[0] : NULL;
+		if (!take) {
+			cmd_error("conflicts resolve: %zu versions of %s were kept: name the copy to take, as in "
+				  "'mmsync conflicts resolve %s --theirs'",
+				  cs.n, quote_path(c.path), cs.v[0]);
+			rc = EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (take) {
 		/* the copy becomes the version at the path */
+		const char *name, *cname;
 		struct stat sb;
+		int dirfd, cdirfd;
 		if ((err = fs_open_parent(&dirfd, &name, ctx->r->rootfd, c.path)) < 0) {
 			rc = cmd_fail(err);
 			goto done;
 		}
+		if ((err = fs_open_parent(&cdirfd, &cname, ctx->r->rootfd, take)) < 0) {
+			close(dirfd);
+			rc = cmd_fail(err);
+			goto done;
+		}
+		rc = EXIT_OK;
 		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
 			cmd_error("conflicts resolve: %s is a directory: move it away first, or resolve with --ours",
 				  quote_path(c.path));
 			rc = EXIT_FAILED;
-			goto done;
-		}
-		if (renameat(cdirfd, cname, dirfd, name) < 0) {
-			cmd_error("cannot move %s to %s: %s", quote_path(c.copy), quote_path(c.path), strerror(errno));
+		} else if (renameat(cdirfd, cname, dirfd, name) < 0) {
+			cmd_error("cannot move %s to %s: %s", quote_path(take), quote_path(c.path), strerror(errno));
 			rc = EXIT_FAILED;
-			goto done;
 		}
-	} else {
-		struct stat sb;
-		int flags = fstatat(cdirfd, cname, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode) ? AT_REMOVEDIR : 0;
-		if (unlinkat(cdirfd, cname, flags) < 0 && errno != ENOENT) {
-			cmd_error("cannot remove %s: %s", quote_path(c.copy), strerror(errno));
-			rc = EXIT_FAILED;
+		close(dirfd);
+		close(cdirfd);
+		if (rc != EXIT_OK)
 			goto done;
-		}
 	}
-	/* record the resolution (and the copy's deletion) as local changes that win everywhere */
+	for (size_t i = 0; i < cs.n; i++)
+		if (!(take && !strcmp(cs.v[i], take)) && (rc = remove_copy(ctx, cs.v[i])) != EXIT_OK)
+			goto done;
+	/* record the resolution (and the copies' deletion) as local changes that win everywhere */
 	if ((err = store_conflict_delete(ctx->r->store, c.path)) < 0 ||
 	    (err = cmd_run_scan(ctx, 0, NULL, NULL, &st)) < 0) {
 		rc = cmd_fail(err);
@@ -275,10 +424,8 @@ static int resolve(struct cmd_ctx *ctx, const char *arg, int side)
 	}
 	rc = EXIT_OK;
 done:
-	if (dirfd >= 0)
-		close(dirfd);
-	if (cdirfd >= 0)
-		close(cdirfd);
+	copies_free(&cs);
+	free(named);
 	store_conflict_dispose(&c);
 	if (rc == EXIT_OK) {
 		uint64_t open = 0;
@@ -295,7 +442,7 @@ int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	const struct command *c = cmd_find("conflicts");
-	struct list_ctx lc = {ctx, 0, {0}};
+	struct list_ctx lc = {ctx, 0, {0}, {0}};
 	const char *sub = "list";
 	int first, err, rc, side = 0;
 
@@ -335,6 +482,9 @@ int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 		putchar('[');
 	entry_init(&lc.e);
 	err = store_conflict_each(ctx->r->store, list_one, &lc);
+	if (err == 0)
+		flush_group(&lc);
+	group_clear(&lc.g);
 	entry_dispose(&lc.e);
 	if (ctx->json)
 		printf("]\n");

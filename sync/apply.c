@@ -39,7 +39,7 @@ struct hist {
 	char *path;
 	struct vv vv;
 	uint8_t oid[20];
-	uint32_t flags;
+	uint32_t mode, flags;
 };
 
 struct apply_tmp {
@@ -485,7 +485,8 @@ fail:
 	return err;
 }
 
-int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[20], uint32_t flags)
+int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[20], uint32_t mode,
+		  uint32_t flags)
 {
 	struct hist *h;
 
@@ -505,8 +506,35 @@ int apply_history(struct apply *a, const char *path, const struct vv *vv, const 
 		return mm_error_oom();
 	}
 	memcpy(h->oid, oid, 20);
+	h->mode = mode;
 	h->flags = flags;
 	a->nhist++;
+	return 0;
+}
+
+int apply_pending_has(const struct apply *a, const char *path)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (!a->items[i].dropped && !strcmp(a->items[i].row.path, path))
+			return 1;
+	return 0;
+}
+
+int apply_take_pending(struct apply *a, const struct entry *row)
+{
+	for (size_t i = a->n; i-- > 0;) {
+		struct item *it = &a->items[i];
+		int err;
+		if (it->dropped || strcmp(it->row.path, row->path))
+			continue;
+		if (it->row.kind != row->kind || !it->row.has_hash || !row->has_hash ||
+		    memcmp(it->row.hash, row->hash, MM_HASH_LEN))
+			return 0;
+		if ((err = entry_copy(&it->row, row)) < 0)
+			return err;
+		it->local = 0;
+		return 1;
+	}
 	return 0;
 }
 
@@ -709,6 +737,19 @@ int apply_chmod(struct apply *a, const struct entry *row, const struct entry *ou
 	return rc;
 }
 
+int apply_touch(struct apply *a, const struct entry *row, const struct entry *ours)
+{
+	const char *name;
+	int dirfd, rc;
+
+	if ((rc = open_checked(a, row->path, ours, &dirfd, &name)) <= 0)
+		return rc;
+	set_times(dirfd, name, row->mtime_ns, AT_SYMLINK_NOFOLLOW);
+	rc = record_at(a, dirfd, name, row, 0);
+	close(dirfd);
+	return rc < 0 ? rc : 1;
+}
+
 int apply_remove(struct apply *a, const struct entry *ours)
 {
 	const char *name;
@@ -862,10 +903,11 @@ int apply_flush(struct apply *a)
 			continue;
 		err = it->local ? store_put_local_change(s, &it->row) : store_put_next_seq(s, &it->row);
 		if (err == 0 && it->has_base)
-			err = store_history_add(s, it->row.path, &it->row.vv, it->base, 0);
+			err = store_history_add(s, it->row.path, &it->row.vv, it->base, it->row.mode, 0);
 	}
 	for (size_t i = 0; i < a->nhist && err == 0; i++)
-		err = store_history_add(s, a->hist[i].path, &a->hist[i].vv, a->hist[i].oid, a->hist[i].flags);
+		err = store_history_add(s, a->hist[i].path, &a->hist[i].vv, a->hist[i].oid, a->hist[i].mode,
+					 a->hist[i].flags);
 	if (err == 0 && files)
 		err = store_pending_clear(s);
 	if (err == 0) {

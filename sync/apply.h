@@ -71,7 +71,8 @@ int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *r
  * Records with the batch that version `vv` of `path` held blob `oid` of the
  * bases store (the blob must have been put there).
  */
-int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[20], uint32_t flags);
+int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[20], uint32_t mode,
+		  uint32_t flags);
 
 /*
  * Immediate operations, each after the re-check against `ours`; 1 done, 0
@@ -85,6 +86,8 @@ int apply_symlink(struct apply *a, const struct entry *row, const struct entry *
  */
 int apply_adopt(struct apply *a, const struct entry *row);
 int apply_chmod(struct apply *a, const struct entry *row, const struct entry *ours);
+/* Sets the modification time of the file `ours` to row's. */
+int apply_touch(struct apply *a, const struct entry *row, const struct entry *ours);
 /* Removes the file, link or (empty) directory `ours`; 0 also when a directory is not empty. */
 int apply_remove(struct apply *a, const struct entry *ours);
 /*
@@ -93,6 +96,14 @@ int apply_remove(struct apply *a, const struct entry *ours);
  */
 int apply_move_aside(struct apply *a, const struct entry *ours, const struct entry *copy);
 
+/*
+ * When this batch is already writing a file at row->path with row's
+ * content (a conflict copy made here and received alike), makes `row` the
+ * version it records and returns 1; else 0.
+ */
+int apply_take_pending(struct apply *a, const struct entry *row);
+/* 1 when this batch is writing something at `path`. */
+int apply_pending_has(const struct apply *a, const char *path);
 /* Adds a row to the batch (`local`: a new local version). */
 int apply_record(struct apply *a, const struct entry *row, int local);
 /* Makes the batch durable and commits it. */

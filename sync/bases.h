@@ -23,6 +23,8 @@ int bases_open(struct bases **out, const char *dir);
 void bases_free(struct bases *b);
 /* Queues `data` as a blob (a no-op when it is there already); its id goes to `oid`. */
 int bases_put(struct bases *b, const void *data, size_t len, uint8_t oid[BASES_OID_LEN]);
+/* The blob id `data` would have (git's SHA-1 of a blob), without storing it. */
+int bases_oid(const void *data, size_t len, uint8_t oid[BASES_OID_LEN]);
 /* The blob `oid` in a buffer the caller frees; MM_ENOTFOUND when it is not there. */
 int bases_get(struct bases *b, const uint8_t oid[BASES_OID_LEN], void **data, size_t *len);
 /* Bytes queued since the last flush. */

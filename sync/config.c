@@ -84,29 +84,27 @@ int config_get_int(struct config *c, const char *key, int64_t def, int64_t *out)
 	return rc < 0 ? git_fail("bad config value", key) : 0;
 }
 
-struct each_ctx {
-	int (*fn)(void *arg, const char *name, const char *value);
-	void *arg;
-	int err;
-};
-
-static int each_one(const git_config_entry *e, void *payload)
-{
-	struct each_ctx *ec = payload;
-
-	ec->err = ec->fn(ec->arg, e->name, e->value ? e->value : "");
-	return ec->err < 0 ? -1 : 0;
-}
-
-int config_each(struct config *c, const char *regex, int (*fn)(void *arg, const char *name, const char *value),
+int config_each(struct config *c, const char *prefix, int (*fn)(void *arg, const char *name, const char *value),
 		void *arg)
 {
-	struct each_ctx ec = {fn, arg, 0};
-	int rc = git_config_foreach_match(c->cfg, regex, each_one, &ec);
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	size_t n = strlen(prefix);
+	int rc, err = 0;
 
-	if (ec.err < 0)
-		return ec.err;
-	return rc < 0 ? git_fail("cannot read config", c->path) : 0;
+	/* an iterator, not git_config_foreach_match: libgit2 1.5 leaks a regex match per entry there */
+	if (git_config_iterator_new(&it, c->cfg) < 0)
+		return git_fail("cannot read config", c->path);
+	while ((rc = git_config_next(&e, it)) == 0) {
+		if (strncmp(e->name, prefix, n))
+			continue;
+		if ((err = fn(arg, e->name, e->value ? e->value : "")) < 0)
+			break;
+	}
+	git_config_iterator_free(it);
+	if (err < 0)
+		return err;
+	return rc == GIT_ITEROVER ? 0 : git_fail("cannot read config", c->path);
 }
 
 int config_get_bool(struct config *c, const char *key, int def, int *out)

@@ -52,6 +52,9 @@ static int load_one(void *arg, const char *name, const char *value)
 		return 0;
 	}
 	/* conflict.policy or conflict.PATTERN.policy */
+	size_t nlen = strlen(name);
+	if (strcmp(name, "merge.exclude") && (nlen < 7 || strcmp(name + nlen - 7, ".policy")))
+		return 0;
 	const char *sub = name + strlen("conflict.");
 	const char *dot = strrchr(sub, '.');
 	struct merge_rule r = {0};
@@ -90,8 +93,8 @@ int merge_config_load(struct merge_config *out, struct config *c)
 	out->max_size = v < 0 ? 0 : (uint64_t)v;
 	if ((err = config_get_int(c, "gc.retention", 30LL * 24 * 3600, &out->retention_s)) < 0)
 		goto fail;
-	/* git-config names are case-insensitive and come back lower case */
-	if ((err = config_each(c, "^(merge\\.exclude|conflict\\..*policy)$", load_one, &lc)) < 0)
+	/* git-config names are case-insensitive and come back lower case (subsections as written) */
+	if ((err = config_each(c, "merge.exclude", load_one, &lc)) < 0 || (err = config_each(c, "conflict.", load_one, &lc)) < 0)
 		goto fail;
 	if ((err = ignore_from_rules(&out->exclude, lc.excludes)) < 0)
 		goto fail;
@@ -124,8 +127,15 @@ static int rule_matches(const char *pattern, const char *path)
 	size_t n = strlen(pattern);
 	const char *base = strrchr(path, '/');
 
-	if (n && pattern[n - 1] == '/')
-		return !strncmp(path, pattern, n);
+	if (n && pattern[n - 1] == '/') {
+		/* a directory: the pattern, less its slash, against the leading directories */
+		char dir[4096];
+		if (n >= sizeof(dir))
+			return 0;
+		memcpy(dir, pattern, n - 1);
+		dir[n - 1] = '\0';
+		return strchr(path, '/') && fnmatch(dir, path, FNM_PATHNAME | FNM_LEADING_DIR) == 0;
+	}
 	if (strchr(pattern, '/'))
 		return fnmatch(pattern, path, FNM_PATHNAME) == 0;
 	return fnmatch(pattern, base ? base + 1 : path, 0) == 0;

@@ -78,6 +78,7 @@ void proto_put_row(struct wbuf *b, const struct entry *e)
 	put_u16(b, (uint16_t)e->mode);
 	put_u64(b, e->size);
 	put_u64(b, (uint64_t)e->mtime_ns);
+	put_u64(b, (uint64_t)e->mstamp_ns);
 	put_u64(b, e->writer);
 	put_u64(b, e->seq);
 	if (e->kind == ENTRY_FILE)
@@ -227,6 +228,7 @@ int proto_get_row(struct entry *out, const uint8_t *p, size_t len)
 	out->mode = get_u16(&r);
 	out->size = get_u64(&r);
 	out->mtime_ns = (int64_t)get_u64(&r);
+	out->mstamp_ns = (int64_t)get_u64(&r);
 	out->writer = get_u64(&r);
 	out->seq = get_u64(&r);
 	if (out->kind == ENTRY_FILE)

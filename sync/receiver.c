@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ struct receiver {
 	int req_done;
 	struct plan_item req_item, item;
 	struct entry ours;
+	struct entry probe; /* scratch for lookups that must not disturb `ours` */
 	struct wbuf enc;
 	uint64_t conflicts, kept, failed_before;
 	int conn_error; /* the connection failed: the session cannot go on */
@@ -259,6 +261,36 @@ static int plan_touches(struct receiver *rv, const char *path, int phase)
 	return rc == SQLITE_ROW;
 }
 
+/* The peer's row for `path` in this plan, or MM_ENOTFOUND. */
+static int plan_get(struct receiver *rv, const char *path, struct entry *out)
+{
+	sqlite3_stmt *st;
+	int rc, err = MM_ENOTFOUND;
+
+	if (sqlite3_prepare_v2(rv->db, "SELECT row FROM plan WHERE path = ?", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(rv, "reading");
+	sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err = proto_get_row(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* 1 when the peer's index names `path`. */
+static int plan_has(struct receiver *rv, const char *path)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(rv->db, "SELECT 1 FROM plan WHERE path = ?", -1, &st, NULL) != SQLITE_OK)
+		return 1; /* when unsure, taken */
+	sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW;
+}
+
 /* Sends requests for content ahead of the apply pass, up to the window. */
 static int pump_requests(struct receiver *rv)
 {
@@ -285,12 +317,15 @@ static int pump_requests(struct receiver *rv)
 			continue;
 		if (store_find_hash(rv->ss->r->store, t->hash, &probe) == 0 && !plan_touches(rv, probe.path, rv->req_item.phase))
 			continue;
-		sqlite3_bind_blob(rv->req_put, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
-		rc = sqlite3_step(rv->req_put);
-		sqlite3_reset(rv->req_put);
-		if (rc != SQLITE_DONE) {
-			err = db_fail(rv, "writing");
-			break;
+		/* only content written as it is (not merged, not set aside) is a source for the next item */
+		if (rv->req_item.action == REC_UPDATE) {
+			sqlite3_bind_blob(rv->req_put, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
+			rc = sqlite3_step(rv->req_put);
+			sqlite3_reset(rv->req_put);
+			if (rc != SQLITE_DONE) {
+				err = db_fail(rv, "writing");
+				break;
+			}
 		}
 		proto_put_request(&rv->ss->c->out, t->hash);
 		rv->fifo[(rv->fifo_head + rv->fifo_n) % RECV_WINDOW] = rv->req_item.n;
@@ -441,7 +476,8 @@ static int write_entry(struct receiver *rv, struct plan_item *it, const struct e
 		return apply_symlink(rv->ap, row, ours, local);
 	case ENTRY_FILE:
 		/* the same copy made here and there (both sides kept the same conflict): take it as is */
-		if (!pre && !local && (!ours || ours->kind == ENTRY_DELETED) && (err = apply_adopt(rv->ap, row)) != 0)
+		if (!pre && !local && (!ours || ours->kind == ENTRY_DELETED) &&
+		    ((err = apply_take_pending(rv->ap, row)) != 0 || (err = apply_adopt(rv->ap, row)) != 0))
 			return err;
 		if (!pre && ours && ours->kind == ENTRY_FILE && ours->has_hash &&
 		    !memcmp(ours->hash, row->hash, MM_HASH_LEN) && !it->fetch)
@@ -507,11 +543,32 @@ static int conflict_name(struct receiver *rv, char *out, size_t size, const char
 		vv_id_format(name, loser->writer);
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	n = snprintf(out, size, "%.*s%.*s.conflict-%s-%s%s", (int)dirlen, path, (int)stemlen, base, stamp, name,
-		     dot ? dot : "");
-	if (n < 0 || (size_t)n >= size || !path_valid(out, strlen(out)) || strlen(out) - dirlen > MM_NAME_MAX)
-		return mm_error_set(MM_EINVAL, "no room for a conflict copy of '%s'", path);
-	return 0;
+	/*
+	 * Two versions by one replica in one second may both lose: the second
+	 * copy takes the first free NAME-2, NAME-3, ... (still a replica name to
+	 * a reader), so no copy ever lands on another.
+	 */
+	for (int k = 1; k < 100; k++) {
+		char suffix[8] = "";
+		struct stat sb;
+		const char *leaf;
+		int dirfd, taken;
+		if (k > 1)
+			snprintf(suffix, sizeof(suffix), "-%d", k);
+		n = snprintf(out, size, "%.*s%.*s.conflict-%s-%s%s%s", (int)dirlen, path, (int)stemlen, base, stamp,
+			     name, suffix, dot ? dot : "");
+		if (n < 0 || (size_t)n >= size || !path_valid(out, strlen(out)) || strlen(out) - dirlen > MM_NAME_MAX)
+			return mm_error_set(MM_EINVAL, "no room for a conflict copy of '%s'", path);
+		taken = store_get(rv->ss->r->store, out, &rv->probe) == 0 && rv->probe.kind != ENTRY_DELETED;
+		if (!taken && fs_open_parent(&dirfd, &leaf, rv->ss->r->rootfd, out) == 0) {
+			taken = fstatat(dirfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+			close(dirfd);
+		}
+		/* nor on a path this sync brings from the peer */
+		if (!taken && !apply_pending_has(rv->ap, out) && !plan_has(rv, out))
+			return 0;
+	}
+	return mm_error_set(MM_EINVAL, "no free name for a conflict copy of '%s'", path);
 }
 
 /* The name of replica `id` for labels and copies. */
@@ -619,6 +676,7 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 	void *bdata = NULL, *out = NULL;
 	size_t blen, olen;
 	struct entry row;
+	uint32_t base_mode = 0;
 	int err, clean, ours_first;
 
 	*has_base = 0;
@@ -632,7 +690,7 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 		*kind = "binary";
 		return MERGE_NO;
 	}
-	if (store_history_base(rv->ss->r->store, theirs->path, &ours->vv, &theirs->vv, base_oid) < 0)
+	if (store_history_base(rv->ss->r->store, theirs->path, &ours->vv, &theirs->vv, base_oid, &base_mode) < 0)
 		return MERGE_NO;
 	if ((err = replica_bases(rv->ss->r, &bs)) < 0)
 		return err;
@@ -669,7 +727,7 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 	{
 		uint8_t toid[BASES_OID_LEN];
 		if ((err = bases_put(bs, rv->theirs_buf.p, rv->theirs_buf.len, toid)) < 0 ||
-		    (err = apply_history(rv->ap, theirs->path, &theirs->vv, toid, 0)) < 0) {
+		    (err = apply_history(rv->ap, theirs->path, &theirs->vv, toid, theirs->mode, 0)) < 0) {
 			free(out);
 			return err;
 		}
@@ -678,7 +736,13 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 	*tmp = NULL;
 	entry_init(&row);
 	if ((err = merged_row(rv, &row, ours, theirs, ours)) == 0) {
-		row.mode = reconcile_winner(ours, theirs) == REC_OURS ? ours->mode : theirs->mode;
+		/* the permission bits merge three ways too: a side that changed them wins */
+		if (base_mode && ours->mode == base_mode)
+			row.mode = theirs->mode;
+		else if (base_mode && theirs->mode == base_mode)
+			row.mode = ours->mode;
+		else
+			row.mode = reconcile_winner(ours, theirs) == REC_OURS ? ours->mode : theirs->mode;
 		row.mtime_ns = (int64_t)time(NULL) * 1000000000LL;
 		row.origin = 0;
 		row.flags = 0;
@@ -742,7 +806,7 @@ static int apply_policy(struct receiver *rv, struct plan_item *it, struct entry 
 		err = bases_put(bs, rv->theirs_buf.p, rv->theirs_buf.len, oid);
 	else
 		err = bases_put(bs, rv->ours_buf.p, rv->ours_buf.len, oid);
-	if (err < 0 || (err = apply_history(rv->ap, theirs->path, &loser->vv, oid, HISTORY_LOSER)) < 0)
+	if (err < 0 || (err = apply_history(rv->ap, theirs->path, &loser->vv, oid, loser->mode, HISTORY_LOSER)) < 0)
 		return err;
 	entry_init(&row);
 	if (winner == REC_THEIRS) {
@@ -754,8 +818,9 @@ static int apply_policy(struct receiver *rv, struct plan_item *it, struct entry 
 			err = rc < 0 ? rc : 0;
 		}
 	} else {
+		/* ours stays: a new version of ours, so that no two replicas hold different content under one vector */
 		if ((err = merged_row(rv, &row, ours, theirs, ours)) == 0)
-			err = apply_record(rv->ap, &row, 0);
+			err = apply_record(rv->ap, &row, 1);
 	}
 	entry_dispose(&row);
 	if (err < 0)
@@ -802,6 +867,15 @@ static int do_conflict(struct receiver *rv, struct plan_item *it, struct entry *
 			goto done;
 		if (merge == MERGE_NO && (rc = apply_policy(rv, it, ours, &tmp)) != 0) {
 			err = rc < 0 ? rc : 0;
+			goto done;
+		}
+	}
+	/* their content first: nothing of ours moves unless theirs can take its place */
+	if (theirs->kind == ENTRY_FILE && !tmp && merge != MERGE_MARKERS) {
+		if ((err = get_content(rv, it, theirs->path, &tmp)) < 0)
+			goto done;
+		if (!tmp) {
+			item_failed(rv, theirs->path, rv->why);
 			goto done;
 		}
 	}
@@ -853,7 +927,8 @@ static int do_conflict(struct receiver *rv, struct plan_item *it, struct entry *
 			row.mtime_ns = (int64_t)time(NULL) * 1000000000LL;
 			err = write_local(rv, &row, ours, rv->ours_buf.p, rv->ours_buf.len);
 		} else {
-			err = apply_record(rv->ap, &row, 0);
+			/* ours stays at the path: as a new version (see REC_KEEP_OURS in do_item) */
+			err = apply_record(rv->ap, &row, 1);
 		}
 		if (err < 0)
 			goto done;
@@ -888,14 +963,12 @@ static int note_copy(struct receiver *rv, const struct entry *theirs)
 
 	if (theirs->kind == ENTRY_DELETED || !reconcile_copy_of(theirs->path, orig, sizeof(orig), name))
 		return 0;
-	if ((err = store_conflict_get(s, orig, &c)) == 0) {
-		store_conflict_dispose(&c);
-		return 0; /* already open here */
-	}
-	if (err != MM_ENOTFOUND)
-		return err;
-	/* the original may arrive in this very batch: not in the store yet */
-	err = store_get(s, orig, &rv->ours);
+	if ((err = store_conflict_has(s, orig, theirs->path)) != 0)
+		return err < 0 ? err : 0; /* already open here */
+	/* the original may arrive in this very sync: then the peer's row says what it is */
+	err = plan_get(rv, orig, &rv->ours);
+	if (err == MM_ENOTFOUND)
+		err = store_get(s, orig, &rv->ours);
 	if (err < 0 && err != MM_ENOTFOUND)
 		return err;
 	c.path = orig;
@@ -930,13 +1003,40 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 		ours = &rv->ours;
 	entry_init(&row);
 	switch (it->action) {
+	case REC_TOUCH:
+		/* the same version, their modification time set later: take it */
+		if (!ours || (err = merged_row(rv, &row, ours, theirs, ours)) < 0)
+			break;
+		row.mtime_ns = theirs->mtime_ns;
+		row.mstamp_ns = theirs->mstamp_ns;
+		if ((rc = apply_touch(rv->ap, &row, ours)) < 0)
+			err = rc;
+		else if (rc > 0)
+			session_event(rv->ss, EV_RECEIVED, theirs->path, NULL);
+		break;
 	case REC_RECORD:
 	case REC_MERGE_VV:
 	case REC_KEEP_OURS:
 		/* nothing changes on disk: only the vectors meet */
 		if ((err = merged_row(rv, &row, ours && it->action != REC_RECORD ? ours : theirs, theirs, ours)) < 0)
 			break;
-		err = apply_record(rv->ap, &row, 0);
+		if (it->action == REC_MERGE_VV && ours && ours->kind == ENTRY_FILE && reconcile_same(ours, theirs) &&
+		    reconcile_newer_mtime(ours, theirs)) {
+			/* the same content, a later-set modification time: it travels too */
+			row.mtime_ns = theirs->mtime_ns;
+			row.mstamp_ns = theirs->mstamp_ns;
+			rc = apply_touch(rv->ap, &row, ours);
+			err = rc < 0 ? rc : 0;
+			break;
+		}
+		/*
+		 * When ours stays over something different of theirs (an edit over
+		 * a deletion, a winner's permission bits), the row is a new version:
+		 * the merged vector alone could name different content on another
+		 * replica that settled another pair.
+		 */
+		err = apply_record(rv->ap, &row,
+				   it->action != REC_RECORD && ours && !reconcile_same(ours, theirs));
 		if (it->action == REC_KEEP_OURS) {
 			rv->kept++;
 			session_event(rv->ss, EV_KEPT, theirs->path, "edited here, deleted there: the edit is kept");
@@ -1053,6 +1153,7 @@ int receive_phase(struct session *ss)
 	rv.ss = ss;
 	rv.failed_before = ss->res->failed;
 	entry_init(&rv.ours);
+	entry_init(&rv.probe);
 	entry_init(&rv.item.theirs);
 	entry_init(&rv.req_item.theirs);
 	wbuf_init(&rv.enc);
@@ -1100,6 +1201,7 @@ done:
 	ignore_free(rv.ig);
 	plan_close(&rv);
 	entry_dispose(&rv.ours);
+	entry_dispose(&rv.probe);
 	entry_dispose(&rv.item.theirs);
 	entry_dispose(&rv.req_item.theirs);
 	wbuf_dispose(&rv.enc);

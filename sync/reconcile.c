@@ -20,12 +20,25 @@ int reconcile_same(const struct entry *a, const struct entry *b)
 	}
 }
 
+int reconcile_newer_mtime(const struct entry *ours, const struct entry *theirs)
+{
+	if (ours->mtime_ns == theirs->mtime_ns)
+		return 0;
+	if (ours->mstamp_ns != theirs->mstamp_ns)
+		return theirs->mstamp_ns > ours->mstamp_ns;
+	return theirs->mtime_ns > ours->mtime_ns; /* set at the same instant: one answer everywhere */
+}
+
 enum rec_action reconcile(const struct entry *ours, const struct entry *theirs)
 {
 	if (!ours)
 		return theirs->kind == ENTRY_DELETED ? REC_RECORD : REC_UPDATE;
 	switch (vv_compare(&theirs->vv, &ours->vv)) {
 	case VV_EQUAL:
+		/* a touch: modification times are settled by when they were set, the later wins */
+		if (ours->kind == ENTRY_FILE && reconcile_same(ours, theirs) && reconcile_newer_mtime(ours, theirs))
+			return REC_TOUCH;
+		return REC_IGNORE;
 	case VV_DOMINATED:
 		return REC_IGNORE;
 	case VV_DOMINATES:

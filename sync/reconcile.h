@@ -14,7 +14,8 @@ enum rec_action {
 	REC_MERGE_VV,   /* concurrent, same content: keep ours, merge the vectors */
 	REC_KEEP_OURS,  /* concurrent deletion against our edit: the edit wins, merge the vectors */
 	REC_UPDATE,     /* theirs descends from ours (or is an edit against our deletion): write theirs */
-	REC_CONFLICT    /* concurrent and different: merge the content, or keep both */
+	REC_CONFLICT,   /* concurrent and different: merge the content, or keep both */
+	REC_TOUCH       /* the same version, but their modification time was set later: take it */
 };
 
 /* Whose version stays at the path in a conflict. */
@@ -27,6 +28,8 @@ enum rec_action reconcile(const struct entry *ours, const struct entry *theirs);
  * else the later modification time, and on a tie the larger writer id.
  */
 enum rec_winner reconcile_winner(const struct entry *ours, const struct entry *theirs);
+/* 1 when `theirs` carries a later-set modification time than `ours` (for the same content). */
+int reconcile_newer_mtime(const struct entry *ours, const struct entry *theirs);
 /* 1 when two live versions hold the same thing (kind, content, target, mode). */
 int reconcile_same(const struct entry *a, const struct entry *b);
 /*

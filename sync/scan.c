@@ -103,19 +103,27 @@ static int commit_batch(struct scan *s, int reopen)
 	return reopen ? store_begin(s->r->store) : 0;
 }
 
+enum { ROW_CACHE, ROW_VERSION, ROW_META };
+
 /*
- * Writes `e` (a new local version when `new_version`); with `base`, also
- * that this version held that blob of the bases store.
+ * Writes `e`: only its stat cache (ROW_CACHE), as a new local version
+ * (ROW_VERSION), or as the same version with new metadata to pass on
+ * (ROW_META: a touch); with `base`, also that this version held that blob
+ * of the bases store.
  */
-static int write_row(struct scan *s, struct entry *e, int new_version, const uint8_t *base)
+static int write_row(struct scan *s, struct entry *e, int how, const uint8_t *base)
 {
 	int err;
 
 	if (s->o->flags & SCAN_DRY_RUN)
 		return 0;
-	err = new_version ? store_put_local_change(s->r->store, e) : store_put(s->r->store, e);
+	if (how == ROW_META)
+		e->origin = 0;
+	err = how == ROW_VERSION ? store_put_local_change(s->r->store, e)
+	      : how == ROW_META	 ? store_put_next_seq(s->r->store, e)
+				 : store_put(s->r->store, e);
 	if (err == 0 && base)
-		err = store_history_add(s->r->store, e->path, &e->vv, base, 0);
+		err = store_history_add(s->r->store, e->path, &e->vv, base, e->mode, 0);
 	if (err < 0)
 		return err;
 	if (++s->pending >= s->batch ||
@@ -157,7 +165,8 @@ static int missing(struct scan *s, struct entry *row)
 	s->now.ctime_ns = 0;
 	s->now.flags = 0;
 	entry_set_target(&s->now, NULL, 0);
-	if ((err = write_row(s, &s->now, 1, NULL)) < 0)
+	s->now.mstamp_ns = s->start_ns;
+	if ((err = write_row(s, &s->now, ROW_VERSION, NULL)) < 0)
 		return err;
 	report(s, SCAN_DELETED, &s->now, row);
 	return 0;
@@ -305,7 +314,7 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 {
 	int kind = S_ISDIR(sb->st_mode) ? ENTRY_DIR : S_ISLNK(sb->st_mode) ? ENTRY_LINK : ENTRY_FILE;
 	int same_kind = old && old->kind == kind;
-	int rc, changed;
+	int rc, changed, touched = 0;
 	uint8_t oid[BASES_OID_LEN];
 	const uint8_t *base = NULL;
 
@@ -351,7 +360,12 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 			return rc;
 		base = oid;
 	}
-	if ((rc = write_row(s, &s->now, changed, base)) < 0)
+	if (changed)
+		s->now.mstamp_ns = s->start_ns;
+	/* a touch: the same version, with a modification time set now, to pass on */
+	else if (kind == ENTRY_FILE && old && old->kind == ENTRY_FILE && old->mtime_ns != s->now.mtime_ns)
+		touched = 1, s->now.mstamp_ns = s->start_ns;
+	if ((rc = write_row(s, &s->now, changed ? ROW_VERSION : touched ? ROW_META : ROW_CACHE, base)) < 0)
 		return rc;
 	if (changed)
 		report(s, old && old->kind != ENTRY_DELETED ? SCAN_MODIFIED : SCAN_ADDED, &s->now, old);

@@ -27,6 +27,7 @@ static const char *schema =
 	" mode INTEGER NOT NULL,"
 	" size INTEGER NOT NULL,"
 	" mtime INTEGER NOT NULL,"
+	" mstamp INTEGER NOT NULL DEFAULT 0,"
 	" hash BLOB,"
 	" target BLOB,"
 	" vv BLOB NOT NULL,"
@@ -47,14 +48,15 @@ static const char *schema =
 	" last_error TEXT NOT NULL DEFAULT '', acked_seq INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE replicas (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
 	"CREATE TABLE pending (key BLOB PRIMARY KEY, row BLOB NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE conflicts (key BLOB PRIMARY KEY, copy BLOB NOT NULL, kind TEXT NOT NULL,"
-	" detected INTEGER NOT NULL, ours INTEGER NOT NULL, theirs INTEGER NOT NULL, base BLOB) WITHOUT ROWID;"
+	"CREATE TABLE conflicts (key BLOB NOT NULL, copy BLOB NOT NULL, kind TEXT NOT NULL,"
+	" detected INTEGER NOT NULL, ours INTEGER NOT NULL, theirs INTEGER NOT NULL, base BLOB,"
+	" PRIMARY KEY (key, copy)) WITHOUT ROWID;"
 	"CREATE TABLE history (key BLOB NOT NULL, vv BLOB NOT NULL, oid BLOB NOT NULL,"
-	" flags INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+	" flags INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, mode INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX history_key ON history(key);"
 	"CREATE INDEX history_oid ON history(oid);";
 
-#define COLS "key, kind, mode, size, mtime, hash, target, vv, seq, dev, ino, ctime, flags, writer, origin"
+#define COLS "key, kind, mode, size, mtime, hash, target, vv, seq, dev, ino, ctime, flags, writer, origin, mstamp"
 
 struct store {
 	sqlite3 *db;
@@ -264,7 +266,7 @@ static int prepare(struct store *s)
 {
 	if (sqlite3_prepare_v3(s->db, "SELECT " COLS " FROM entries WHERE key = ?", -1,
 			       SQLITE_PREPARE_PERSISTENT, &s->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO entries (" COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO entries (" COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s->put, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO state (name, value) VALUES ('counter', ?), ('seq', ?)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s->save_state, NULL) != SQLITE_OK ||
@@ -466,6 +468,7 @@ static int row_to_entry(struct store *s, sqlite3_stmt *st, struct entry *e)
 	e->flags = (uint32_t)sqlite3_column_int(st, 12);
 	e->writer = (uint64_t)sqlite3_column_int64(st, 13);
 	e->origin = (uint64_t)sqlite3_column_int64(st, 14);
+	e->mstamp_ns = sqlite3_column_int64(st, 15);
 	if (e->kind < ENTRY_DELETED || e->kind > ENTRY_LINK)
 		return mm_error_set(MM_ECORRUPT, "metadata store '%s': bad kind for '%s'", s->path, e->path);
 	return 0;
@@ -524,6 +527,7 @@ int store_put(struct store *s, const struct entry *e)
 	sqlite3_bind_int(st, 13, (int)e->flags);
 	sqlite3_bind_int64(st, 14, (sqlite3_int64)e->writer);
 	sqlite3_bind_int64(st, 15, (sqlite3_int64)e->origin);
+	sqlite3_bind_int64(st, 16, e->mstamp_ns);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -880,6 +884,36 @@ int store_conflict_delete(struct store *s, const char *path)
 	return step_done(s, st, "writing conflicts");
 }
 
+int store_conflict_delete_copy(struct store *s, const char *path, const char *copy)
+{
+	sqlite3_stmt *st;
+	size_t klen;
+	int err;
+
+	if ((err = encode_key(s, path, &klen)) < 0 ||
+	    (err = prep(s, &st, "DELETE FROM conflicts WHERE key = ? AND copy = ?")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, copy, (int)strlen(copy), SQLITE_STATIC);
+	return step_done(s, st, "writing conflicts");
+}
+
+int store_conflict_has(struct store *s, const char *path, const char *copy)
+{
+	sqlite3_stmt *st;
+	size_t klen;
+	int rc, err;
+
+	if ((err = encode_key(s, path, &klen)) < 0 ||
+	    (err = prep(s, &st, "SELECT 1 FROM conflicts WHERE key = ? AND copy = ?")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, copy, (int)strlen(copy), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(s, s->db, "reading conflicts");
+}
+
 static int row_to_conflict(struct store *s, sqlite3_stmt *st, struct store_conflict *c)
 {
 	struct entry e;
@@ -914,7 +948,7 @@ int store_conflict_get(struct store *s, const char *path, struct store_conflict 
 
 	memset(out, 0, sizeof(*out));
 	if ((err = encode_key(s, path, &klen)) < 0 ||
-	    (err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts WHERE key = ?")) < 0)
+	    (err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts WHERE key = ? ORDER BY copy LIMIT 1")) < 0)
 		return err;
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -931,7 +965,7 @@ int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store
 	sqlite3_stmt *st;
 	int rc, err;
 
-	if ((err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts ORDER BY key")) < 0)
+	if ((err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts ORDER BY key, copy")) < 0)
 		return err;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_conflict c = {0};
@@ -954,7 +988,7 @@ int store_conflict_count(struct store *s, uint64_t *out)
 	int err;
 
 	*out = 0;
-	if ((err = prep(s, &st, "SELECT count(*) FROM conflicts")) < 0)
+	if ((err = prep(s, &st, "SELECT count(DISTINCT key) FROM conflicts")) < 0)
 		return err;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*out = (uint64_t)sqlite3_column_int64(st, 0);
@@ -967,7 +1001,7 @@ int store_conflict_count(struct store *s, uint64_t *out)
 struct prune_ctx {
 	struct store *s;
 	struct entry e;
-	char **gone;
+	char **gone; /* pairs: path, copy */
 	size_t n, cap;
 };
 
@@ -980,7 +1014,7 @@ static int prune_collect(void *arg, const struct store_conflict *c)
 		return err;
 	if (err == 0 && pc->e.kind != ENTRY_DELETED)
 		return 0;
-	if (pc->n == pc->cap) {
+	if (pc->n + 2 > pc->cap) {
 		size_t cap = pc->cap ? pc->cap * 2 : 16;
 		char **p = realloc(pc->gone, cap * sizeof(*p));
 		if (!p)
@@ -988,9 +1022,11 @@ static int prune_collect(void *arg, const struct store_conflict *c)
 		pc->gone = p;
 		pc->cap = cap;
 	}
-	if (!(pc->gone[pc->n] = strdup(c->path)))
+	pc->gone[pc->n] = strdup(c->path);
+	pc->gone[pc->n + 1] = strdup(c->copy);
+	pc->n += 2;
+	if (!pc->gone[pc->n - 2] || !pc->gone[pc->n - 1])
 		return mm_error_oom();
-	pc->n++;
 	return 0;
 }
 
@@ -1001,10 +1037,11 @@ int store_conflicts_prune(struct store *s)
 
 	entry_init(&pc.e);
 	err = store_conflict_each(s, prune_collect, &pc);
-	for (size_t i = 0; i < pc.n; i++) {
+	for (size_t i = 0; i + 1 < pc.n; i += 2) {
 		if (err == 0)
-			err = store_conflict_delete(s, pc.gone[i]);
+			err = store_conflict_delete_copy(s, pc.gone[i], pc.gone[i + 1]);
 		free(pc.gone[i]);
+		free(pc.gone[i + 1]);
 	}
 	free(pc.gone);
 	entry_dispose(&pc.e);
@@ -1012,7 +1049,7 @@ int store_conflicts_prune(struct store *s)
 }
 
 int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[20],
-		      uint32_t flags)
+		      uint32_t mode, uint32_t flags)
 {
 	sqlite3_stmt *st;
 	size_t klen, vlen;
@@ -1023,7 +1060,7 @@ int store_history_add(struct store *s, const char *path, const struct vv *vv, co
 	if (vv_encode(s->vvbuf, sizeof(s->vvbuf), &vlen, vv) < 0)
 		return mm_error_set(MM_EINVAL, "version vector of '%s' too large", path);
 	/* the same version with the same content once is enough */
-	if ((err = prep(s, &st, "INSERT INTO history (key, vv, oid, flags, created) SELECT ?1, ?2, ?3, ?4, ?5 "
+	if ((err = prep(s, &st, "INSERT INTO history (key, vv, oid, flags, created, mode) SELECT ?1, ?2, ?3, ?4, ?5, ?6 "
 				"WHERE NOT EXISTS (SELECT 1 FROM history WHERE key = ?1 AND vv = ?2 AND oid = ?3)")) < 0)
 		return err;
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
@@ -1031,24 +1068,35 @@ int store_history_add(struct store *s, const char *path, const struct vv *vv, co
 	sqlite3_bind_blob(st, 3, oid, 20, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, (int)flags);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int(st, 6, (int)mode);
 	return step_done(s, st, "writing history");
 }
 
-int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20])
+/*
+ * The latest history version of `path` both `a` and `b` descend from (and,
+ * when `x1`/`x2` are given, whose blob is neither): 0 with its blob and
+ * mode, or MM_ENOTFOUND.
+ */
+static int history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b,
+			const uint8_t *x1, const uint8_t *x2, uint8_t oid[20], uint32_t *mode)
 {
 	sqlite3_stmt *st;
 	struct vv v = VV_INIT, best = VV_INIT;
 	size_t klen;
 	int rc, err, found = 0;
 
-	if ((err = encode_key(s, path, &klen)) < 0 || (err = prep(s, &st, "SELECT vv, oid FROM history WHERE key = ?")) < 0)
+	if ((err = encode_key(s, path, &klen)) < 0 ||
+	    (err = prep(s, &st, "SELECT vv, oid, mode FROM history WHERE key = ?")) < 0)
 		return err;
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *o = sqlite3_column_blob(st, 1);
 		if (sqlite3_column_bytes(st, 1) != 20 ||
 		    vv_decode(&v, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0)
 			continue;
 		if (!vv_covers(a, &v) || !vv_covers(b, &v))
+			continue;
+		if ((x1 && !memcmp(o, x1, 20)) || (x2 && !memcmp(o, x2, 20)))
 			continue;
 		/* the latest common ancestor: one that descends from every other candidate met */
 		if (!found || vv_covers(&v, &best)) {
@@ -1056,7 +1104,9 @@ int store_history_base(struct store *s, const char *path, const struct vv *a, co
 				err = mm_error_oom();
 				break;
 			}
-			memcpy(oid, sqlite3_column_blob(st, 1), 20);
+			memcpy(oid, o, 20);
+			if (mode)
+				*mode = (uint32_t)sqlite3_column_int(st, 2);
 			found = 1;
 		}
 	}
@@ -1068,6 +1118,45 @@ int store_history_base(struct store *s, const char *path, const struct vv *a, co
 	if (err < 0)
 		return err;
 	return found ? 0 : MM_ENOTFOUND;
+}
+
+int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20],
+		       uint32_t *mode)
+{
+	return history_base(s, path, a, b, NULL, NULL, oid, mode);
+}
+
+int store_history_base_for_copy(struct store *s, const char *path, const struct vv *at_path,
+				const uint8_t path_oid[20], const uint8_t copy_oid[20], uint8_t oid[20])
+{
+	sqlite3_stmt *st;
+	struct vv copy_vv = VV_INIT;
+	size_t klen;
+	int rc, err;
+
+	/* the copy's version as this replica knew it, found by its content */
+	if ((err = encode_key(s, path, &klen)) < 0 ||
+	    (err = prep(s, &st, "SELECT vv FROM history WHERE key = ? AND oid = ? LIMIT 1")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, copy_oid, 20, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	err = rc == SQLITE_ROW ? (vv_decode(&copy_vv, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0
+					  ? MM_ENOTFOUND
+					  : 0)
+	      : rc == SQLITE_DONE ? MM_ENOTFOUND
+				  : db_error(s, s->db, "reading history");
+	sqlite3_finalize(st);
+	/*
+	 * A copy whose version never stood at this path here: the best guess is
+	 * the latest earlier version of what stands at the path.
+	 */
+	if (err == MM_ENOTFOUND)
+		err = vv_copy(&copy_vv, at_path) < 0 ? mm_error_oom() : 0;
+	if (err == 0)
+		err = history_base(s, path, at_path, &copy_vv, path_oid, copy_oid, oid, NULL);
+	vv_dispose(&copy_vv);
+	return err;
 }
 
 int store_history_uses(struct store *s, const uint8_t oid[20])

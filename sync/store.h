@@ -19,7 +19,7 @@
 
 #include "vv/vv.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 6
 #define MM_HASH_LEN 32 /* SHA-256 */
 
 enum entry_kind {
@@ -39,6 +39,7 @@ struct entry {
 	uint32_t mode;  /* permission bits (07777) */
 	uint64_t size;  /* bytes of content (files), of the target (links) */
 	int64_t mtime_ns;
+	int64_t mstamp_ns; /* when mtime_ns was set, on its setter's clock: of two, the later wins */
 	int has_hash;
 	uint8_t hash[MM_HASH_LEN]; /* SHA-256 of the content (files) */
 	char *target;   /* owned; symbolic link target, NULL otherwise */
@@ -162,10 +163,16 @@ struct store_conflict {
 };
 void store_conflict_dispose(struct store_conflict *c);
 int store_conflict_put(struct store *s, const struct store_conflict *c);
+/* Closes every conflict at `path`. */
 int store_conflict_delete(struct store *s, const char *path);
+/* Closes the conflict of `path` kept in `copy`. */
+int store_conflict_delete_copy(struct store *s, const char *path, const char *copy);
+/* 1 when the conflict of `path` kept in `copy` is open. */
+int store_conflict_has(struct store *s, const char *path, const char *copy);
 int store_conflict_get(struct store *s, const char *path, struct store_conflict *out);
-/* Calls fn for each open conflict in path order. */
+/* Calls fn for each open conflict (one per copy) in path order, then copy order. */
 int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store_conflict *c), void *arg);
+/* The number of paths with an open conflict. */
 int store_conflict_count(struct store *s, uint64_t *out);
 /* Closes the conflicts whose copy is gone (deleted or never here). */
 int store_conflicts_prune(struct store *s);
@@ -176,12 +183,21 @@ int store_conflicts_prune(struct store *s);
  */
 #define HISTORY_LOSER 0x1 /* a version a conflict policy replaced: kept for gc.retention */
 int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[20],
-		      uint32_t flags);
+		      uint32_t mode, uint32_t flags);
 /*
  * The latest version of `path` from which both `a` and `b` descend, that
  * has a blob here: its id in `oid`, or MM_ENOTFOUND.
  */
-int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20]);
+int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20],
+		       uint32_t *mode);
+/*
+ * For a conflict seen only through its copy: the latest version of `path`
+ * that `at_path` descends from, that the version holding blob `copy_oid`
+ * descends from too (when this replica held that one at `path`), and whose
+ * content is neither side's.
+ */
+int store_history_base_for_copy(struct store *s, const char *path, const struct vv *at_path,
+				const uint8_t path_oid[20], const uint8_t copy_oid[20], uint8_t oid[20]);
 /* 1 when some history row names blob `oid`. */
 int store_history_uses(struct store *s, const uint8_t oid[20]);
 /*

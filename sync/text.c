@@ -36,6 +36,8 @@ int text_is_text(const void *p, size_t len)
 	const unsigned char *s = p;
 	size_t i = 0;
 
+	if (len == 0)
+		return 1;
 	if (memchr(s, '\0', len))
 		return 0;
 	while (i < len) {

@@ -3,7 +3,7 @@
 
 A few replicas live side by side in one scratch directory.  Random steps
 change them the way a user would (write a file, delete, rename, chmod,
-mkdir, rmdir of an empty directory) and sync random pairs of them (pull,
+touch (only the mtime changes), mkdir, rmdir of an empty directory) and sync random pairs of them (pull,
 push, sync).  The path namespace is small, so that the same paths are
 changed concurrently on several replicas and conflicts are common.
 
@@ -28,10 +28,18 @@ changer right after that sync, no command may exit 1, there must never be a
 conflict copy, `mmsync conflicts` must exit 0 everywhere, and the final
 trees must equal the last changer's tree after its last change.
 
+Every write gets a "natural" mtime (now), or with --mtimes distinct a whole
+second of its own (then two conflict copies of one path never share a name,
+and runs are repeatable).  At the end, `mmsync conflicts --json` must list
+every conflict copy there is, on every replica.
+
 usage: model.py [--seed N] [--steps N] [--replicas N] [--mode random|causal]
-                [--dir DIR] [--keep] [--trace] [--shrink] [--replay FILE]
+                [--mtimes natural|distinct] [--no-touch] [--keep-going]
+                [--dir DIR] [--keep] [--trace]
+                [--shrink [--shrink-match REGEX]] [--save FILE] [--replay FILE]
 Exits 0 when every check passes, 1 on a failure (the seed, the failing
-check, and the steps as a shell script are printed).
+check, and the steps as a shell script are printed).  --shrink replays
+subsets of the steps to find a short list that fails the same way.
 """
 
 import argparse
@@ -117,6 +125,7 @@ class Model:
         self.last_changer = None
         self.expected_final = None
         self.t0 = int(time.time()) - 1000000
+        self.noted = []  # --keep-going: problems met on the way
         self.stats = {"sync": 0, "rc1": 0, "conflict_copies": 0, "writes": 0, "skipped": 0}
 
     # ------------------------------------------------------------ helpers
@@ -244,6 +253,9 @@ class Model:
             op = rng.choice(["pull", "push", "sync", "sync"])
             s = rng.choice([n for n in self.names if n != r])
             return ("sync", op, r, s)
+        if x < 0.41 and not self.args.no_touch:
+            self.counter += 1
+            return ("touch", r, rng.choice(FILES), self.counter)
         if x < 0.68:
             path = rng.choice(FILES)
             self.counter += 1
@@ -271,7 +283,7 @@ class Model:
         r = st[1]
         if k == "write":
             return self.kind(r, st[2]) in (None, "f") and self.parents_ok(r, st[2])
-        if k == "delete":
+        if k in ("delete", "touch"):
             return self.kind(r, st[2]) == "f"
         if k == "rename":
             src, dst = st[2], st[3]
@@ -295,7 +307,14 @@ class Model:
     def do_sync(self, op, r, s, what=None):
         what = what or "%s %s %s" % (r, op, s)
         self.log("$MMSYNC -C %s %s %s   # exit" % (r, op, s))
-        rc, out, err, shown = self.run_mm(["--json", "-C", r, op, s], what)
+        try:
+            rc, out, err, shown = self.run_mm(["--json", "-C", r, op, s], what)
+        except Failure as f:
+            self.script[-1] += " " + f.kind.replace("exit", "") + "  <-- FAILED"
+            if self.args.keep_going and f.kind.startswith("exit"):
+                self.noted.append(f)
+                return {}
+            raise
         self.script[-1] += " %d" % rc
         self.stats["sync"] += 1
         if rc == 1:
@@ -309,11 +328,17 @@ class Model:
         if len(objs) != 1:
             raise Failure("json", "%s: %d JSON objects, want 1\n%s" % (what, len(objs), shown))
         j = objs[0]
+        problem = None
         if j.get("failed") or not j.get("ok", True):
-            raise Failure("failed", "%s: %s failed paths\n%s" % (what, j.get("failed"), shown))
-        if err.strip():
-            # warnings on a quiet, sequential run are unexpected: a skipped path means a sync that did not finish
-            raise Failure("warning", "%s: unexpected warnings\n%s" % (what, shown))
+            problem = Failure("failed", "%s: %s failed paths\n%s" % (what, j.get("failed"), shown))
+        elif err.strip():
+            # warnings on a sequential run are unexpected: a skipped path means a sync that did not finish
+            problem = Failure("warning", "%s: unexpected warnings\n%s" % (what, shown))
+        if problem:
+            self.script[-1] += "  <-- " + problem.kind
+            if not self.args.keep_going:
+                raise problem
+            self.noted.append(problem)
         self.check_sane(r, what)
         self.check_sane(s, what)
         return j
@@ -381,6 +406,15 @@ class Model:
         elif k == "chmod":
             os.chmod(self.rp(r, st[2]), st[3])
             self.log("chmod %o %s" % (st[3], shlex.quote(r + "/" + st[2])))
+        elif k == "touch":
+            # only the modification time changes
+            if self.args.mtimes == "distinct":
+                t = (self.t0 + st[3]) * 1000000000
+                os.utime(self.rp(r, st[2]), ns=(t, t))
+                self.log("touch -d @%d %s" % (t // 1000000000, shlex.quote(r + "/" + st[2])))
+            else:
+                os.utime(self.rp(r, st[2]))
+                self.log("touch %s" % shlex.quote(r + "/" + st[2]))
         elif k == "mkdir":
             os.makedirs(self.rp(r, st[2]))
             self.log("mkdir -p %s" % shlex.quote(r + "/" + st[2]))
@@ -440,6 +474,26 @@ class Model:
             raise Failure("lost", "content lost (no user replaced or deleted it):\n%s\nfinal tree:\n%s" % ("\n".join(lost), tree))
         copies = [p for p in snaps[first] if is_conflict_copy_name(p.rpartition("/")[2])]
         self.stats["conflict_copies"] = len(copies)
+        if self.mode == "random":
+            # every conflict copy belongs to an open conflict, listed on every replica (nobody resolved any)
+            for r in self.names:
+                args = ["--json", "-C", r, "conflicts"]
+                rc, out, err, shown = self.run_mm(args, "conflicts on %s" % r)
+                try:
+                    listed = json.loads(out)
+                    paths = {c["path"] for c in listed}
+                    lcopies = {x for c in listed for x in c.get("copies", [])}
+                except (ValueError, KeyError, TypeError):
+                    raise Failure("conflict-list", "'mmsync --json -C %s conflicts': not the JSON expected\n%s" % (r, shown))
+                if (rc == 1) != bool(listed):
+                    raise Failure("conflict-list", "'mmsync -C %s conflicts': exit %d with %d conflicts\n%s"
+                                  % (r, rc, len(listed), shown))
+                missing = sorted(set(copies) - lcopies)
+                dangling = sorted(lcopies - set(copies))
+                if missing or dangling:
+                    raise Failure("conflict-list", "'mmsync -C %s conflicts' does not list the conflict copies there are:\n"
+                                  "  conflict copies not listed: %s\n  listed copies that do not exist: %s\n  %s"
+                                  % (r, " ".join(missing) or "-", " ".join(dangling) or "-", shown.replace("\n", "\n  ")))
         if self.mode == "causal":
             if self.expected_final is not None and snaps[first] != self.expected_final:
                 raise Failure("causal-final", "final tree is not the last changer's (%s) tree after its last change:\n%s"
@@ -475,8 +529,14 @@ class Model:
                     self.execute(self.gen_step())
             self.stats["rounds"] = self.converge()
             self.final_checks()
+            if self.noted:
+                f = self.noted[0]
+                f.msg += "\n(%d problems on the way; the others:)\n" % len(self.noted) + "\n".join(x.msg for x in self.noted[1:])
+                return f
             return None
         except Failure as f:
+            if self.noted:
+                f.msg += "\n(and %d problems on the way, first:)\n%s" % (len(self.noted), self.noted[0].msg)
             return f
         finally:
             if not self.args.keep and not self.args.dir:
@@ -500,7 +560,11 @@ def shrink(args, steps, kind):
         nonlocal tries
         tries += 1
         _, f = run_steps(quiet, sub)
-        return f is not None and f.kind == kind
+        if f is None:
+            return False
+        if args.shrink_match:
+            return re.search(args.shrink_match, f.msg) is not None
+        return f.kind == kind
 
     n = 2
     while len(steps) >= 2:
@@ -530,10 +594,14 @@ def main():
     ap.add_argument("--mtimes", choices=["natural", "distinct"], default="natural",
                     help="distinct: each write gets its own whole-second mtime (as if by touch), so that two "
                     "conflict copies of one path never share a name")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="note exit 3, failed paths and warnings of a sync, and go on (to find more problems)")
+    ap.add_argument("--no-touch", action="store_true", help="no mtime-only changes")
     ap.add_argument("--dir", help="work here (made anew, kept) instead of a temporary directory")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--trace", action="store_true", help="print each step as it is carried out")
     ap.add_argument("--shrink", action="store_true", help="on failure, look for a shorter list of steps")
+    ap.add_argument("--shrink-match", help="shrink: keep only failures whose message matches this regex")
     ap.add_argument("--replay", help="carry out the steps of this JSON file (written with --save)")
     ap.add_argument("--save", help="on failure, save the (shrunk) steps here as JSON")
     args = ap.parse_args()

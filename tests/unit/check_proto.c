@@ -1128,6 +1128,7 @@ static void row_raw_put(struct wbuf *b, const struct row_raw *r)
 	put_u16(b, r->mode);
 	put_u64(b, r->size);
 	put_u64(b, (uint64_t) r->mtime);
+	put_u64(b, 0); /* mstamp */
 	put_u64(b, r->writer);
 	put_u64(b, r->seq);
 	if (r->hash)
@@ -1804,7 +1805,7 @@ static void canonical_of(enum dec d, const uint8_t *p, size_t len, struct wbuf *
 		if (kind == ENTRY_FILE)
 			return;
 		if (kind == ENTRY_LINK)
-			size = be16(p + at + 1 + 2 + 8 * 4); /* the target's str16 length */
+			size = be16(p + at + 1 + 2 + 8 * 5); /* the target's str16 length (after size, mtime, mstamp, writer, seq) */
 		for (int k = 0; k < 8; k++)
 			out->p[at + 3 + (size_t) k] = (uint8_t) (size >> (56 - 8 * k));
 	}

@@ -14,6 +14,7 @@ int main(void)
 	srunner_add_suite(sr, fs_suite());
 	srunner_add_suite(sr, proto_suite());
 	srunner_add_suite(sr, reconcile_suite());
+	srunner_add_suite(sr, merge_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -11,5 +11,6 @@ Suite *ignore_suite(void);
 Suite *fs_suite(void);
 Suite *proto_suite(void);
 Suite *reconcile_suite(void);
+Suite *merge_suite(void);
 
 #endif
