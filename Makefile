@@ -18,8 +18,12 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS)
 
+# seconds one system test may take (sanitizers make the model and crash tests about 2x slower)
+TEST_TIMEOUT ?= 120
+
 ifeq ($(SANITIZE),1)
 O := build/asan
+TEST_TIMEOUT := 300
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS += -fsanitize=address,undefined
 else
@@ -71,7 +75,7 @@ unit: $(UNIT)
 	cd tests/unit && MMSYNC_TEST_TMP=$${TMPDIR:-/tmp} $(CURDIR)/$(UNIT)
 
 system: $(BIN)
-	MMSYNC=$(CURDIR)/$(BIN) sh tests/system/run.sh
+	MMSYNC=$(CURDIR)/$(BIN) MMSYNC_TEST_TIMEOUT=$(TEST_TIMEOUT) sh tests/system/run.sh
 
 lint-man:
 	mandoc -T lint -W warning man/*.1
