@@ -32,3 +32,15 @@ int path_valid(const char *path, size_t len)
 	}
 	return 1;
 }
+
+int path_tree_cmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned ca = *a == '/' ? 1u : *a ? (unsigned char)*a + 1u : 0u;
+		unsigned cb = *b == '/' ? 1u : *b ? (unsigned char)*b + 1u : 0u;
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+		if (!ca)
+			return 0;
+	}
+}

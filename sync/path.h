@@ -21,4 +21,11 @@ int path_name_syncable(const char *name);
 /* 1 when the `len` bytes at `path` form a valid replica path (see above). */
 int path_valid(const char *path, size_t len);
 
+/*
+ * The order of the store's keys and of every index exchange: '/' below
+ * every other byte and a prefix first, so a directory comes right before
+ * what it holds (<0, 0, >0 as strcmp).
+ */
+int path_tree_cmp(const char *a, const char *b);
+
 #endif

@@ -148,19 +148,6 @@ static int plan_next(struct receiver *rv, sqlite3_stmt *st, struct plan_item *it
 	return 1;
 }
 
-/* Order of the store's keys (see store.c): '/' below every other byte. */
-static int tree_cmp(const char *a, const char *b)
-{
-	for (;; a++, b++) {
-		unsigned ca = *a == '/' ? 1u : *a ? (unsigned char)*a + 1u : 0u;
-		unsigned cb = *b == '/' ? 1u : *b ? (unsigned char)*b + 1u : 0u;
-		if (ca != cb)
-			return ca < cb ? -1 : 1;
-		if (!ca)
-			return 0;
-	}
-}
-
 /* Decides what to do with one row of the peer's index. */
 static int plan_row(struct receiver *rv, struct entry *theirs)
 {
@@ -224,7 +211,7 @@ static int receive_index(struct receiver *rv, uint64_t *max_seq)
 		if ((err = proto_get_row(&theirs, p, len)) < 0)
 			break;
 		/* tree order, strictly: no path twice, and directories before what they hold */
-		if (prev[0] && tree_cmp(prev, theirs.path) >= 0) {
+		if (prev[0] && path_tree_cmp(prev, theirs.path) >= 0) {
 			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' out of order or twice",
 					   ss->c->peer, theirs.path);
 			break;

@@ -46,19 +46,6 @@ struct scan {
 	int text;              /* ... and it is text */
 };
 
-/* Order of the store's keys: '/' below every other byte, a prefix first. */
-static int tree_cmp(const char *a, const char *b)
-{
-	for (;; a++, b++) {
-		unsigned ca = *a == '/' ? 1u : *a ? (unsigned char)*a + 1u : 0u;
-		unsigned cb = *b == '/' ? 1u : *b ? (unsigned char)*b + 1u : 0u;
-		if (ca != cb)
-			return ca < cb ? -1 : 1;
-		if (!ca)
-			return 0;
-	}
-}
-
 /* 1 when `path` is `dir` itself or lies beneath it. */
 static int at_or_beneath(const char *path, const char *dir, size_t dirlen)
 {
@@ -177,7 +164,7 @@ static int advance_to_path(struct scan *s)
 {
 	int err;
 
-	while (s->have_cur && tree_cmp(s->cur.path, s->path) < 0) {
+	while (s->have_cur && path_tree_cmp(s->cur.path, s->path) < 0) {
 		if ((err = missing(s, &s->cur)) < 0 || (err = cursor_next(s)) < 0)
 			return err;
 	}
@@ -454,7 +441,7 @@ static int visit(struct scan *s, int dirfd, const char *name)
 		return keep_subtree(s, 1);
 	}
 	{
-		int have = s->have_cur && tree_cmp(s->cur.path, s->path) == 0;
+		int have = s->have_cur && path_tree_cmp(s->cur.path, s->path) == 0;
 		if ((err = record(s, dirfd, name, &sb, have ? &s->cur : NULL)) < 0)
 			return err;
 		if (have && (err = cursor_next(s)) < 0)
