@@ -20,8 +20,8 @@
 #include "proto.h"
 #include "replica.h"
 
-#define APPLY_BATCH_ITEMS 1000
-#define APPLY_BATCH_BYTES (64u << 20)
+#define APPLY_BATCH_ITEMS 8192
+#define APPLY_BATCH_BYTES (256u << 20)
 #define APPLY_COPY_BUF (256 * 1024)
 #define TMP_NAME_LEN (sizeof(MM_TMP_PREFIX) - 1 + 16)
 
