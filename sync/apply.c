@@ -33,6 +33,7 @@ struct item {
 	int dropped;
 	int has_base;
 	uint8_t base[20];    /* the content's blob in the bases store, recorded as history */
+	int written;         /* the content was written here (so no base means: nothing to merge against) */
 };
 
 struct hist {
@@ -377,8 +378,9 @@ int apply_tmp_copy_local(struct apply *a, struct apply_tmp *t, const uint8_t has
 	if (fd < 0 && store_find_hash(a->r->store, hash, &src) == 0) {
 		struct stat sb;
 		if (fs_open_beneath(&fd, a->r->rootfd, src.path, O_RDONLY | O_NONBLOCK, 0) == 0 &&
-		    (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || !entry_stat_matches(&src, &sb))) {
-			close(fd); /* changed since it was recorded: not a source */
+		    (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != src.size)) {
+			/* no longer that content (a touch alone is fine: the commit checks the hash) */
+			close(fd);
 			fd = -1;
 		}
 	}
@@ -470,6 +472,7 @@ int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *r
 	t->fd = -1;
 	if ((err = push_item(a, row, ours, t->name, local)) < 0)
 		goto fail;
+	a->items[a->n - 1].written = 1;
 	if (base_oid) {
 		a->items[a->n - 1].has_base = 1;
 		memcpy(a->items[a->n - 1].base, base_oid, 20);
@@ -728,6 +731,8 @@ int apply_chmod(struct apply *a, const struct entry *row, const struct entry *ou
 	if (fd < 0 || fchmod(fd, row->mode) < 0) {
 		rc = mm_error_errno(MM_EIO, errno, "cannot change the mode of '%s'", row->path);
 	} else {
+		/* the version's modification time comes with it */
+		set_times(dirfd, name, row->mtime_ns, AT_SYMLINK_NOFOLLOW);
 		rc = record_at(a, dirfd, name, row, 0);
 		rc = rc < 0 ? rc : 1;
 	}
@@ -904,6 +909,8 @@ int apply_flush(struct apply *a)
 		err = it->local ? store_put_local_change(s, &it->row) : store_put_next_seq(s, &it->row);
 		if (err == 0 && it->has_base)
 			err = store_history_add(s, it->row.path, &it->row.vv, it->base, it->row.mode, 0);
+		else if (err == 0 && (it->written || it->row.kind == ENTRY_DELETED || it->row.kind == ENTRY_LINK))
+			err = store_history_mark(s, &it->row);
 	}
 	for (size_t i = 0; i < a->nhist && err == 0; i++)
 		err = store_history_add(s, a->hist[i].path, &a->hist[i].vv, a->hist[i].oid, a->hist[i].mode,

@@ -630,6 +630,8 @@ static int write_local(struct receiver *rv, struct entry *row, const struct entr
 
 	row->size = len;
 	row->has_hash = 1;
+	/* made here and now: its modification time is the one set last */
+	row->mstamp_ns = row->mtime_ns;
 	if ((err = hasher_new(&hs)) < 0)
 		return err;
 	err = hasher_buf(hs, content, len, row->hash);

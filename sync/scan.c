@@ -111,6 +111,8 @@ static int write_row(struct scan *s, struct entry *e, int how, const uint8_t *ba
 				 : store_put(s->r->store, e);
 	if (err == 0 && base)
 		err = store_history_add(s->r->store, e->path, &e->vv, base, e->mode, 0);
+	else if (err == 0 && how == ROW_VERSION)
+		err = store_history_mark(s->r->store, e);
 	if (err < 0)
 		return err;
 	if (++s->pending >= s->batch ||

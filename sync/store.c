@@ -1072,6 +1072,27 @@ int store_history_add(struct store *s, const char *path, const struct vv *vv, co
 	return step_done(s, st, "writing history");
 }
 
+static const uint8_t no_content[20];
+
+int store_history_mark(struct store *s, const struct entry *e)
+{
+	sqlite3_stmt *st;
+	size_t klen;
+	int rc, err;
+
+	if (e->kind == ENTRY_DIR)
+		return 0;
+	if ((err = encode_key(s, e->path, &klen)) < 0 ||
+	    (err = prep(s, &st, "SELECT 1 FROM history WHERE key = ? LIMIT 1")) < 0)
+		return err;
+	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : db_error(s, s->db, "reading history");
+	return store_history_add(s, e->path, &e->vv, no_content, e->mode, 0);
+}
+
 /*
  * The latest history version of `path` both `a` and `b` descend from (and,
  * when `x1`/`x2` are given, whose blob is neither): 0 with its blob and
@@ -1117,6 +1138,9 @@ static int history_base(struct store *s, const char *path, const struct vv *a, c
 	vv_dispose(&best);
 	if (err < 0)
 		return err;
+	/* the latest common ancestor had nothing to merge against (deleted, or not text) */
+	if (found && !memcmp(oid, no_content, 20))
+		return MM_ENOTFOUND;
 	return found ? 0 : MM_ENOTFOUND;
 }
 

@@ -185,8 +185,16 @@ int store_conflicts_prune(struct store *s);
 int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[20],
 		      uint32_t mode, uint32_t flags);
 /*
+ * Records that version `e` of a path has no mergeable content (a deletion,
+ * or a file that is not text), when the path has history: so that it can
+ * be found as the latest common ancestor, and no older text is merged
+ * against in its place.
+ */
+int store_history_mark(struct store *s, const struct entry *e);
+/*
  * The latest version of `path` from which both `a` and `b` descend, that
- * has a blob here: its id in `oid`, or MM_ENOTFOUND.
+ * has a blob here: its id in `oid`, or MM_ENOTFOUND (also when that latest
+ * version has no mergeable content).
  */
 int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20],
 		       uint32_t *mode);

@@ -33,8 +33,25 @@ second of its own (then two conflict copies of one path never share a name,
 and runs are repeatable).  At the end, `mmsync conflicts --json` must list
 every conflict copy there is, on every replica.
 
+Text mode (--text): every file holds UTF-8 text (no NUL), 8 to 20 lines, and
+every line ever written is unique: a whole-file write puts lines
+"w<id>.<k> <word>", a *line edit* replaces one line of a file on one replica
+with "L<id> <word>".  Concurrent edits of different lines of one file are
+three-way merged by the tool; edits of the same or adjacent lines conflict
+(both versions kept).  The oracle then works per line (token): an obligation
+(T, P) is made when token T is written at, or renamed with its file to, path
+P, and goes away only when a user, on a replica whose P held T, replaced that
+line, rewrote the whole file, deleted P or renamed P away.  At the end every
+remaining token must be in the file at P or in a conflict copy of P (a copy of
+a copy too), on every replica.  Every file must consist of whole lines that
+were written (no garbage, no conflict markers, no line twice), and the
+conflicts listed must be of kind "content" or "type", never "binary".  The
+"merged" counts of all syncs are summed and printed (merged=N); in causal
+mode there must be none (versions that descend from one another are never
+merged).
+
 usage: model.py [--seed N] [--steps N] [--replicas N] [--mode random|causal]
-                [--mtimes natural|distinct] [--no-touch] [--keep-going]
+                [--text] [--mtimes natural|distinct] [--no-touch] [--keep-going]
                 [--dir DIR] [--keep] [--trace]
                 [--shrink [--shrink-match REGEX]] [--save FILE] [--replay FILE]
 Exits 0 when every check passes, 1 on a failure (the seed, the failing
@@ -64,6 +81,11 @@ FILES = ["a", "b.txt", ".h", "d1/c", "d1/x.tar.gz", "d2/e.txt", "d3", "d3/g"]
 DIRS = ["d1", "d2", "d3", "d1/s"]
 FILE_MODES = [0o644, 0o600, 0o755, 0o640]
 DIR_MODES = [0o755, 0o750, 0o700]
+# words of text-mode lines, some of them beyond ASCII (the text is UTF-8)
+WORDS = ["apple", "birch", "cedar", "delta", "ember", "fjord", "grove", "heron", "iris", "juniper", "kelp",
+         "lotus", "maple", "nectar", "olive", "pine", "quartz", "raven", "sage", "thyme", "umber", "violet",
+         "willow", "yarrow", "zinnia", "caf\u00e9", "na\u00efve", "sm\u00f8rbr\u00f8d", "\u017c\u00f3\u0142w",
+         "\u65e5\u672c", "\u03a9mega", "Stra\u00dfe"]
 
 CONFLICT_PART = r"\.conflict-[0-9]{8}-[0-9]{6}-[A-Za-z0-9_-]+"
 TMP_PREFIX = ".mmsync-tmp."
@@ -126,7 +148,10 @@ class Model:
         self.expected_final = None
         self.t0 = int(time.time()) - 1000000
         self.noted = []  # --keep-going: problems met on the way
-        self.stats = {"sync": 0, "rc1": 0, "conflict_copies": 0, "writes": 0, "skipped": 0}
+        self.stats = {"sync": 0, "rc1": 0, "conflict_copies": 0, "writes": 0, "skipped": 0, "edits": 0, "merged": 0,
+                      "sync_conflicts": 0}
+        self.text = bool(getattr(args, "text", False))
+        self.tokens = set()  # text mode: every line ever written (without its newline)
 
     # ------------------------------------------------------------ helpers
     def log(self, line):
@@ -163,18 +188,31 @@ class Model:
                 return False
         return True
 
-    def content_at(self, r, path):
+    @staticmethod
+    def lines_of(data):
+        """Text mode: the lines of a file's bytes (without their newlines)."""
+        text = data.decode("utf-8", "replace")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return lines
+
+    def held_in(self, data):
+        """What obligations a file with these bytes can meet: its content id, or (text mode) its lines."""
+        if self.text:
+            return set(self.lines_of(data))
+        return {self.contents.get(data, ("unknown", data))}
+
+    def held(self, r, path):
         if self.kind(r, path) != "f":
-            return None
+            return set()
         with open(self.rp(r, path), "rb") as f:
-            data = f.read()
-        return self.contents.get(data, ("unknown", data))
+            return self.held_in(f.read())
 
     def discharge(self, r, path):
         """A user on r replaced or removed what r's path holds."""
-        c = self.content_at(r, path)
-        if c is not None:
-            self.obligations.discard((c, path))
+        for x in self.held(r, path):
+            self.obligations.discard((x, path))
 
     def run_mm(self, args, what):
         cmd = [MM] + args
@@ -218,7 +256,11 @@ class Model:
             return "absent"
         if e[0] == "f":
             c = self.contents.get(e[1])
-            cs = ("content w%d" % c) if c is not None else ("UNKNOWN content %r" % e[1][:40])
+            if self.text:
+                cs = "text [%s]" % " ".join(l.split(" ")[0] if l in self.tokens else "UNKNOWN:%r" % l
+                                            for l in self.lines_of(e[1]))
+            else:
+                cs = ("content w%d" % c) if c is not None else ("UNKNOWN content %r" % e[1][:40])
             return "file %s mode %o mtime %d" % (cs, e[2], e[3])
         if e[0] == "d":
             return "dir mode %o" % e[1]
@@ -237,15 +279,46 @@ class Model:
             base = p.rpartition("/")[2]
             if base.startswith(TMP_PREFIX):
                 raise Failure("tmp-left", "%s: temporary file %s/%s left behind" % (what, r, p))
-            if e[0] == "f" and e[1] not in self.contents:
+            if e[0] == "f" and self.text:
+                self.check_text(r, p, e[1], what)
+            elif e[0] == "f" and e[1] not in self.contents:
                 raise Failure("garbage", "%s: %s/%s holds content never written: %r" % (what, r, p, e[1][:60]))
             if e[0] in ("l", "?"):
                 raise Failure("garbage", "%s: %s/%s is a %s, never made" % (what, r, p, e[0]))
             if self.mode == "causal" and is_conflict_copy_name(base):
                 raise Failure("causal-conflict", "%s: conflict copy %s/%s in causal mode" % (what, r, p))
 
+    def check_text(self, r, p, data, what):
+        """Text mode: a file is whole lines, each written by some user, none twice."""
+        bad = None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+            bad = "is not UTF-8"
+        if text is not None:
+            if "\0" in text:
+                bad = "holds a NUL byte"
+            elif text and not text.endswith("\n"):
+                bad = "does not end with a newline"
+            else:
+                seen = set()
+                for l in self.lines_of(data):
+                    if l not in self.tokens:
+                        bad = "holds a line never written: %r" % l[:80]
+                        break
+                    if l in seen:
+                        bad = "holds the line %r twice" % l
+                        break
+                    seen.add(l)
+        if bad:
+            raise Failure("garbage", "%s: %s/%s %s; it holds:\n%s" % (what, r, p, bad,
+                                                                        data.decode("utf-8", "replace")[:2000]))
+
     # ------------------------------------------------------------ step generation
     def gen_step(self):
+        if self.text:
+            return self.gen_step_text()
         rng = self.rng
         r = rng.choice(self.names)
         x = rng.random()
@@ -275,6 +348,44 @@ class Model:
             return ("mkdir", r, rng.choice(DIRS))
         return ("rmdir", r, rng.choice(DIRS))
 
+    def gen_step_text(self):
+        """Text mode: line edits, whole-file writes of text, and the other steps."""
+        rng = self.rng
+        r = rng.choice(self.names)
+        x = rng.random()
+        if x < 0.36:
+            op = rng.choice(["pull", "push", "sync", "sync"])
+            s = rng.choice([n for n in self.names if n != r])
+            return ("sync", op, r, s)
+        if x < 0.38 and not self.args.no_touch:
+            self.counter += 1
+            return ("touch", r, rng.choice(FILES), self.counter)
+        if x < 0.72:
+            # a line of a file r holds (chosen now; in causal mode the sync before may change that)
+            have = [p for p in FILES if self.kind(r, p) == "f"]
+            self.counter += 1
+            tok = "L%d %s" % (self.counter, rng.choice(WORDS))
+            return ("edit", r, rng.choice(have or FILES), rng.randrange(1 << 30), tok,
+                    rng.choice(["inplace", "replace"]), self.counter)
+        if x < 0.83:
+            path = rng.choice(FILES)
+            self.counter += 1
+            n = rng.randrange(8, 21)
+            data = "".join("w%d.%d %s\n" % (self.counter, k, rng.choice(WORDS)) for k in range(1, n + 1))
+            how = rng.choice(["inplace", "inplace", "replace"])
+            return ("write", r, path, data.encode("utf-8"), how)
+        if x < 0.89:
+            return ("delete", r, rng.choice(FILES))
+        if x < 0.93:
+            return ("rename", r, rng.choice(FILES), rng.choice(FILES))
+        if x < 0.97:
+            if rng.random() < 0.7:
+                return ("chmod", r, rng.choice(FILES), rng.choice(FILE_MODES))
+            return ("chmod", r, rng.choice(DIRS), rng.choice(DIR_MODES))
+        if x < 0.985:
+            return ("mkdir", r, rng.choice(DIRS))
+        return ("rmdir", r, rng.choice(DIRS))
+
     # ------------------------------------------------------------ step execution
     def applicable(self, st):
         k = st[0]
@@ -285,6 +396,11 @@ class Model:
             return self.kind(r, st[2]) in (None, "f") and self.parents_ok(r, st[2])
         if k in ("delete", "touch"):
             return self.kind(r, st[2]) == "f"
+        if k == "edit":
+            if self.kind(r, st[2]) != "f":
+                return False
+            with open(self.rp(r, st[2]), "rb") as f:
+                return len(self.lines_of(f.read())) > 0
         if k == "rename":
             src, dst = st[2], st[3]
             return (src != dst and self.kind(r, src) == "f" and self.kind(r, dst) in (None, "f")
@@ -328,6 +444,14 @@ class Model:
         if len(objs) != 1:
             raise Failure("json", "%s: %d JSON objects, want 1\n%s" % (what, len(objs), shown))
         j = objs[0]
+        merged = j.get("merged")
+        if not isinstance(merged, int) or not isinstance(j.get("conflicts"), int):
+            raise Failure("json", "%s: no integer \"merged\" and \"conflicts\" in the summary\n%s" % (what, shown))
+        self.stats["merged"] += merged
+        self.stats["sync_conflicts"] += j["conflicts"]
+        if merged and self.mode == "causal":
+            raise Failure("causal-merge", "%s: %d merged in causal mode (every version descends from the "
+                          "previous one: nothing is concurrent)\n%s" % (what, merged, shown))
         problem = None
         if j.get("failed") or not j.get("ok", True):
             problem = Failure("failed", "%s: %s failed paths\n%s" % (what, j.get("failed"), shown))
@@ -371,7 +495,7 @@ class Model:
             path, data, how = st[2], st[3], st[4]
             self.discharge(r, path)
             self.mkparents(r, path)
-            self.contents[data] = int(data.split(b"\n")[0][1:])
+            self.contents[data] = int(data.split(b"\n")[0].split(b".")[0].split(b" ")[0][1:])
             self.stats["writes"] += 1
             if how == "inplace":
                 with open(self.rp(r, path), "wb") as f:
@@ -388,7 +512,14 @@ class Model:
                 t = (self.t0 + self.contents[data]) * 1000000000
                 os.utime(self.rp(r, path), ns=(t, t))
                 self.log("touch -d @%d %s" % (t // 1000000000, shlex.quote(r + "/" + path)))
-            self.obligations.add((self.contents[data], path))
+            if self.text:
+                for l in self.lines_of(data):
+                    self.tokens.add(l)
+                    self.obligations.add((l, path))
+            else:
+                self.obligations.add((self.contents[data], path))
+        elif k == "edit":
+            self.do_edit(r, st)
         elif k == "delete":
             path = st[2]
             self.discharge(r, path)
@@ -396,13 +527,14 @@ class Model:
             self.log("rm %s" % shlex.quote(r + "/" + path))
         elif k == "rename":
             src, dst = st[2], st[3]
-            c = self.content_at(r, src)
+            xs = self.held(r, src)
             self.discharge(r, src)
             self.discharge(r, dst)
             self.mkparents(r, dst)
             os.rename(self.rp(r, src), self.rp(r, dst))
             self.log("mv %s %s" % (shlex.quote(r + "/" + src), shlex.quote(r + "/" + dst)))
-            self.obligations.add((c, dst))
+            for x in xs:
+                self.obligations.add((x, dst))
         elif k == "chmod":
             os.chmod(self.rp(r, st[2]), st[3])
             self.log("chmod %o %s" % (st[3], shlex.quote(r + "/" + st[2])))
@@ -424,6 +556,40 @@ class Model:
         self.last_changer = r
         if self.mode == "causal":
             self.expected_final = self.snapshot(r)
+
+    def do_edit(self, r, st):
+        """Text mode: replace one line of r's file at path with a new token line."""
+        path, pick, tok, how, cnt = st[2], st[3], st[4], st[5], st[6]
+        full = self.rp(r, path)
+        with open(full, "rb") as f:
+            lines = self.lines_of(f.read())
+        i = pick % len(lines)
+        old = lines[i]
+        self.obligations.discard((old, path))
+        lines[i] = tok
+        self.tokens.add(tok)
+        self.obligations.add((tok, path))
+        data = ("".join(l + "\n" for l in lines)).encode("utf-8")
+        self.stats["edits"] += 1
+        q = shlex.quote(r + "/" + path)
+        sed = shlex.quote("%ds/.*/%s/" % (i + 1, tok))
+        if how == "inplace":
+            with open(full, "wb") as f:
+                f.write(data)
+            self.log("sed %s %s >tmp-write && cat tmp-write >%s && rm tmp-write   # line %d: %s -> %s"
+                     % (sed, q, q, i + 1, old.split(" ")[0], tok.split(" ")[0]))
+        else:
+            tmp = os.path.join(self.root, "tmp-write")
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, stat.S_IMODE(os.stat(full).st_mode))
+            os.rename(tmp, full)
+            self.log("sed %s %s >tmp-write && chmod --reference=%s tmp-write && mv tmp-write %s   # line %d: %s -> %s"
+                     % (sed, q, q, q, i + 1, old.split(" ")[0], tok.split(" ")[0]))
+        if self.args.mtimes == "distinct":
+            t = (self.t0 + cnt) * 1000000000
+            os.utime(full, ns=(t, t))
+            self.log("touch -d @%d %s" % (t // 1000000000, q))
 
     # ------------------------------------------------------------ the end
     def converge(self):
@@ -456,18 +622,19 @@ class Model:
             rx, d = conflict_re(path)
             for r in self.names:
                 e = snaps[r].get(path)
-                if e and e[0] == "f" and self.contents.get(e[1]) == c:
+                if e and e[0] == "f" and c in self.held_in(e[1]):
                     continue
                 ok = False
                 for p, e2 in snaps[r].items():
                     pd, _, pb = p.rpartition("/")
-                    if pd == d and e2[0] == "f" and rx.match(pb) and self.contents.get(e2[1]) == c:
+                    if pd == d and e2[0] == "f" and rx.match(pb) and c in self.held_in(e2[1]):
                         ok = True
                         break
                 if not ok:
-                    where = [p for p, e2 in snaps[r].items() if e2[0] == "f" and self.contents.get(e2[1]) == c]
-                    lost.append("  content w%s written at (or renamed to) %s: not at %s/%s nor in a conflict copy of it%s"
-                                % (c, path, r, path, (" (found at %s)" % ", ".join(where)) if where else " (nowhere)"))
+                    where = [p for p, e2 in snaps[r].items() if e2[0] == "f" and c in self.held_in(e2[1])]
+                    what = ("line %r" % c) if self.text else ("content w%s" % c)
+                    lost.append("  %s written at (or renamed to) %s: not at %s/%s nor in a conflict copy of it%s"
+                                % (what, path, r, path, (" (found at %s)" % ", ".join(where)) if where else " (nowhere)"))
                     break
         if lost:
             tree = "\n".join("  %s: %s" % (p, self.show_entry(e)) for p, e in sorted(snaps[first].items()))
@@ -485,6 +652,11 @@ class Model:
                     lcopies = {x for c in listed for x in c.get("copies", [])}
                 except (ValueError, KeyError, TypeError):
                     raise Failure("conflict-list", "'mmsync --json -C %s conflicts': not the JSON expected\n%s" % (r, shown))
+                if self.text:
+                    kinds = sorted({str(c.get("kind")) for c in listed} - {"content", "type"})
+                    if kinds:
+                        raise Failure("conflict-kind", "'mmsync -C %s conflicts': kind %s for text files (want "
+                                      "content or type)\n%s" % (r, ", ".join(kinds), shown))
                 if (rc == 1) != bool(listed):
                     raise Failure("conflict-list", "'mmsync -C %s conflicts': exit %d with %d conflicts\n%s"
                                   % (r, rc, len(listed), shown))
@@ -512,7 +684,8 @@ class Model:
             os.makedirs(self.root)
         else:
             self.root = tempfile.mkdtemp(prefix="model-", dir=os.getcwd())
-        self.log("# mmsync model test: seed %d, mode %s, %d replicas" % (self.seed, self.mode, self.n))
+        self.log("# mmsync model test: seed %d, mode %s%s, %d replicas" % (self.seed, self.mode,
+                                                                          " text" if self.text else "", self.n))
         self.log("# run in an empty directory with MMSYNC set to the binary")
         try:
             for r in self.names:
@@ -591,6 +764,8 @@ def main():
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--replicas", type=int, default=None)
     ap.add_argument("--mode", choices=["random", "causal"], default="random")
+    ap.add_argument("--text", action="store_true",
+                    help="files hold text (8-20 unique lines) and line edits are steps: concurrent edits merge")
     ap.add_argument("--mtimes", choices=["natural", "distinct"], default="natural",
                     help="distinct: each write gets its own whole-second mtime (as if by touch), so that two "
                     "conflict copies of one path never share a name")
@@ -617,14 +792,17 @@ def main():
                      for s in json.load(f)]
     t0 = time.time()
     m, f = run_steps(args, steps)
-    label = "model seed=%d mode=%s replicas=%d steps=%d mtimes=%s" % (args.seed, args.mode, args.replicas, args.steps,
-                                                                     args.mtimes)
+    label = "model seed=%d mode=%s%s replicas=%d steps=%d mtimes=%s" % (
+        args.seed, args.mode, " text" if args.text else "", args.replicas, args.steps, args.mtimes)
     if f is None:
-        print("ok   %s: %d syncs (%d exit 1), %d writes, %d skipped steps, %d conflict copies, converged in %d rounds, %.1fs"
-              % (label, m.stats["sync"], m.stats["rc1"], m.stats["writes"], m.stats["skipped"],
-                 m.stats["conflict_copies"], m.stats["rounds"], time.time() - t0))
+        print("ok   %s: %d syncs (%d exit 1), %d writes, %s%d skipped steps, %d conflict copies, converged in %d rounds, "
+              "merged=%d conflicts=%d, %.1fs"
+              % (label, m.stats["sync"], m.stats["rc1"], m.stats["writes"],
+                 ("%d line edits, " % m.stats["edits"]) if args.text else "", m.stats["skipped"],
+                 m.stats["conflict_copies"], m.stats["rounds"], m.stats["merged"], m.stats["sync_conflicts"],
+                 time.time() - t0))
         return 0
-    print("FAIL %s (%s)" % (label, f.kind))
+    print("FAIL %s (%s)  merged=%d so far" % (label, f.kind, m.stats["merged"]))
     print(f.msg)
     steps = m.steps
     script = m.script
@@ -638,8 +816,9 @@ def main():
     if args.save:
         with open(args.save, "w") as fp:
             json.dump([[("hex:" + x.hex()) if isinstance(x, bytes) else x for x in s] for s in steps], fp)
-    print("--- the steps, as a shell script (reproduce: python3 %s --seed %d --mode %s --replicas %d --steps %d --mtimes %s --trace):"
-          % (os.path.abspath(__file__), args.seed, args.mode, args.replicas, args.steps, args.mtimes))
+    print("--- the steps, as a shell script (reproduce: python3 %s --seed %d --mode %s%s --replicas %d --steps %d --mtimes %s --trace):"
+          % (os.path.abspath(__file__), args.seed, args.mode, " --text" if args.text else "", args.replicas, args.steps,
+             args.mtimes))
     print("\n".join(script))
     return 1
 
