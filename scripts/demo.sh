@@ -1,6 +1,6 @@
 #!/bin/sh
 # `make demo`: three replicas in a temporary directory: propagation along a
-# chain, a rename that moves no content, and a conflict kept on both sides.
+# chain, a rename that moves no content, a merge, and a conflict kept on both sides.
 set -eu
 M=${MMSYNC:-$(dirname "$0")/../mmsync}
 case "$M" in /*) ;; *) M="$(pwd)/$M" ;; esac
@@ -31,7 +31,13 @@ mv usb/photos/cat.jpg usb/photos/kitten.jpg
 run mm -C usb --json sync desktop
 run mm -C laptop --json sync desktop
 
-echo; echo "# the same file edited on two replicas at once: both versions are kept"
+echo; echo "# different lines of a text file edited on two replicas at once: merged, as git would"
+sed -i 's/line one/line one (edited on the laptop)/' laptop/notes/ideas.md
+sed -i 's/line two/line two (edited on the desktop)/' desktop/notes/ideas.md
+run mm -C laptop -v sync desktop
+run cat desktop/notes/ideas.md
+
+echo; echo "# the same line edited on two replicas at once: both versions are kept"
 echo "call mum" >> laptop/notes/todo.txt
 sleep 1
 echo "pay rent" >> desktop/notes/todo.txt
