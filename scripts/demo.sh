@@ -15,7 +15,7 @@ run mm init desktop --name desktop
 run mm init usb --name usb
 mkdir -p laptop/notes laptop/photos
 echo "buy milk" > laptop/notes/todo.txt
-printf 'line one\nline two\n' > laptop/notes/ideas.md
+printf 'line one\nline two\nline three\nline four\nline five\n' > laptop/notes/ideas.md
 head -c 2000000 /dev/urandom > laptop/photos/cat.jpg
 ln -s notes/todo.txt laptop/todo
 printf '*.tmp\n' > laptop/.mmsyncignore
@@ -33,7 +33,7 @@ run mm -C laptop --json sync desktop
 
 echo; echo "# different lines of a text file edited on two replicas at once: merged, as git would"
 sed -i 's/line one/line one (edited on the laptop)/' laptop/notes/ideas.md
-sed -i 's/line two/line two (edited on the desktop)/' desktop/notes/ideas.md
+sed -i 's/line five/line five (edited on the desktop)/' desktop/notes/ideas.md
 run mm -C laptop -v sync desktop
 run cat desktop/notes/ideas.md
 
