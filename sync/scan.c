@@ -44,6 +44,7 @@ struct scan {
 	int keep_content;      /* keep bases of text files (not in a dry run) */
 	struct wbuf content;   /* the last file read whole */
 	int text;              /* ... and it is text */
+	int had_row;           /* the path being written had a stored row */
 };
 
 /* 1 when `path` is `dir` itself or lies beneath it. */
@@ -111,7 +112,8 @@ static int write_row(struct scan *s, struct entry *e, int how, const uint8_t *ba
 				 : store_put(s->r->store, e);
 	if (err == 0 && base)
 		err = store_history_add(s->r->store, e->path, &e->vv, base, e->mode, 0);
-	else if (err == 0 && how == ROW_VERSION)
+	else if (err == 0 && how == ROW_VERSION && s->had_row)
+		/* a path seen for the first time has no history to mark (no lookup on a first scan) */
 		err = store_history_mark(s->r->store, e);
 	if (err < 0)
 		return err;
@@ -155,6 +157,7 @@ static int missing(struct scan *s, struct entry *row)
 	s->now.flags = 0;
 	entry_set_target(&s->now, NULL, 0);
 	s->now.mstamp_ns = s->start_ns;
+	s->had_row = 1;
 	if ((err = write_row(s, &s->now, ROW_VERSION, NULL)) < 0)
 		return err;
 	report(s, SCAN_DELETED, &s->now, row);
@@ -354,6 +357,7 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 	/* a touch: the same version, with a modification time set now, to pass on */
 	else if (kind == ENTRY_FILE && old && old->kind == ENTRY_FILE && old->mtime_ns != s->now.mtime_ns)
 		touched = 1, s->now.mstamp_ns = s->start_ns;
+	s->had_row = old != NULL;
 	if ((rc = write_row(s, &s->now, changed ? ROW_VERSION : touched ? ROW_META : ROW_CACHE, base)) < 0)
 		return rc;
 	if (changed)

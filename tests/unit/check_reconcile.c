@@ -485,24 +485,6 @@ END_TEST
 
 /* ---------------------------------------------------------------- random pairs */
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15u);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rng_below(struct rng *r, uint64_t n)
-{
-	return rng_next(r) % n;
-}
-
 /* A random version from a small space, so that equal fields are common. */
 static void random_version(struct entry *e, struct rng *r, const uint64_t *pairs, size_t np)
 {

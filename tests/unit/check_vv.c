@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "suites.h"
+#include "testutil.h"
 #include "vv/vv.h"
 
 /*
@@ -23,25 +24,6 @@
 	} while (0)
 
 #define ID_HIGH ((uint64_t) 1 << 63)
-
-/* splitmix64: deterministic, so a failure replays from its seed. */
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15u);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rng_below(struct rng *r, uint64_t n)
-{
-	return rng_next(r) % n;
-}
 
 /* Counters that exercise every varint length, collisions and the top. */
 static uint64_t rand_counter(struct rng *r)

@@ -142,4 +142,23 @@ void tu_entry_copy(struct entry *out, const struct entry *src);
 /* Makes `v` the version vector {pairs[0]: pairs[1], pairs[2]: pairs[3], ...} of `npairs` entries. */
 void tu_vv(struct vv *v, const uint64_t *pairs, size_t npairs);
 
+/* splitmix64: deterministic, so a failure replays from its seed. */
+struct rng {
+	uint64_t s;
+};
+
+static inline uint64_t rng_next(struct rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	return rng_next(r) % n;
+}
+
 #endif
