@@ -1,5 +1,7 @@
 /* mmsync clone URL DIR [--name NAME]: init DIR, then pull URL. */
 #include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,15 +13,13 @@
 #include "sync/error.h"
 #include "sync/proto.h"
 #include "sync/replica.h"
+#include "sync/url.h"
 
-static int clone_opt(void *arg, int opt, const char *val)
-{
-	const char **name = arg;
+struct clone_args {
+	const char *name;
+	struct peer_opts po;
+};
 
-	if (opt == 'n')
-		*name = val;
-	return 0;
-}
 
 /* 1 when `dir` does not exist or is an empty directory. */
 static int empty_or_missing(const char *dir)
@@ -39,29 +39,89 @@ static int empty_or_missing(const char *dir)
 	return empty;
 }
 
+/* Removes `path` and everything under it (not following links). */
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)f;
+	return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+/* After a clone that brought nothing: removes what it made, so that the next try starts clean. */
+static void undo_init(const char *root, int made_dir)
+{
+	char *state = NULL;
+
+	if (made_dir) {
+		nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	} else if (asprintf(&state, "%s/.mmsync", root) >= 0) {
+		nftw(state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		free(state);
+	}
+}
+
+/* 1 when `root` holds nothing but .mmsync/. */
+static int only_state(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	int only = 1;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, ".mmsync")) {
+			only = 0;
+			break;
+		}
+	closedir(d);
+	return only;
+}
+
+static int clone_opt(void *arg, int opt, const char *val)
+{
+	struct clone_args *a = arg;
+
+	if (opt == 'n')
+		a->name = val;
+	return cmd_peer_option(&a->po, "clone", opt, val);
+}
+
 int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"name", required_argument, NULL, 'n'}, PEER_LONGOPTS,
+						 {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const struct command *c = cmd_find("clone");
-	const char *name = NULL;
+	struct clone_args a = {NULL, {0}};
+	const char *name;
 	char host[256], *root = NULL, *url;
-	int first, err;
+	struct stat st;
+	int first, err, made_dir;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, clone_opt, &name)) < 0)
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, clone_opt, &a)) < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	name = a.name;
 	if (argc - first != 2) {
 		cmd_error("clone: give a peer URL and a directory");
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	/* a peer that cannot be reached leaves nothing behind */
-	if (cmd_check_peer(ctx, argv[first]) != EXIT_OK)
-		return EXIT_FAILED;
+	url = argv[first];
+	if (!url_is_remote(url)) {
+		/* a local peer that is not a replica leaves nothing behind */
+		char *state = NULL;
+		int ok = asprintf(&state, "%s/.mmsync", url) >= 0 && stat(state, &st) == 0 && S_ISDIR(st.st_mode);
+		free(state);
+		if (!ok) {
+			cmd_error("peer '%s' is not a replica (no .mmsync/ in it)", url);
+			return EXIT_FAILED;
+		}
+	}
 	if (!empty_or_missing(argv[first + 1])) {
 		cmd_error("clone: '%s' exists and is not an empty directory", argv[first + 1]);
 		return EXIT_FAILED;
 	}
+	made_dir = stat(argv[first + 1], &st) < 0;
 	if (!name) {
 		if (gethostname(host, sizeof(host)) < 0)
 			strcpy(host, "replica");
@@ -72,10 +132,35 @@ int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if ((err = replica_create(argv[first + 1], name, &root)) < 0)
 		return cmd_fail(err);
-	url = argv[first];
 	ctx->dir = root;
-	err = cmd_sync_run(ctx, cmd_find("pull"), PROTO_OP_PULL, &url, 1, NULL, 0);
+	/* like git's "origin": the peer cloned from, for later syncs (and sync --all) */
+	err = cmd_open_replica(ctx, cmd_find("pull"));
+	if (err == EXIT_OK) {
+		int q = ctx->quiet;
+		ctx->quiet = 1;
+		err = cmd_peer_add(ctx, "origin", url, a.po.fingerprint);
+		ctx->quiet = q;
+	}
+	if (err == EXIT_OK) {
+		char *origin = "origin";
+		a.po.fingerprint = NULL; /* pinned in the config now */
+		err = cmd_sync_run(ctx, cmd_find("pull"), PROTO_OP_PULL, &a.po, &origin, 1, NULL, 0);
+	}
 	ctx->dir = NULL;
+	if (err == EXIT_FAILED && only_state(root)) {
+		if (strstr(cmd_last_peer_error(), "is not trusted")) {
+			/* a TLS server must trust this new replica first: keep it, with its identity */
+			char fp[IDENTITY_FP_TEXT] = "?";
+			replica_fingerprint(ctx->r, fp);
+			cmd_error("clone: '%s' is made but empty: on the server run 'mmsync trust %s', then "
+				  "'mmsync -C %s pull origin'",
+				  argv[first + 1], fp, argv[first + 1]);
+		} else {
+			replica_free(ctx->r);
+			ctx->r = NULL;
+			undo_init(root, made_dir);
+		}
+	}
 	free(root);
 	return err;
 }

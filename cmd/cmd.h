@@ -86,21 +86,49 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_log(struct cmd_ctx *ctx, int argc, char **argv);
 /*
- * Opens and locks the replica for command `c`, finishes what a killed run
- * left, scans, then syncs (`op`: PROTO_OP_* bits) with each peer in turn,
- * limited to `paths` when given.  Returns the worst exit status.
- */
-/*
  * The PATH arguments as replica paths (relative to the start directory when
  * that lies inside the replica, else to its root); *out is NULL when one
  * names the whole replica.  Returns an exit status (after a message).
  */
 int cmd_replica_paths(struct cmd_ctx *ctx, char **args, size_t n, char ***out);
 int cmd_gc(struct cmd_ctx *ctx, int argc, char **argv);
-/* Checks that `url` names a peer this build can reach (printing why not). */
-int cmd_check_peer(struct cmd_ctx *ctx, const char *url);
-int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char **peers, size_t npeers,
-		 char **paths, size_t npaths);
+int cmd_peer(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_trust(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_untrust(struct cmd_ctx *ctx, int argc, char **argv);
+
+/* Options of the commands that reach peers (pull, push, sync, clone), after the command name. */
+struct peer_opts {
+	const char *ssh;          /* --ssh CMD (else $MMSYNC_SSH, else "ssh") */
+	const char *remote_prog;  /* --remote-mmsync PATH */
+	const char *fingerprint;  /* --fingerprint FP: the TLS pin for every peer named */
+	long timeout_s;           /* --timeout SECONDS for the whole run; 0: none */
+	int all;                  /* --all (sync) */
+};
+
+/* getopt_long entries for struct peer_opts, and their handler (returns -1 after a message). */
+#define PEER_LONGOPTS                                                                                          \
+	{"ssh", required_argument, NULL, 'S'}, {"remote-mmsync", required_argument, NULL, 'R'},                    \
+		{"fingerprint", required_argument, NULL, 'F'}, {"timeout", required_argument, NULL, 'T'}
+int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *val);
+
+/*
+ * Opens and locks the replica for command `c`, finishes what a killed run
+ * left, scans, then syncs (`op`: PROTO_OP_* bits) with each peer in turn,
+ * limited to `paths` when given.  Returns the worst exit status.
+ */
+int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, const struct peer_opts *po,
+		 char **peers, size_t npeers, char **paths, size_t npaths);
+/* The message of the last peer that failed in this process ("" when none). */
+const char *cmd_last_peer_error(void);
+/* The URL and TLS pin of the configured peer `name` (callers free); 0 when there is none. */
+int cmd_peer_lookup(struct replica *r, const char *name, char **url, char **fingerprint);
+/* Adds a named peer to the config (printing why not); returns an exit status. */
+int cmd_peer_add(struct cmd_ctx *ctx, const char *name, const char *url, const char *fingerprint);
+/* Calls fn for each configured peer, in the config file's order. */
+int cmd_peer_each(struct replica *r, int (*fn)(void *arg, const char *name, const char *url, const char *fp),
+		  void *arg);
+/* 1 when `arg` is a URL, a directory holding a replica, or a configured peer's name. */
+int cmd_names_peer(struct cmd_ctx *ctx, const char *arg);
 
 
 

@@ -35,25 +35,77 @@ static const struct command commands[] = {
 	 "without recording anything. With --json, one object. Exit 1 while open\n"
 	 "conflicts exist.\n"},
 	{"clone", cmd_clone, CMD_REPLICA | CMD_LOCK, "make a new replica of a peer",
-	 "usage: mmsync clone URL DIR [--name NAME]\n"
+	 "usage: mmsync clone URL DIR [--name NAME] [PEER OPTIONS]\n"
 	 "\n"
 	 "Makes DIR (created if missing; it must be empty) a replica, then pulls URL\n"
-	 "into it.\n"},
+	 "into it. A clone that brings nothing (the peer could not be reached) removes\n"
+	 "what it made, except when a TLS server does not trust the new replica yet:\n"
+	 "then DIR is kept, and its fingerprint printed for 'mmsync trust' there.\n"
+	 "\n"
+	 "    --name NAME   label for the new replica (default: the host name)\n"
+	 "    (and the peer options of 'mmsync help pull')\n"},
 	{"pull", cmd_pull, CMD_REPLICA | CMD_LOCK, "bring a peer's changes here",
-	 "usage: mmsync pull PEER [PATH...]\n"
+	 "usage: mmsync pull [PEER OPTIONS] PEER [PATH...]\n"
 	 "\n"
 	 "Brings every version PEER holds that this replica lacks, whoever wrote it\n"
-	 "(only under the PATHs when given). PEER is a path to a replica on this machine.\n"},
+	 "(only under the PATHs when given). PEER is a name from 'mmsync peer add' or a\n"
+	 "URL: a path to a replica on this machine, ssh://[USER@]HOST[:PORT]/PATH,\n"
+	 "[USER@]HOST:PATH, or tls://HOST:PORT.\n"
+	 "\n"
+	 "Peer options:\n"
+	 "    --ssh CMD             the ssh command (default: $MMSYNC_SSH, else ssh)\n"
+	 "    --remote-mmsync PATH  the mmsync program on the ssh host (default: mmsync)\n"
+	 "    --fingerprint FP      the TLS server's certificate fingerprint (the pin)\n"
+	 "    --timeout SECONDS     give up on the whole run after this long (exit 3)\n"},
 	{"push", cmd_push, CMD_REPLICA | CMD_LOCK, "send this replica's changes to a peer",
-	 "usage: mmsync push PEER [PATH...]\n"
+	 "usage: mmsync push [PEER OPTIONS] PEER [PATH...]\n"
 	 "\n"
 	 "Sends every version this replica holds that PEER lacks (only under the PATHs\n"
-	 "when given).\n"},
+	 "when given). PEER and the peer options are as for 'mmsync help pull'.\n"},
 	{"sync", cmd_sync, CMD_REPLICA | CMD_LOCK, "pull then push, with each peer",
-	 "usage: mmsync sync PEER... [PATH...]\n"
+	 "usage: mmsync sync [PEER OPTIONS] PEER... [PATH...]\n"
+	 "       mmsync sync [PEER OPTIONS] --all [PATH...]\n"
 	 "\n"
-	 "Pulls from and pushes to each PEER in turn (only under the PATHs when given).\n"
-	 "Exit 1 when open conflicts remain, 3 when a peer failed (the others still run).\n"},
+	 "Pulls from and pushes to each PEER in turn, or every configured peer with\n"
+	 "--all (only under the PATHs when given). One peer failing does not stop the\n"
+	 "others. Exit 1 when open conflicts remain, 3 when a peer failed.\n"
+	 "For cron: mmsync -q sync --all --timeout 3600\n"
+	 "\n"
+	 "    --all                 every peer of 'mmsync peer list', in order\n"
+	 "    (and the peer options of 'mmsync help pull')\n"},
+	{"peer", cmd_peer, CMD_REPLICA, "add, list and remove named peers",
+	 "usage: mmsync peer add NAME URL [--fingerprint FP]\n"
+	 "       mmsync peer list\n"
+	 "       mmsync peer remove NAME\n"
+	 "\n"
+	 "Named peers live in .mmsync/config; a name works wherever a URL does.\n"
+	 "list: NAME<TAB>URL[<TAB>FINGERPRINT] per peer; with --json an array.\n"
+	 "\n"
+	 "    --fingerprint FP   pin a tls:// peer's certificate (see 'mmsync id' there)\n"},
+	{"serve", cmd_serve, CMD_REPLICA, "serve this replica to one peer (--stdio) or over TLS",
+	 "usage: mmsync serve --stdio\n"
+	 "       mmsync serve --tls --listen HOST:PORT [--timeout SECONDS]\n"
+	 "\n"
+	 "--stdio: speak the sync protocol on stdin and stdout for the replica at -C DIR\n"
+	 "(what a local or ssh peer runs).\n"
+	 "--tls: serve this replica over mutual TLS 1.3 until SIGTERM or SIGINT. Only\n"
+	 "clients added with 'mmsync trust' are served, one session at a time under the\n"
+	 "replica lock (others wait). Port 0 picks a free port; the address is printed.\n"
+	 "\n"
+	 "    --listen HOST:PORT   where to listen\n"
+	 "    --timeout SECONDS    drop a client silent for this long (default 300)\n"},
+	{"trust", cmd_trust, CMD_REPLICA, "allow a TLS client, or list the allowed ones",
+	 "usage: mmsync trust [FINGERPRINT [--name NAME]]\n"
+	 "\n"
+	 "Lets the replica with this certificate fingerprint (see 'mmsync id' there)\n"
+	 "sync with 'mmsync serve --tls' here. Without a fingerprint, lists the trusted\n"
+	 "clients (with --json, an array).\n"
+	 "\n"
+	 "    --name NAME   a label for the client in logs\n"},
+	{"untrust", cmd_untrust, CMD_REPLICA, "stop allowing a TLS client",
+	 "usage: mmsync untrust FINGERPRINT|NAME\n"
+	 "\n"
+	 "Removes a client from the trusted ones; its next connection is refused.\n"},
 	{"conflicts", cmd_conflicts, CMD_REPLICA, "list, show and resolve open conflicts",
 	 "usage: mmsync conflicts [list]\n"
 	 "       mmsync conflicts show PATH\n"
@@ -70,20 +122,20 @@ static const struct command commands[] = {
 	 "    --ours        keep the version at PATH\n"
 	 "    --theirs      replace it with the conflict copy\n"},
 	{"log", cmd_log, CMD_REPLICA, "show what recent syncs did",
-	 "usage: mmsync log [-n N]\n"
+	 "usage: mmsync log [-n N] [--since DURATION]\n"
 	 "\n"
 	 "Prints the last N (default 20) lines of .mmsync/log: one per sync, and one per\n"
-	 "conflict, kept edit or failure.\n"},
+	 "conflict, kept edit or failure. With --since, every line of the last DURATION\n"
+	 "(e.g. 45s, 30m, 2h, 7d, 1w, 1h30m; with -n, the last N of those).\n"
+	 "\n"
+	 "    -n N               how many lines\n"
+	 "    --since DURATION   only lines this recent\n"},
 	{"gc", cmd_gc, CMD_REPLICA | CMD_LOCK, "drop merge bases and tombstones no known peer can still need",
 	 "usage: mmsync gc\n"
 	 "\n"
 	 "Drops the history and merge bases of versions every known peer has moved past,\n"
 	 "versions a conflict policy replaced once gc.retention has passed, and the\n"
 	 "tombstones every known peer has received. With --json, the counts.\n"},
-	{"serve", cmd_serve, CMD_REPLICA | CMD_LOCK, "speak the sync protocol on stdin and stdout",
-	 "usage: mmsync serve --stdio\n"
-	 "\n"
-	 "Serves the replica at -C DIR on stdin and stdout (what a peer's mmsync runs).\n"},
 	{"help", cmd_help, 0, "show help for a command", "usage: mmsync help [COMMAND]\n"},
 };
 
@@ -146,6 +198,12 @@ int cmd_open_replica(struct cmd_ctx *ctx, const struct command *c)
 	char *root = NULL;
 	int err;
 
+	if (ctx->r) {
+		/* opened already (to read its peers, say): only the lock may be missing */
+		if ((c->flags & CMD_LOCK) && ctx->r->lockfd < 0 && (err = replica_lock(ctx->r)) < 0)
+			return cmd_fail(err);
+		return EXIT_OK;
+	}
 	if ((err = replica_find(&root, ctx->dir ? ctx->dir : ctx->cwd)) < 0)
 		return cmd_fail(err);
 	err = replica_open(&ctx->r, root, (c->flags & CMD_LOCK) ? REPLICA_LOCK : 0);

@@ -1,5 +1,6 @@
 /* mmsync pull / push / sync: one session per peer (pull.c and push.c call in here). */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,7 +19,12 @@
 #include "sync/replica.h"
 #include "sync/session.h"
 #include "sync/store.h"
-#include "sync/transport.h"
+#include "sync/tls.h"
+#include "sync/config.h"
+#include "remote.h"
+
+/* A network peer that sends nothing for this long is given up on. */
+#define NETWORK_TIMEOUT_MS (300 * 1000)
 
 struct run {
 	struct cmd_ctx *ctx;
@@ -69,53 +75,6 @@ static void on_scan_warning(void *arg, const char *path, const char *msg)
 	cmd_warning("%s: %s", quote_path(path), msg);
 }
 
-/* A peer URL this build can reach: a local path to a replica. */
-static int resolve_local_peer(struct cmd_ctx *ctx, const char *url, char **out)
-{
-	char *abs = NULL, *state = NULL;
-	struct stat st;
-
-	*out = NULL;
-	if (!strncmp(url, "ssh://", 6) || !strncmp(url, "tls://", 6) ||
-	    (strchr(url, ':') && (!strchr(url, '/') || strchr(url, ':') < strchr(url, '/')))) {
-		cmd_error("peer '%s': ssh and TLS peers are not supported by this build yet", url);
-		return EXIT_FAILED;
-	}
-	if (url[0] == '/')
-		abs = strdup(url);
-	else if (asprintf(&abs, "%s/%s", ctx->cwd, url) < 0)
-		abs = NULL;
-	if (!abs || asprintf(&state, "%s/.mmsync", abs) < 0) {
-		free(abs);
-		cmd_error("out of memory");
-		return EXIT_FAILED;
-	}
-	if (stat(abs, &st) < 0) {
-		cmd_error("peer '%s': %s", url, strerror(errno));
-		free(abs);
-		free(state);
-		return EXIT_FAILED;
-	}
-	if (stat(state, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		cmd_error("peer '%s' is not a replica (no .mmsync/ in it)", url);
-		free(abs);
-		free(state);
-		return EXIT_FAILED;
-	}
-	free(state);
-	*out = abs;
-	return EXIT_OK;
-}
-
-int cmd_check_peer(struct cmd_ctx *ctx, const char *url)
-{
-	char *abs = NULL;
-	int rc = resolve_local_peer(ctx, url, &abs);
-
-	free(abs);
-	return rc;
-}
-
 static const char *op_word(unsigned op)
 {
 	return op == (PROTO_OP_PULL | PROTO_OP_PUSH) ? "sync" : op == PROTO_OP_PULL ? "pull" : "push";
@@ -153,45 +112,59 @@ static void print_result(struct cmd_ctx *ctx, unsigned op, const char *url, cons
 	       (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out, (double)ms / 1000.0);
 }
 
-/* Starts the peer process for `url` (it scans its replica at once). */
-static int start_peer(struct cmd_ctx *ctx, const char *url, struct transport *t)
-{
-	char exe[PATH_MAX], *abs = NULL;
-	ssize_t n;
-	int rc, err;
+static char last_error[1024];
 
-	if ((rc = resolve_local_peer(ctx, url, &abs)) != EXIT_OK)
-		return rc;
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0) {
-		free(abs);
-		cmd_error("cannot find my own program: %s", strerror(errno));
-		return EXIT_FAILED;
-	}
-	exe[n] = '\0';
-	err = transport_local(t, exe, abs, ctx->quiet);
-	free(abs);
-	return err < 0 ? cmd_fail(err) : EXIT_OK;
+const char *cmd_last_peer_error(void)
+{
+	return last_error;
 }
 
-/* One session with one peer (already started when t->pid > 0); returns an exit status. */
-static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **paths, size_t npaths,
-		    struct transport *t)
+/* Records how a sync with `rm` went, for `status`. */
+static void note_remote(struct cmd_ctx *ctx, const struct remote *rm, uint64_t peer_id, const char *error)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	store_remote_note(ctx->r->store, rm->name ? rm->name : rm->arg, rm->url_text, peer_id,
+			  (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, error);
+	if (error)
+		snprintf(last_error, sizeof(last_error), "%s", error);
+}
+
+/* A peer that could not be tried or reached: its line in the summary, the log and `status`. */
+static void not_reached(struct cmd_ctx *ctx, unsigned op, const struct remote *rm, const char *why)
+{
+	struct session_result none = {0};
+
+	print_result(ctx, op, rm->arg, &none, 0, 0);
+	log_append(ctx->r, "%s peer=%s failed: %s", op_word(op), rm->arg, why);
+	note_remote(ctx, rm, 0, why);
+}
+
+/* One session with one peer (its transport already started); returns an exit status. */
+static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **paths, size_t npaths,
+		    int64_t deadline)
 {
 	struct session_opts so = {0};
 	struct session_result res = {0};
 	struct conn c;
-	struct run run = {ctx, url, 0};
+	struct run run = {ctx, rm->arg, 0};
 	struct timespec t0, t1;
-	int rc, err, status;
+	char why[1024] = "";
+	int rc, err, status, zstd = 1;
 	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (t->pid <= 0 && (rc = start_peer(ctx, url, t)) != EXIT_OK) {
-		print_result(ctx, op, url, &res, 0, 0);
-		log_append(ctx->r, "%s peer=%s failed: cannot reach it", op_word(op), url);
-		return rc;
+	conn_init(&c, rm->t.fd, rm->t.fd, rm->arg);
+	if (rm->t.tls)
+		c.io = tls_io(rm->t.tls);
+	c.deadline = deadline;
+	if (remote_is_network(rm)) {
+		/* a network peer that goes silent is given up on; a local one is only waited for */
+		c.timeout_ms = NETWORK_TIMEOUT_MS;
+		config_get_bool(ctx->r->config, "sync.compress", 1, &zstd);
+		so.caps = zstd ? PROTO_CAP_ZSTD : 0;
 	}
-	conn_init(&c, t->fd, t->fd, url);
 	so.op = op;
 	so.filters = paths;
 	so.nfilters = npaths;
@@ -200,14 +173,16 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **pa
 	err = session_client(ctx->r, &c, &so, &res);
 	conn_dispose(&c);
 	if (err < 0) {
-		rc = cmd_fail(err);
-		/* let a peer that refused say why (and with what status) before it is killed */
-		transport_close_wait(t, &status, 2000);
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", mm_error_msg());
+		remote_fail(rm, err, msg, why, sizeof(why));
+		rc = EXIT_FAILED;
 	} else {
-		transport_close(t, &status);
+		remote_done(rm, &status);
 		rc = EXIT_OK;
 		if (status != 0) {
-			cmd_error("peer '%s' exited with status %d", url, status);
+			snprintf(why, sizeof(why), "peer '%s' exited with status %d", rm->arg, status);
+			cmd_error("%s", why);
 			rc = EXIT_FAILED;
 		}
 	}
@@ -216,22 +191,24 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, const char *url, char **pa
 	if (rc == EXIT_OK && res.conflicts)
 		rc = EXIT_CONFLICTS;
 	if (rc != EXIT_FAILED && res.failed) {
-		cmd_error("%s with '%s': %llu path%s could not be applied; run again to finish", op_word(op), url,
-			  (unsigned long long)res.failed, res.failed == 1 ? "" : "s");
+		snprintf(why, sizeof(why), "%s with '%s': %llu path%s could not be applied; run again to finish",
+			 op_word(op), rm->arg, (unsigned long long)res.failed, res.failed == 1 ? "" : "s");
+		cmd_error("%s", why);
 		rc = EXIT_FAILED;
 	}
-	print_result(ctx, op, url, &res, ms, err == 0);
+	print_result(ctx, op, rm->arg, &res, ms, err == 0);
+	note_remote(ctx, rm, res.peer_id, rc == EXIT_FAILED ? why : NULL);
 	if (err < 0)
-		log_append(ctx->r, "%s peer=%s failed: %s", op_word(op), url, mm_error_msg());
+		log_append(ctx->r, "%s peer=%s failed: %s", op_word(op), rm->arg, why);
 	else
 		log_append(ctx->r,
 			   "%s peer=%s (%s) in=%llu out=%llu deleted=%llu conflicts=%llu merged=%llu failed=%llu "
-			   "bytes_in=%llu bytes_out=%llu ms=%ld",
-			   op_word(op), url, res.peer_name, (unsigned long long)res.files_in,
+			   "bytes_in=%llu bytes_out=%llu ms=%ld%s",
+			   op_word(op), rm->arg, res.peer_name, (unsigned long long)res.files_in,
 			   (unsigned long long)res.files_out, (unsigned long long)res.deleted,
 			   (unsigned long long)res.conflicts, (unsigned long long)res.merged,
 			   (unsigned long long)res.failed, (unsigned long long)res.bytes_in,
-			   (unsigned long long)res.bytes_out, ms);
+			   (unsigned long long)res.bytes_out, ms, res.caps & PROTO_CAP_ZSTD ? " zstd" : "");
 	return rc;
 }
 
@@ -317,14 +294,27 @@ static int worst(int a, int b)
 	return a > b ? a : b;
 }
 
-int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char **peers, size_t npeers,
-		 char **pathargs, size_t npaths)
+/* --timeout's last resort, for a run stuck where no deadline reaches (a scan): stop at once, crash-safe. */
+static void on_alarm(int sig)
+{
+	static const char msg[] = "mmsync: timed out: the run's time limit (--timeout) was reached; stopping\n";
+
+	(void)sig;
+	remote_kill_all();
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(EXIT_FAILED);
+	_exit(EXIT_FAILED);
+}
+
+int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, const struct peer_opts *po,
+		 char **peers, size_t npeers, char **pathargs, size_t npaths)
 {
 	struct scan_stats st;
-	struct transport first = {-1, -1};
+	struct remote *rv = NULL;
 	char **paths = NULL;
 	uint64_t open = 0;
-	int rc, err, first_rc, status = EXIT_OK;
+	int64_t deadline = 0;
+	int rc, err, status = EXIT_OK, *rcs = NULL;
 
 	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
 		return rc;
@@ -332,31 +322,65 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, char
 		return rc;
 	if (!paths)
 		npaths = 0;
+	if (po->timeout_s > 0) {
+		deadline = conn_now_ms() + po->timeout_s * 1000;
+		signal(SIGALRM, on_alarm);
+		alarm((unsigned)po->timeout_s + 5);
+	}
+	rv = calloc(npeers ? npeers : 1, sizeof(*rv));
+	rcs = calloc(npeers ? npeers : 1, sizeof(*rcs));
+	if (!rv || !rcs) {
+		cmd_error("out of memory");
+		rc = EXIT_FAILED;
+		goto done;
+	}
+	/* every peer named is checked before anything is done (a typo fails at once) */
+	for (size_t i = 0; i < npeers; i++) {
+		rcs[i] = remote_resolve(ctx, po, peers[i], &rv[i]);
+		if (rcs[i] == EXIT_USAGE) {
+			rc = EXIT_USAGE;
+			goto done;
+		}
+	}
 	/* the first peer scans its replica while this one scans here */
-	first_rc = npeers ? start_peer(ctx, peers[0], &first) : EXIT_OK;
+	if (npeers && rcs[0] == EXIT_OK)
+		rcs[0] = remote_start(ctx, &rv[0], deadline);
 	if ((err = session_prepare(ctx->r, &st, on_scan_warning, ctx)) < 0) {
 		rc = cmd_fail(err);
-		transport_abort(&first);
 		goto done;
 	}
 	if (st.skipped)
 		status = EXIT_FAILED;
 	for (size_t i = 0; i < npeers; i++) {
-		struct transport t = {-1, -1};
-		if (i == 0 && first_rc != EXIT_OK) {
-			struct session_result none = {0};
-			print_result(ctx, op, peers[0], &none, 0, 0);
-			log_append(ctx->r, "%s peer=%s failed: cannot reach it", op_word(op), peers[0]);
-			status = worst(status, first_rc);
+		if (rcs[i] == EXIT_OK && !rv[i].started) {
+			if (deadline && conn_now_ms() >= deadline) {
+				snprintf(rv[i].why, sizeof(rv[i].why),
+					 "peer '%s': not tried: the run's time limit (--timeout) was reached", peers[i]);
+				cmd_error("%s", rv[i].why);
+				rcs[i] = EXIT_FAILED;
+			} else {
+				rcs[i] = remote_start(ctx, &rv[i], deadline);
+			}
+		}
+		if (rcs[i] != EXIT_OK) {
+			not_reached(ctx, op, &rv[i], rv[i].why[0] ? rv[i].why : "cannot reach it");
+			status = worst(status, rcs[i]);
 			continue;
 		}
-		status = worst(status, sync_one(ctx, op, peers[i], paths, npaths, i == 0 ? &first : &t));
+		status = worst(status, sync_one(ctx, op, &rv[i], paths, npaths, deadline));
 	}
 	if (store_conflicts_prune(ctx->r->store) == 0 && store_conflict_count(ctx->r->store, &open) == 0 && open &&
 	    status == EXIT_OK)
 		status = EXIT_CONFLICTS;
 	rc = status;
 done:
+	if (rv)
+		for (size_t i = 0; i < npeers; i++)
+			remote_dispose(&rv[i]);
+	free(rv);
+	free(rcs);
+	if (po->timeout_s > 0)
+		alarm(0);
 	if (paths)
 		for (size_t i = 0; i < npaths; i++)
 			free(paths[i]);
@@ -364,56 +388,104 @@ done:
 	return rc;
 }
 
-static int sync_opt(void *arg, int opt, const char *val)
+int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *val)
 {
-	int *all = arg;
+	char *end;
 
-	(void)val;
-	if (opt == 'a')
-		*all = 1;
+	switch (opt) {
+	case 'S':
+		po->ssh = val;
+		break;
+	case 'R':
+		po->remote_prog = val;
+		break;
+	case 'F':
+		po->fingerprint = val;
+		break;
+	case 'T':
+		errno = 0;
+		po->timeout_s = strtol(val, &end, 10);
+		if (errno || *end || end == val || po->timeout_s <= 0 || po->timeout_s > 100L * 24 * 3600) {
+			cmd_error("%s: --timeout needs a number of seconds", cmd);
+			return -1;
+		}
+		break;
+	case 'a':
+		po->all = 1;
+		break;
+	}
 	return 0;
 }
 
-/* 1 when `arg` names a peer (a URL or a directory that is a replica), so that PATHs can follow. */
-static int looks_like_peer(struct cmd_ctx *ctx, const char *arg)
+static int sync_opt(void *arg, int opt, const char *val)
 {
-	char *abs;
-	struct stat st;
-	int yes;
+	return cmd_peer_option(arg, "sync", opt, val);
+}
 
-	if (strstr(arg, "://") || (strchr(arg, ':') && (!strchr(arg, '/') || strchr(arg, ':') < strchr(arg, '/'))))
-		return 1;
-	if (asprintf(&abs, "%s/%s/.mmsync", arg[0] == '/' ? "" : ctx->cwd, arg) < 0)
-		return 0;
-	yes = stat(abs, &st) == 0 && S_ISDIR(st.st_mode);
-	free(abs);
-	return yes;
+/* sync --all: the configured peers, in order. */
+struct all_peers {
+	char **v;
+	size_t n;
+};
+
+static int add_peer(void *arg, const char *name, const char *url, const char *fp)
+{
+	struct all_peers *a = arg;
+	char **v = realloc(a->v, (a->n + 1) * sizeof(*v));
+
+	(void)url;
+	(void)fp;
+	if (!v || !(v[a->n] = strdup(name))) {
+		if (v)
+			a->v = v;
+		return mm_error_oom();
+	}
+	a->v = v;
+	a->n++;
+	return 0;
 }
 
 int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"all", no_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"all", no_argument, NULL, 'a'}, PEER_LONGOPTS,
+						 {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const struct command *c = cmd_find("sync");
-	int all = 0, first;
+	struct peer_opts po = {0};
+	struct all_peers all = {0};
+	int first, rc;
 	size_t npeers = 0;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, sync_opt, &all)) < 0)
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, sync_opt, &po)) < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	/* the first operand is a peer; the next ones too while they name a replica or a URL */
+	/* open (and lock) first: peer names are in the replica's config */
+	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
+		return rc;
+	if (po.all) {
+		/* every operand is a PATH */
+		if (cmd_peer_each(ctx->r, add_peer, &all) < 0) {
+			rc = cmd_fail(MM_ERROR);
+		} else if (all.n == 0) {
+			cmd_error("sync --all: no peers are configured (see 'mmsync peer add')");
+			rc = EXIT_USAGE;
+		} else {
+			rc = cmd_sync_run(ctx, c, PROTO_OP_PULL | PROTO_OP_PUSH, &po, all.v, all.n, argv + first,
+					  (size_t)(argc - first));
+		}
+		for (size_t i = 0; i < all.n; i++)
+			free(all.v[i]);
+		free(all.v);
+		return rc;
+	}
+	/* the first operand is a peer; the next ones too while they name one */
 	if (first < argc)
 		npeers = 1;
-	while (first + (int)npeers < argc && looks_like_peer(ctx, argv[first + npeers]))
+	while (first + (int)npeers < argc && cmd_names_peer(ctx, argv[first + npeers]))
 		npeers++;
-	if (all) {
-		cmd_error("sync: --all needs configured peers, and this build has none yet");
-		return EXIT_USAGE;
-	}
 	if (npeers == 0) {
-		cmd_error("sync: name a peer");
+		cmd_error("sync: name a peer, or give --all");
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	return cmd_sync_run(ctx, c, PROTO_OP_PULL | PROTO_OP_PUSH, argv + first, npeers, argv + first + npeers,
+	return cmd_sync_run(ctx, c, PROTO_OP_PULL | PROTO_OP_PUSH, &po, argv + first, npeers, argv + first + npeers,
 			    (size_t)(argc - first) - npeers);
 }

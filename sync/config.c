@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <git2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 
@@ -71,6 +73,127 @@ int config_set_string(struct config *c, const char *key, const char *value)
 	if (git_config_set_string(c->cfg, key, value) < 0)
 		return git_fail("cannot write config", c->path);
 	return 0;
+}
+
+int config_delete(struct config *c, const char *key)
+{
+	int rc = git_config_delete_entry(c->cfg, key);
+
+	if (rc == GIT_ENOTFOUND)
+		return MM_ENOTFOUND;
+	if (rc < 0)
+		return git_fail("cannot write config", c->path);
+	return 0;
+}
+
+struct names {
+	char **v;
+	size_t n;
+};
+
+static int collect(void *arg, const char *name, const char *value)
+{
+	struct names *ns = arg;
+	char **v = realloc(ns->v, (ns->n + 1) * sizeof(*v));
+
+	(void)value;
+	if (!v)
+		return mm_error_oom();
+	ns->v = v;
+	if (!(v[ns->n] = strdup(name)))
+		return mm_error_oom();
+	ns->n++;
+	return 0;
+}
+
+/* 1 when line `l` is a section header ("[...]" after blanks). */
+static int is_header(const char *l)
+{
+	while (*l == ' ' || *l == '\t')
+		l++;
+	return *l == '[';
+}
+
+static int is_blank(const char *l)
+{
+	return l[strspn(l, " \t\r\n")] == '\0';
+}
+
+/* Rewrites the file without section headers that hold nothing (libgit2 leaves them after deletions). */
+static int drop_empty_sections(struct config *c)
+{
+	FILE *in = fopen(c->path, "re"), *out = NULL;
+	char *tmp = NULL, *line = NULL, **lines = NULL;
+	size_t cap = 0, n = 0, i;
+	int err = 0;
+
+	if (!in)
+		return 0;
+	while (getline(&line, &cap, in) > 0) {
+		char **nl = realloc(lines, (n + 1) * sizeof(*lines));
+		if (!nl || !(nl[n] = strdup(line))) {
+			lines = nl ? nl : lines;
+			err = mm_error_oom();
+			goto done;
+		}
+		lines = nl;
+		n++;
+	}
+	if (asprintf(&tmp, "%s.tmp", c->path) < 0 || !(out = fopen(tmp, "we"))) {
+		err = mm_error_set(MM_EIO, "cannot write config '%s'", c->path);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		if (is_header(lines[i])) {
+			size_t j = i + 1;
+			while (j < n && is_blank(lines[j]))
+				j++;
+			if (j == n || is_header(lines[j]))
+				continue;
+		}
+		fputs(lines[i], out);
+	}
+	if (fflush(out) != 0 || fsync(fileno(out)) != 0 || fclose(out) != 0) {
+		out = NULL;
+		err = mm_error_set(MM_EIO, "cannot write config '%s'", c->path);
+		goto done;
+	}
+	out = NULL;
+	if (rename(tmp, c->path) < 0) {
+		err = mm_error_set(MM_EIO, "cannot write config '%s'", c->path);
+		goto done;
+	}
+	/* read it anew */
+	git_config_free(c->cfg);
+	c->cfg = NULL;
+	if (git_config_open_ondisk(&c->cfg, c->path) < 0)
+		err = git_fail("cannot read config", c->path);
+done:
+	if (out)
+		fclose(out);
+	if (tmp && err < 0)
+		unlink(tmp);
+	free(tmp);
+	for (i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	free(line);
+	fclose(in);
+	return err;
+}
+
+int config_remove_all(struct config *c, const char *prefix)
+{
+	struct names ns = {NULL, 0};
+	int err = config_each(c, prefix, collect, &ns);
+
+	for (size_t i = 0; i < ns.n; i++) {
+		if (err == 0 && git_config_delete_entry(c->cfg, ns.v[i]) < 0)
+			err = git_fail("cannot write config", c->path);
+		free(ns.v[i]);
+	}
+	free(ns.v);
+	return err < 0 ? err : drop_empty_sections(c);
 }
 
 int config_get_int(struct config *c, const char *key, int64_t def, int64_t *out)

@@ -16,6 +16,10 @@ void config_free(struct config *c);
 /* A copy of the value of `key` in *out (caller frees); MM_ENOTFOUND when unset. */
 int config_get_string(struct config *c, const char *key, char **out);
 int config_set_string(struct config *c, const char *key, const char *value);
+/* Removes every entry whose name starts with `prefix` ("peer.NAME."), and sections left empty. */
+int config_remove_all(struct config *c, const char *prefix);
+/* Removes `key`; MM_ENOTFOUND when unset. */
+int config_delete(struct config *c, const char *key);
 /* The value of `key` as an integer (git's k/m/g suffixes), `def` when unset. */
 int config_get_int(struct config *c, const char *key, int64_t def, int64_t *out);
 

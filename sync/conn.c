@@ -8,12 +8,66 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "error.h"
 #include "proto.h"
 
 #define CONN_READ_BLOCK (256 * 1024)
+#define CONN_ZSTD_WINDOW_LOG_MAX 23 /* a peer cannot make us hold more than 8 MiB of window */
+
+/* The compressed side of a connection: raw bytes read but not yet decompressed, and the encoder's output. */
+struct conn_zstd {
+	ZSTD_CCtx *cc;
+	ZSTD_DCtx *dc;
+	uint8_t *raw;
+	size_t raw_len, raw_off, raw_cap;
+	int dc_full; /* the decoder filled its output last time: it may hold more */
+	struct wbuf wire;
+};
+
+int64_t conn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The poll timeout: the idle limit, cut short by the run's deadline. */
+static int poll_ms(const struct conn *c)
+{
+	int64_t left;
+
+	if (!c->deadline)
+		return c->timeout_ms;
+	left = c->deadline - conn_now_ms();
+	if (left < 0)
+		left = 0;
+	return c->timeout_ms >= 0 && c->timeout_ms < left ? c->timeout_ms : (int)(left > INT32_MAX ? INT32_MAX : left);
+}
+
+/* The error for a poll that timed out. */
+static int timed_out(const struct conn *c, const char *what)
+{
+	if (c->deadline && conn_now_ms() >= c->deadline)
+		return mm_error_set(MM_EIO, "timed out: the run's time limit was reached while waiting for peer '%s'",
+				    c->peer);
+	return mm_error_set(MM_EIO, "timed out: peer '%s' did not answer for %.1f seconds%s", c->peer,
+			    (double)c->timeout_ms / 1000.0, what);
+}
+
+static ssize_t io_read(struct conn *c, void *buf, size_t len)
+{
+	return c->io ? c->io->read(c->io->ctx, buf, len) : read(c->rfd, buf, len);
+}
+
+static ssize_t io_write(struct conn *c, const void *buf, size_t len)
+{
+	return c->io ? c->io->write(c->io->ctx, buf, len) : write(c->wfd, buf, len);
+}
 
 int conn_init(struct conn *c, int rfd, int wfd, const char *peer)
 {
@@ -34,6 +88,43 @@ int conn_init(struct conn *c, int rfd, int wfd, const char *peer)
 	return 0;
 }
 
+static void zstd_free(struct conn_zstd *z)
+{
+	if (!z)
+		return;
+	ZSTD_freeCCtx(z->cc);
+	ZSTD_freeDCtx(z->dc);
+	free(z->raw);
+	wbuf_dispose(&z->wire);
+	free(z);
+}
+
+int conn_compress(struct conn *c, int level)
+{
+	struct conn_zstd *z = calloc(1, sizeof(*z));
+	size_t left = c->in_len - c->in_off;
+
+	if (!z)
+		return mm_error_oom();
+	wbuf_init(&z->wire);
+	z->cc = ZSTD_createCCtx();
+	z->dc = ZSTD_createDCtx();
+	z->raw_cap = left > CONN_READ_BLOCK ? left : CONN_READ_BLOCK;
+	z->raw = malloc(z->raw_cap);
+	if (!z->cc || !z->dc || !z->raw ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_compressionLevel, level)) ||
+	    ZSTD_isError(ZSTD_DCtx_setParameter(z->dc, ZSTD_d_windowLogMax, CONN_ZSTD_WINDOW_LOG_MAX))) {
+		zstd_free(z);
+		return mm_error_oom();
+	}
+	/* what was read ahead of the switch is already compressed */
+	memcpy(z->raw, c->in + c->in_off, left);
+	z->raw_len = left;
+	c->in_len = c->in_off = 0;
+	c->z = z;
+	return 0;
+}
+
 void conn_dispose(struct conn *c)
 {
 	if (c->rflags >= 0)
@@ -43,20 +134,21 @@ void conn_dispose(struct conn *c)
 	wbuf_dispose(&c->out);
 	free(c->in);
 	c->in = NULL;
+	zstd_free(c->z);
+	c->z = NULL;
 }
 
 /* Waits until `fd` is ready for `events`, within the timeout. */
 static int wait_fd(struct conn *c, int fd, short events)
 {
-	struct pollfd p = {fd, events, 0};
+	struct pollfd p = {fd, c->io && c->io->wants ? c->io->wants(c->io->ctx) : events, 0};
 	int rc;
 
 	do
-		rc = poll(&p, 1, c->timeout_ms);
+		rc = poll(&p, 1, poll_ms(c));
 	while (rc < 0 && errno == EINTR);
 	if (rc == 0)
-		return mm_error_set(MM_EIO, "peer '%s' did not answer for %.1f seconds", c->peer,
-				    (double)c->timeout_ms / 1000.0);
+		return timed_out(c, "");
 	return rc < 0 ? mm_error_errno(MM_EIO, errno, "peer '%s'", c->peer) : 0;
 }
 
@@ -81,15 +173,11 @@ static int in_reserve(struct conn *c, size_t need)
 	return 0;
 }
 
-/* Reads what is there (never blocks): 1 read something, 0 nothing yet, <0 error or end of stream. */
-static int read_some(struct conn *c)
+/* Reads raw bytes into buf (never blocks): >0 bytes, 0 nothing yet, <0 error or end of stream. */
+static ssize_t read_raw(struct conn *c, void *buf, size_t len, int mid_message)
 {
-	int err;
-
-	if ((err = in_reserve(c, CONN_READ_BLOCK)) < 0)
-		return err;
 	for (;;) {
-		ssize_t n = read(c->rfd, c->in + c->in_len, c->in_cap - c->in_len);
+		ssize_t n = io_read(c, buf, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -98,22 +186,103 @@ static int read_some(struct conn *c)
 			return mm_error_errno(MM_EIO, errno, "cannot read from peer '%s'", c->peer);
 		if (n == 0)
 			return mm_error_set(MM_EIO, "peer '%s' closed the connection%s", c->peer,
-					    c->in_len > c->in_off ? " in the middle of a message" : "");
-		c->in_len += (size_t)n;
+					    mid_message ? " in the middle of a message" : "");
 		c->bytes_in += (uint64_t)n;
-		return 1;
+		return n;
 	}
+}
+
+/* Decompresses what it can into c->in: 1 produced something, 0 needs more raw bytes, <0 corrupt. */
+static int inflate_some(struct conn *c)
+{
+	struct conn_zstd *z = c->z;
+	ZSTD_inBuffer ib = {z->raw, z->raw_len, z->raw_off};
+	ZSTD_outBuffer ob = {c->in + c->in_len, c->in_cap - c->in_len, 0};
+	size_t rc;
+
+	if (z->raw_off == z->raw_len && !z->dc_full)
+		return 0;
+	rc = ZSTD_decompressStream(z->dc, &ob, &ib);
+	if (ZSTD_isError(rc))
+		return mm_error_set(MM_ECORRUPT, "protocol error: the compressed stream from peer '%s' is corrupt (%s)",
+				    c->peer, ZSTD_getErrorName(rc));
+	z->raw_off = ib.pos;
+	z->dc_full = ob.pos == ob.size;
+	c->in_len += ob.pos;
+	return ob.pos > 0;
+}
+
+/* Reads what is there (never blocks): 1 read something, 0 nothing yet, <0 error or end of stream. */
+static int read_some(struct conn *c)
+{
+	struct conn_zstd *z = c->z;
+	ssize_t n;
+	int err;
+
+	if ((err = in_reserve(c, CONN_READ_BLOCK)) < 0)
+		return err;
+	if (!z) {
+		n = read_raw(c, c->in + c->in_len, c->in_cap - c->in_len, c->in_len > c->in_off);
+		if (n > 0)
+			c->in_len += (size_t)n;
+		return n > 0 ? 1 : (int)n;
+	}
+	for (;;) {
+		if ((err = inflate_some(c)) != 0)
+			return err;
+		if (z->raw_off == z->raw_len)
+			z->raw_off = z->raw_len = 0;
+		if (z->raw_len == z->raw_cap) {
+			/* the decoder took nothing from a full buffer: it cannot happen with output room */
+			return mm_error_set(MM_ECORRUPT, "protocol error: the compressed stream from peer '%s' is corrupt",
+					    c->peer);
+		}
+		n = read_raw(c, z->raw + z->raw_len, z->raw_cap - z->raw_len,
+			     c->in_len > c->in_off || z->raw_len > 0);
+		if (n <= 0)
+			return (int)n;
+		z->raw_len += (size_t)n;
+	}
+}
+
+/* Compresses the buffered frames into z->wire, flushed so that the peer can decode all of them. */
+static int deflate_out(struct conn *c)
+{
+	struct conn_zstd *z = c->z;
+	ZSTD_inBuffer ib = {c->out.p, c->out.len, 0};
+	size_t rc;
+
+	do {
+		size_t room = ZSTD_CStreamOutSize();
+		uint8_t *p = wbuf_grow(&z->wire, room);
+		if (!p)
+			return mm_error_oom();
+		ZSTD_outBuffer ob = {p, room, 0};
+		rc = ZSTD_compressStream2(z->cc, &ob, &ib, ZSTD_e_flush);
+		z->wire.len -= room - ob.pos; /* wbuf_grow counted all the room as used */
+		if (ZSTD_isError(rc))
+			return mm_error_set(MM_EIO, "cannot compress the stream to peer '%s': %s", c->peer,
+					    ZSTD_getErrorName(rc));
+	} while (rc != 0 || ib.pos < ib.size);
+	wbuf_reset(&c->out);
+	return 0;
 }
 
 int conn_flush(struct conn *c)
 {
+	struct wbuf *b = &c->out;
 	size_t off = 0;
 	int err;
 
 	if (c->out.oom)
 		return mm_error_oom();
-	while (off < c->out.len) {
-		ssize_t n = write(c->wfd, c->out.p + off, c->out.len - off);
+	if (c->z) {
+		if (c->out.len && (err = deflate_out(c)) < 0)
+			return err;
+		b = &c->z->wire;
+	}
+	while (off < b->len) {
+		ssize_t n = io_write(c, b->p + off, b->len - off);
 		if (n > 0) {
 			off += (size_t)n;
 			c->bytes_out += (uint64_t)n;
@@ -124,18 +293,18 @@ int conn_flush(struct conn *c)
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return mm_error_errno(MM_EIO, errno, "cannot send to peer '%s'", c->peer);
 		/* no room: wait for room, and take in what the peer sends meanwhile */
-		struct pollfd p[2] = {{c->wfd, POLLOUT, 0}, {c->rfd, POLLIN, 0}};
+		struct pollfd p[2] = {{c->wfd, c->io && c->io->wants ? c->io->wants(c->io->ctx) : POLLOUT, 0},
+				      {c->rfd, POLLIN, 0}};
 		int np = c->in_len - c->in_off < CONN_MAX_PENDING ? 2 : 1, rc;
 		if (c->rfd == c->wfd && np == 2) {
 			p[0].events |= POLLIN;
 			np = 1;
 		}
 		do
-			rc = poll(p, (nfds_t)np, c->timeout_ms);
+			rc = poll(p, (nfds_t)np, poll_ms(c));
 		while (rc < 0 && errno == EINTR);
 		if (rc == 0)
-			return mm_error_set(MM_EIO, "peer '%s' did not answer for %.1f seconds (it takes no data)", c->peer,
-					    (double)c->timeout_ms / 1000.0);
+			return timed_out(c, " (it takes no data)");
 		if (rc < 0)
 			return mm_error_errno(MM_EIO, errno, "peer '%s'", c->peer);
 		if (((p[0].revents & POLLIN) || (np == 2 && (p[1].revents & (POLLIN | POLLHUP)))) &&
@@ -145,7 +314,7 @@ int conn_flush(struct conn *c)
 				return err;
 		}
 	}
-	wbuf_reset(&c->out);
+	wbuf_reset(b);
 	return 0;
 }
 

@@ -7,16 +7,35 @@
  * sends is read into the input buffer (up to CONN_MAX_PENDING), so two
  * peers writing at once never wait on each other.  The descriptors are
  * non-blocking while the connection lives.
+ *
+ * Bytes go through plain read(2)/write(2), or through a `conn_io` (TLS).
+ * Once both peers agreed in their hellos, conn_compress() switches both
+ * directions to a zstd stream: frames are compressed as they are flushed
+ * and decompressed as they are read; bytes_in/bytes_out count what crossed
+ * the wire.
  */
 #ifndef MMSYNC_CONN_H
 #define MMSYNC_CONN_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "wire.h"
 
 #define CONN_MAX_PENDING (64u << 20) /* input read ahead while writing */
+
+/* A byte stream over the connection's descriptor (rfd == wfd). */
+struct conn_io {
+	/* As read(2) and write(2): -1 with errno EAGAIN when it cannot go on now. */
+	ssize_t (*read)(void *ctx, void *buf, size_t len);
+	ssize_t (*write)(void *ctx, const void *buf, size_t len);
+	/* After an EAGAIN: the poll(2) events it waits for (a TLS read may need to write). */
+	short (*wants)(void *ctx);
+	void *ctx;
+};
+
+struct conn_zstd;
 
 struct conn {
 	int rfd, wfd;
@@ -26,12 +45,22 @@ struct conn {
 	size_t in_len, in_off, in_cap;
 	uint64_t bytes_in, bytes_out;
 	int timeout_ms;   /* per read or write; -1 waits for ever */
+	int64_t deadline; /* CLOCK_MONOTONIC milliseconds when the whole run must end; 0: none */
+	const struct conn_io *io; /* NULL: read(2)/write(2) */
+	struct conn_zstd *z;      /* set by conn_compress() */
 	char peer[128];   /* for messages */
 };
 
 /* Sets up `c` on `rfd`/`wfd` (not owned: the caller closes them). */
 int conn_init(struct conn *c, int rfd, int wfd, const char *peer);
 void conn_dispose(struct conn *c);
+/*
+ * From now on, compresses what is flushed and decompresses what is read
+ * (bytes already read ahead are taken as compressed).  `level`: zstd's.
+ */
+int conn_compress(struct conn *c, int level);
+/* Milliseconds on CLOCK_MONOTONIC (for `deadline`). */
+int64_t conn_now_ms(void);
 /* Writes all buffered output. */
 int conn_flush(struct conn *c);
 /* Flushes when more than `threshold` bytes are buffered. */

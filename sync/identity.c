@@ -1,6 +1,7 @@
 /* Replica identity with OpenSSL: see identity.h. */
 #include "identity.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -10,6 +11,7 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -101,8 +103,6 @@ int identity_fingerprint(char out[IDENTITY_FP_TEXT], const char *cert_path)
 {
 	FILE *f = fopen(cert_path, "re");
 	X509 *cert;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
 	int ok;
 
 	if (!f)
@@ -111,12 +111,41 @@ int identity_fingerprint(char out[IDENTITY_FP_TEXT], const char *cert_path)
 	fclose(f);
 	if (!cert)
 		return ssl_fail("cannot read certificate");
-	ok = X509_digest(cert, EVP_sha256(), md, &len) && len == 32;
+	ok = identity_cert_fingerprint(out, cert);
 	X509_free(cert);
-	if (!ok)
+	return ok;
+}
+
+int identity_cert_fingerprint(char out[IDENTITY_FP_TEXT], X509 *cert)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (!X509_digest(cert, EVP_sha256(), md, &len) || len != 32)
 		return ssl_fail("cannot hash certificate");
 	memcpy(out, "SHA256:", 7);
 	for (unsigned int i = 0; i < len; i++)
 		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+int identity_parse_fingerprint(char out[IDENTITY_FP_TEXT], const char *text)
+{
+	size_t n = 0;
+
+	if (!strncasecmp(text, "SHA256:", 7))
+		text += 7;
+	memcpy(out, "SHA256:", 7);
+	for (const char *p = text; *p; p++) {
+		if (*p == ':' && n % 2 == 0 && n > 0 && p[1])
+			continue; /* "ab:cd:..." as openssl prints it */
+		if (!isxdigit((unsigned char)*p) || n == 64)
+			return mm_error_set(MM_EINVAL, "'%s' is not a certificate fingerprint (SHA256: and 64 hex digits)",
+					    text);
+		out[7 + n++] = (char)tolower((unsigned char)*p);
+	}
+	if (n != 64)
+		return mm_error_set(MM_EINVAL, "'%s' is not a certificate fingerprint (SHA256: and 64 hex digits)", text);
+	out[7 + 64] = '\0';
 	return 0;
 }

@@ -51,6 +51,10 @@ enum proto_type {
 	MSG_BYE = 12
 };
 
+/* hello.caps: what the client offers; the server answers with what it accepts of that */
+#define PROTO_CAP_ZSTD 0x1 /* the stream after the hellos is zstd-compressed */
+#define PROTO_CAPS_KNOWN PROTO_CAP_ZSTD
+
 /* hello.op (client only) */
 #define PROTO_OP_PULL 0x1
 #define PROTO_OP_PUSH 0x2

@@ -48,7 +48,8 @@ int session_prepare(struct replica *r, struct scan_stats *st, void (*warn)(void 
 	return scan_run(r, &so, st);
 }
 
-static void my_hello(struct msg_hello *h, struct replica *r, unsigned op, char **filters, size_t nfilters)
+static void my_hello(struct msg_hello *h, struct replica *r, unsigned op, uint64_t caps, char **filters,
+		     size_t nfilters)
 {
 	memset(h, 0, sizeof(*h));
 	h->version = PROTO_VERSION;
@@ -56,6 +57,7 @@ static void my_hello(struct msg_hello *h, struct replica *r, unsigned op, char *
 	h->index_id = store_index_id(r->store);
 	snprintf(h->name, sizeof(h->name), "%s", r->name);
 	h->op = (uint8_t)op;
+	h->caps = caps;
 	h->filters = filters;
 	h->nfilters = nfilters;
 }
@@ -81,13 +83,21 @@ int session_client(struct replica *r, struct conn *c, const struct session_opts 
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	my_hello(&h, r, o->op, o->filters, o->nfilters);
+	my_hello(&h, r, o->op, o->caps & PROTO_CAPS_KNOWN, o->filters, o->nfilters);
 	proto_put_hello(&c->out, &h);
 	if ((err = conn_expect(c, MSG_HELLO, &p, &len)) < 0 || (err = proto_get_hello(&ss.peer, p, len)) < 0)
 		goto done;
 	snprintf(res->peer_name, sizeof(res->peer_name), "%s", ss.peer.name);
 	res->peer_id = ss.peer.replica_id;
 	if ((err = check_peer(&ss)) < 0)
+		goto done;
+	if (ss.peer.caps & ~(o->caps & PROTO_CAPS_KNOWN)) {
+		err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' accepted capabilities that were not offered",
+				   c->peer);
+		goto done;
+	}
+	res->caps = ss.peer.caps;
+	if ((res->caps & PROTO_CAP_ZSTD) && (err = conn_compress(c, o->zstd_level)) < 0)
 		goto done;
 	if ((o->op & PROTO_OP_PULL) && (err = receive_phase(&ss)) < 0)
 		goto done;
@@ -113,9 +123,12 @@ int session_server(struct replica *r, struct conn *c, const struct session_opts 
 
 	if ((err = conn_expect(c, MSG_HELLO, &p, &len)) < 0 || (err = proto_get_hello(&ss.peer, p, len)) < 0)
 		goto done;
-	my_hello(&h, r, 0, NULL, 0);
+	/* accept what the client offers and this side knows */
+	my_hello(&h, r, 0, ss.peer.caps & PROTO_CAPS_KNOWN, NULL, 0);
 	proto_put_hello(&c->out, &h);
 	if ((err = conn_flush(c)) < 0 || (err = check_peer(&ss)) < 0)
+		goto done;
+	if ((h.caps & PROTO_CAP_ZSTD) && (err = conn_compress(c, o->zstd_level)) < 0)
 		goto done;
 	ss.filters = ss.peer.filters;
 	ss.nfilters = ss.peer.nfilters;

@@ -33,6 +33,8 @@ struct session_opts {
 	unsigned op;           /* PROTO_OP_PULL and/or PROTO_OP_PUSH */
 	char **filters;        /* PATH... limits, valid replica paths */
 	size_t nfilters;
+	uint64_t caps;         /* PROTO_CAP_* the client offers (the server accepts what it offers) */
+	int zstd_level;        /* compression level when PROTO_CAP_ZSTD is agreed */
 	session_event_fn on_event;
 	void *arg;
 };
@@ -42,6 +44,7 @@ struct session_result {
 	uint64_t peer_id;
 	uint64_t files_in, files_out, bytes_in, bytes_out;
 	uint64_t merged, conflicts, deleted, skipped, failed;
+	uint64_t caps;         /* what both sides agreed */
 };
 
 /*

@@ -20,6 +20,12 @@
  * memcmp, NUL sorts before every byte a name may hold, so "a", "a/x",
  * "a-b" come out in that (depth-first) order.
  */
+/* Added in schema 7: what happened at the last syncs with each peer as the user names it. */
+#define REMOTES_SCHEMA                                                                                        \
+	"CREATE TABLE remotes (name TEXT PRIMARY KEY, url TEXT NOT NULL DEFAULT '',"                           \
+	" replica_id INTEGER NOT NULL DEFAULT 0, last_ok INTEGER NOT NULL DEFAULT 0,"                        \
+	" last_fail INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');"
+
 static const char *schema =
 	"CREATE TABLE entries ("
 	" key BLOB PRIMARY KEY,"
@@ -54,7 +60,8 @@ static const char *schema =
 	"CREATE TABLE history (key BLOB NOT NULL, vv BLOB NOT NULL, oid BLOB NOT NULL,"
 	" flags INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, mode INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX history_key ON history(key);"
-	"CREATE INDEX history_oid ON history(oid);";
+	"CREATE INDEX history_oid ON history(oid);"
+	REMOTES_SCHEMA;
 
 #define COLS "key, kind, mode, size, mtime, hash, target, vv, seq, dev, ino, ctime, flags, writer, origin, mstamp"
 
@@ -334,6 +341,14 @@ int store_open(struct store **out, const char *db_path)
 	version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
+	if (version == 6) {
+		/* schema 6 lacks only the remotes table */
+		if ((err = exec(s, "BEGIN IMMEDIATE; " REMOTES_SCHEMA " PRAGMA user_version = 7; COMMIT")) < 0) {
+			exec(s, "ROLLBACK");
+			goto fail;
+		}
+		version = 7;
+	}
 	if (version != STORE_SCHEMA_VERSION) {
 		err = mm_error_set(MM_ECORRUPT, "metadata store '%s' has schema version %d, this mmsync reads %d",
 				   db_path, version, STORE_SCHEMA_VERSION);
@@ -1274,4 +1289,78 @@ fail:
 	vv_dispose(&v);
 	store_rollback(s);
 	return err;
+}
+
+int store_remote_get(struct store *s, const char *name, struct store_remote *out)
+{
+	sqlite3_stmt *st;
+	int rc, err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = prep(s, &st, "SELECT url, replica_id, last_ok, last_fail, last_error FROM remotes WHERE name = ?")) < 0)
+		return err;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_text(out->url, sizeof(out->url), sqlite3_column_text(st, 0));
+		out->replica_id = (uint64_t)sqlite3_column_int64(st, 1);
+		out->last_ok_ns = sqlite3_column_int64(st, 2);
+		out->last_fail_ns = sqlite3_column_int64(st, 3);
+		copy_text(out->last_error, sizeof(out->last_error), sqlite3_column_text(st, 4));
+		err = 0;
+	} else {
+		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading remotes");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_remote_note(struct store *s, const char *name, const char *url, uint64_t replica_id, int64_t when_ns,
+		      const char *error)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	/* a success keeps the last failure on record (and its message); a failure keeps the last success */
+	if ((err = prep(s, &st,
+			error ? "INSERT INTO remotes (name, url, replica_id, last_fail, last_error) VALUES (?1,?2,?3,?4,?5)"
+				" ON CONFLICT(name) DO UPDATE SET url = ?2, replica_id = CASE WHEN ?3 THEN ?3 ELSE replica_id"
+				" END, last_fail = ?4, last_error = ?5"
+			      : "INSERT INTO remotes (name, url, replica_id, last_ok) VALUES (?1,?2,?3,?4)"
+				" ON CONFLICT(name) DO UPDATE SET url = ?2, replica_id = CASE WHEN ?3 THEN ?3 ELSE replica_id"
+				" END, last_ok = ?4")) < 0)
+		return err;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)replica_id);
+	sqlite3_bind_int64(st, 4, when_ns);
+	if (error)
+		sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
+	return step_done(s, st, "writing remotes");
+}
+
+int store_unsent_count(struct store *s, uint64_t peer_id, uint64_t *out)
+{
+	struct store_peer p;
+	sqlite3_stmt *st;
+	int rc, err;
+
+	*out = 0;
+	if ((err = store_peer_get(s, peer_id, &p)) < 0 && err != MM_ENOTFOUND)
+		return err;
+	/* rows changed here since the peer's last acknowledgement, except those it sent us (a peer never
+	   reached: every row) */
+	if ((err = prep(s, &st, peer_id ? "SELECT count(*) FROM entries WHERE seq > ? AND origin != ?"
+				       : "SELECT count(*) FROM entries WHERE seq > ?")) < 0)
+		return err;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)p.acked_seq);
+	if (peer_id)
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)peer_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		err = db_error(s, s->db, "counting changes");
+	sqlite3_finalize(st);
+	return err < 0 ? err : 0;
 }

@@ -19,7 +19,7 @@
 
 #include "vv/vv.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define MM_HASH_LEN 32 /* SHA-256 */
 
 enum entry_kind {
@@ -140,6 +140,21 @@ struct store_peer {
 int store_peer_get(struct store *s, uint64_t id, struct store_peer *out);
 /* Writes it (inside a batch or not). */
 int store_peer_put(struct store *s, const struct store_peer *p);
+
+/* The last syncs with a peer as the user named it (a configured name or a URL). */
+struct store_remote {
+	char url[1024];
+	uint64_t replica_id;            /* 0 until a session reached it */
+	int64_t last_ok_ns, last_fail_ns;
+	char last_error[1024];
+};
+/* MM_ENOTFOUND (and zeroes) when no sync with `name` was ever tried. */
+int store_remote_get(struct store *s, const char *name, struct store_remote *out);
+/* Records a success (error NULL) or a failure with its message; replica_id 0 keeps the one known. */
+int store_remote_note(struct store *s, const char *name, const char *url, uint64_t replica_id, int64_t when_ns,
+		      const char *error);
+/* How many rows of this replica peer `peer_id` has not acknowledged (rows it sent us left out). */
+int store_unsent_count(struct store *s, uint64_t peer_id, uint64_t *out);
 
 /* Names of replica ids met (for conflict copies and logs). */
 int store_replica_name(struct store *s, uint64_t id, char out[65]);
