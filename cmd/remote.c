@@ -158,7 +158,8 @@ pinned:
 	rm->ssh.command = po->ssh ? po->ssh : (env = getenv("MMSYNC_SSH")) && *env ? env : "ssh";
 	rm->ssh.program = po->remote_prog;
 	rm->ssh.quiet = ctx->quiet;
-	rm->ssh.batch = !isatty(0);
+	/* cron (no terminal) and -q runs must never wait at a prompt */
+	rm->ssh.batch = !isatty(0) || ctx->quiet;
 	rm->ssh.on_line = show_line;
 	if (rm->url.kind == URL_LOCAL)
 		return check_local(ctx, rm);

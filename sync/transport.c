@@ -350,7 +350,8 @@ const char *transport_ssh_diagnose(struct transport *t, const struct url *u, con
 		snprintf(buf, n, "no mmsync at '%s' on host '%s' (install it there, or name it with --remote-mmsync)",
 			 prog, u->host);
 	else if (status == 255)
-		snprintf(buf, n, "ssh to host '%s' failed (exit status 255)", u->host);
+		snprintf(buf, n, "the ssh connection to host '%s' ended in the middle of the session (ssh exit status "
+			 "255: the connection was lost, or the far side was killed)", u->host);
 	else
 		return NULL;
 	return buf;
