@@ -66,6 +66,9 @@ struct option;
 int cmd_getopt(const struct command *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
 	       int (*handle)(void *arg, int opt, const char *optarg), void *arg);
 
+/* The candidate nearest to `word` when it looks like a slip of the finger (a few edits), else NULL. */
+const char *cmd_nearest(const char *word, const char *const *cands, size_t n);
+
 /* Writes `s` for a terminal: as is when plain, else in "C-style quotes". */
 void out_path(FILE *f, const char *s);
 /* A path inside 'single quotes' for messages, C-quoted when unusual; returns a static buffer. */
@@ -95,6 +98,7 @@ int cmd_gc(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_peer(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_trust(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_untrust(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv);
 
 /* Options of the commands that reach peers (pull, push, sync, clone), after the command name. */
 struct peer_opts {
@@ -103,7 +107,11 @@ struct peer_opts {
 	const char *fingerprint;  /* --fingerprint FP: the TLS pin for every peer named */
 	long timeout_s;           /* --timeout SECONDS for the whole run; 0: none */
 	int all;                  /* --all (sync) */
+	int bundle;               /* the peers are bundle files (bundle apply) */
 };
+
+/* cmd_sync_run's op: with PROTO_OP_PULL, the peer is a bundle file (`bundle apply`). */
+#define CMD_OP_BUNDLE 0x100
 
 /* getopt_long entries for struct peer_opts, and their handler (returns -1 after a message). */
 #define PEER_LONGOPTS                                                                                          \
@@ -139,6 +147,8 @@ int cmd_names_peer(struct cmd_ctx *ctx, const char *arg);
  * code; prints nothing else.
  */
 int cmd_run_scan(struct cmd_ctx *ctx, unsigned flags, scan_change_fn on_change, void *arg, struct scan_stats *st);
+/* A scan's warning about a path, for session_prepare (arg: the cmd_ctx); quiet about special files under -q. */
+void cmd_scan_warning(void *arg, const char *path, const char *msg);
 /* "added", "modified", "deleted". */
 const char *cmd_change_name(enum scan_change what);
 #endif

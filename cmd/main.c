@@ -73,6 +73,22 @@ static const struct command commands[] = {
 	 "\n"
 	 "    --all                 every peer of 'mmsync peer list', in order\n"
 	 "    (and the peer options of 'mmsync help pull')\n"},
+	{"bundle", cmd_bundle, CMD_REPLICA | CMD_LOCK, "offline sync through a file",
+	 "usage: mmsync bundle create FILE [--for PEER] [PATH...]\n"
+	 "       mmsync bundle apply FILE\n"
+	 "       mmsync bundle list FILE\n"
+	 "\n"
+	 "create: write the changes a peer lacks (without --for, everything) to FILE, a\n"
+	 "pax archive compressed with zstd. With --for PEER (a peer this replica has\n"
+	 "synced with, or a replica id), what PEER confirmed having is left out, and\n"
+	 "only PEER may apply it.\n"
+	 "apply: check the whole bundle, then apply it with the rules of a live sync\n"
+	 "(merges, conflicts, crash safety); its author's changes count as seen, so a\n"
+	 "later sync does not send them again. Applying one twice changes nothing.\n"
+	 "list: what a bundle holds, without applying it.\n"
+	 "A truncated, corrupt, tampered or foreign bundle is refused (exit 3).\n"
+	 "\n"
+	 "    --for PEER    leave out what PEER has; only PEER may apply it\n"},
 	{"peer", cmd_peer, CMD_REPLICA, "add, list and remove named peers",
 	 "usage: mmsync peer add NAME URL [--fingerprint FP]\n"
 	 "       mmsync peer list\n"
@@ -152,6 +168,20 @@ static const char global_usage[] =
 	"    --help        this text; 'mmsync help COMMAND' for a command\n"
 	"    --version     print the version\n";
 
+/* "'x' is not an mmsync command", with the nearest one when it looks like a slip. */
+static void unknown_command(const char *name)
+{
+	const char *cands[sizeof(commands) / sizeof(commands[0])], *near;
+	size_t n = sizeof(commands) / sizeof(commands[0]);
+
+	for (size_t i = 0; i < n; i++)
+		cands[i] = commands[i].name;
+	if ((near = cmd_nearest(name, cands, n)))
+		cmd_error("'%s' is not an mmsync command; did you mean '%s'? (see 'mmsync --help')", name, near);
+	else
+		cmd_error("'%s' is not an mmsync command; see 'mmsync --help'", name);
+}
+
 const struct command *cmd_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -186,7 +216,7 @@ int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!(c = cmd_find(argv[1]))) {
-		cmd_error("'%s' is not an mmsync command; see 'mmsync --help'", argv[1]);
+		unknown_command(argv[1]);
 		return EXIT_USAGE;
 	}
 	cmd_usage(stdout, c);
@@ -257,7 +287,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!(c = cmd_find(argv[i]))) {
-		cmd_error("'%s' is not an mmsync command; see 'mmsync --help'", argv[i]);
+		unknown_command(argv[i]);
 		return EXIT_USAGE;
 	}
 	for (int j = i + 1; j < argc && strcmp(argv[j], "--"); j++) {

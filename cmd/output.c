@@ -52,6 +52,67 @@ int cmd_fail(int code)
 	return cmd_exit_for(code);
 }
 
+/* Edit distance (insertions, deletions, substitutions, swaps of neighbours), capped at 9. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b), d[32][32];
+
+	if (n > 30 || m > 30)
+		return 9;
+	for (size_t i = 0; i <= n; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= m; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= n; i++)
+		for (size_t j = 1; j <= m; j++) {
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[n][m] > 9 ? 9 : d[n][m];
+}
+
+const char *cmd_nearest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	size_t bestd = 9, len = strlen(word);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = distance(word, cands[i]);
+		/* a prefix of exactly one candidate counts as near too ("--ti" for "--timeout") */
+		if (len >= 2 && !strncmp(cands[i], word, len) && d > 1)
+			d = 1;
+		if (d < bestd) {
+			bestd = d;
+			best = cands[i];
+		}
+	}
+	/* close enough to be a slip: at most 2 edits, and fewer than half the word */
+	return best && bestd <= 2 && bestd * 2 < (len > 2 ? len : 3) ? best : NULL;
+}
+
+/* " (did you mean '--timeout'?)" for an unknown long option, or "". */
+static const char *option_hint(const char *what, const struct option *longopts, char *buf, size_t n)
+{
+	const char *cands[64], *near;
+	char word[64];
+	size_t k = 0;
+
+	snprintf(word, sizeof(word), "%s", what + 2);
+	word[strcspn(word, "=")] = '\0';
+	for (; longopts && longopts[k].name && k < 64; k++)
+		cands[k] = longopts[k].name;
+	if (!(near = cmd_nearest(word, cands, k)))
+		return "";
+	snprintf(buf, n, " (did you mean '--%s'?)", near);
+	return buf;
+}
+
 int cmd_getopt(const struct command *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
 	       int (*handle)(void *arg, int opt, const char *optarg), void *arg)
 {
@@ -72,8 +133,11 @@ int cmd_getopt(const struct command *c, int argc, char **argv, const char *short
 			const char *what = argv[optind - 1];
 			if (opt == '?' && optopt && strncmp(what, "--", 2))
 				cmd_error("%s: option '-%c' is not known", c->name, optopt);
-			else if (opt == '?')
-				cmd_error("%s: option '%s' is not known", c->name, what);
+			else if (opt == '?') {
+				char hint[96];
+				cmd_error("%s: option '%s' is not known%s", c->name, what,
+					  option_hint(what, longopts ? longopts : help_only, hint, sizeof(hint)));
+			}
 			else
 				cmd_error("%s: option '%s' needs a value", c->name, what);
 			cmd_usage(stderr, c);

@@ -8,14 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sync/bundle.h"
 #include "sync/conn.h"
 #include "sync/error.h"
 #include "sync/proto.h"
 #include "sync/replica.h"
+#include "sync/store.h"
 #include "sync/tls.h"
+#include "vv/vv.h"
 
 #define REMOTE_MAX_KIDS 64
 static volatile pid_t kids[REMOTE_MAX_KIDS];
@@ -48,12 +52,19 @@ int remote_is_network(const struct remote *rm)
 	return rm->url.kind != URL_LOCAL;
 }
 
+char **remote_filters(const struct remote *rm, size_t *n)
+{
+	*n = rm->bundle ? bundle_info(rm->bundle)->nfilters : 0;
+	return *n ? bundle_info(rm->bundle)->filters : NULL;
+}
+
 void remote_dispose(struct remote *rm)
 {
 	if (rm->started) {
 		kid_remove(rm->t.pid);
 		transport_abort(&rm->t);
 	}
+	bundle_free(rm->bundle, 1);
 	free(rm->name);
 	free(rm->url_text);
 	url_dispose(&rm->url);
@@ -121,6 +132,18 @@ int remote_resolve(struct cmd_ctx *ctx, const struct peer_opts *po, const char *
 	{
 		struct transport init = TRANSPORT_INIT;
 		rm->t = init;
+	}
+	if (po->bundle) {
+		/* a bundle file: a local path, whatever it looks like */
+		rm->url.kind = URL_LOCAL;
+		/* as typed: this process never changes its directory */
+		if (!(rm->url.path = strdup(arg))) {
+			cmd_error("out of memory");
+			return EXIT_FAILED;
+		}
+		rm->url_text = strdup(arg);
+		rm->is_bundle = 1;
+		return rm->url_text ? EXIT_OK : EXIT_FAILED;
 	}
 	if (ctx->r && cmd_peer_lookup(ctx->r, arg, &url, &fp) > 0) {
 		rm->name = strdup(arg);
@@ -207,12 +230,67 @@ static int check_pin(struct cmd_ctx *ctx, struct remote *rm)
 	return EXIT_FAILED;
 }
 
+/* bundle apply: checks the whole bundle, then forks the child that plays its author's side. */
+static int start_bundle(struct cmd_ctx *ctx, struct remote *rm)
+{
+	const struct bundle_info *in;
+	char name[65] = "", id[VV_ID_TEXT];
+	int sv[2], err;
+	pid_t pid;
+
+	if ((err = bundle_read(&rm->bundle, rm->url.path, ctx->r, NULL, NULL)) < 0) {
+		say(rm, "%s", mm_error_msg());
+		return EXIT_FAILED;
+	}
+	in = bundle_info(rm->bundle);
+	if (in->author_id == ctx->r->id) {
+		say(rm, "bundle '%s' was made by this replica: apply it on another one; nothing changed", rm->arg);
+		return EXIT_FAILED;
+	}
+	if (in->target && in->target != ctx->r->id) {
+		vv_id_format(id, in->target);
+		if (store_replica_name(ctx->r->store, in->target, name) < 0 || !name[0])
+			say(rm, "bundle '%s' was made for replica %s, not this one; nothing changed", rm->arg, id);
+		else
+			say(rm, "bundle '%s' was made for replica '%s' (%s), not this one; nothing changed", rm->arg, name,
+			    id);
+		return EXIT_FAILED;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		say(rm, "cannot make a socket pair: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		say(rm, "cannot start a child process: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
+	if (pid == 0) {
+		/* the author's side: reads only the checked files, never the store */
+		close(sv[0]);
+		err = bundle_serve(rm->bundle, sv[1]);
+		if (err < 0 && !strstr(mm_error_msg(), "closed the connection"))
+			fprintf(stderr, "mmsync: bundle '%s': %s\n", rm->arg, mm_error_msg());
+		_exit(err < 0 ? EXIT_FAILED : EXIT_OK);
+	}
+	close(sv[1]);
+	rm->t.fd = sv[0];
+	rm->t.pid = pid;
+	rm->started = 1;
+	kid_add(pid);
+	return EXIT_OK;
+}
+
 int remote_start(struct cmd_ctx *ctx, struct remote *rm, int64_t deadline)
 {
 	char exe[PATH_MAX], key[PATH_MAX], cert[PATH_MAX];
 	ssize_t n;
 	int err;
 
+	if (rm->is_bundle)
+		return start_bundle(ctx, rm);
 	switch (rm->url.kind) {
 	case URL_LOCAL:
 		if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0) {
@@ -237,6 +315,7 @@ int remote_start(struct cmd_ctx *ctx, struct remote *rm, int64_t deadline)
 		return EXIT_FAILED;
 	}
 	rm->started = 1;
+	rm->deadline = deadline;
 	if (rm->t.pid > 0)
 		kid_add(rm->t.pid);
 	if (rm->url.kind == URL_TLS && check_pin(ctx, rm) != EXIT_OK) {
@@ -255,8 +334,8 @@ void remote_fail(struct remote *rm, int code, const char *msg, char *out, size_t
 
 	if (rm->started) {
 		pid_t pid = rm->t.pid;
-		/* let a peer that refused say why (and with what status) before it is killed */
-		transport_close_wait(&rm->t, &status, 2000);
+		/* let a peer that refused say why (and with what status) before it is killed; not past --timeout */
+		transport_close_wait(&rm->t, &status, rm->deadline && conn_now_ms() >= rm->deadline ? 200 : 2000);
 		kid_remove(pid);
 		rm->started = 0;
 	}
@@ -270,7 +349,7 @@ void remote_fail(struct remote *rm, int code, const char *msg, char *out, size_t
 	cmd_error("%s", out);
 }
 
-void remote_done(struct remote *rm, int *status)
+void remote_done(struct cmd_ctx *ctx, struct remote *rm, int *status)
 {
 	pid_t pid = rm->t.pid;
 
@@ -280,4 +359,6 @@ void remote_done(struct remote *rm, int *status)
 	transport_close(&rm->t, status);
 	kid_remove(pid);
 	rm->started = 0;
+	if (rm->bundle && *status == 0 && bundle_record(rm->bundle, ctx->r) < 0)
+		cmd_warning("bundle '%s': %s", rm->arg, mm_error_msg());
 }

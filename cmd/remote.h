@@ -23,6 +23,9 @@ struct remote {
 	struct ssh_opts ssh;
 	struct transport t;
 	int started;
+	int is_bundle;            /* a bundle file (bundle apply) */
+	struct bundle *bundle;    /* ... once checked: what the child serves */
+	int64_t deadline;         /* of the run (--timeout), 0: none */
 	char why[1024];           /* the last failure printed */
 };
 
@@ -31,6 +34,8 @@ int remote_resolve(struct cmd_ctx *ctx, const struct peer_opts *po, const char *
 void remote_dispose(struct remote *rm);
 /* Starts the transport (checking a TLS server's certificate against the pin) before `deadline`. */
 int remote_start(struct cmd_ctx *ctx, struct remote *rm, int64_t deadline);
+/* The PATH limits a bundle was made with (none for other peers). */
+char **remote_filters(const struct remote *rm, size_t *n);
 /* 1 for ssh and TLS peers (compressed, with network timeouts). */
 int remote_is_network(const struct remote *rm);
 /*
@@ -40,7 +45,7 @@ int remote_is_network(const struct remote *rm);
  */
 void remote_fail(struct remote *rm, int code, const char *msg, char *out, size_t n);
 /* After a session that went well: closes the transport; the peer process's exit status goes to *status. */
-void remote_done(struct remote *rm, int *status);
+void remote_done(struct cmd_ctx *ctx, struct remote *rm, int *status);
 /* Kills the peer processes of every started remote (from a signal handler too). */
 void remote_kill_all(void);
 

@@ -93,3 +93,13 @@ int cmd_scan(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	return EXIT_OK;
 }
+
+void cmd_scan_warning(void *arg, const char *path, const char *msg)
+{
+	struct cmd_ctx *ctx = arg;
+
+	/* special files are not synced: worth saying, except under -q */
+	if (ctx->quiet && strstr(msg, "not synced"))
+		return;
+	cmd_warning("%s: %s", quote_path(path), msg);
+}

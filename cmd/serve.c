@@ -70,15 +70,6 @@ static int serve_opt(void *arg, int opt, const char *val)
 	return 0;
 }
 
-static void on_scan_warning(void *arg, const char *path, const char *msg)
-{
-	struct cmd_ctx *ctx = arg;
-
-	if (ctx->quiet && strstr(msg, "not synced"))
-		return;
-	cmd_warning("%s: %s", quote_path(path), msg);
-}
-
 static void on_event(void *arg, enum session_event ev, const char *path, const char *detail)
 {
 	struct cmd_ctx *ctx = arg;
@@ -119,7 +110,7 @@ static int serve_stdio(struct cmd_ctx *ctx)
 	free(root);
 	if (err < 0)
 		return refuse(&conn, err);
-	if ((err = session_prepare(ctx->r, &st, on_scan_warning, ctx)) < 0)
+	if ((err = session_prepare(ctx->r, &st, cmd_scan_warning, ctx)) < 0)
 		return refuse(&conn, err);
 	so.on_event = on_event;
 	so.arg = ctx;
@@ -218,19 +209,22 @@ static int serve_client(struct tls_server *sv, int fd, const char *addr)
 		conn_flush(&conn);
 		goto done;
 	}
-	who = *trusted ? trusted : fp;
+	/* "laptop (SHA256:...)", or the fingerprint alone for a client trusted without a name */
+	char label[REPLICA_NAME_MAX + IDENTITY_FP_TEXT + 8];
+	snprintf(label, sizeof(label), *trusted ? "%s (%s)" : "%s%s", trusted, fp);
+	who = label;
 	if ((err = lock_within(r, sv->timeout_ms < 120000 ? sv->timeout_ms : 120000)) < 0) {
 		if (err == MM_ELOCKED)
 			mm_error_set(MM_ERROR, "replica '%s' is busy (another sync holds its lock); try again later",
 				     sv->name);
-		server_note(sv, r, "client %s (%s) from %s: %s", who, fp, addr, mm_error_msg());
+		server_note(sv, r, "client %s from %s: %s", who, addr, mm_error_msg());
 		proto_put_error(&conn.out, mm_error_msg());
 		conn_flush(&conn);
 		goto done;
 	}
 	/* from here the server's stop waits (a while) for this session to end */
 	signal(SIGTERM, on_stop);
-	if ((err = session_prepare(r, &st, on_scan_warning, sv->ctx)) == 0) {
+	if ((err = session_prepare(r, &st, cmd_scan_warning, sv->ctx)) == 0) {
 		sv->ctx->r = r;
 		so.on_event = on_event;
 		so.arg = sv->ctx;
@@ -241,12 +235,12 @@ static int serve_client(struct tls_server *sv, int fd, const char *addr)
 	if (err < 0) {
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "%s", mm_error_msg());
-		server_note(sv, r, "client %s (%s) from %s: failed: %s", who, fp, addr, msg);
+		server_note(sv, r, "client %s from %s: failed: %s", who, addr, msg);
 		proto_put_error(&conn.out, msg);
 		conn_flush(&conn);
 		goto done;
 	}
-	server_note(sv, r, "client %s (%s) from %s: done, %llu bytes in, %llu bytes out", who, fp, addr,
+	server_note(sv, r, "client %s from %s: done, %llu bytes in, %llu bytes out", who, addr,
 		    (unsigned long long)conn.bytes_in, (unsigned long long)conn.bytes_out);
 	rc = EXIT_OK;
 done:

@@ -66,17 +66,10 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 	putchar('\n');
 }
 
-static void on_scan_warning(void *arg, const char *path, const char *msg)
-{
-	struct cmd_ctx *ctx = arg;
-
-	if (ctx->quiet && strstr(msg, "not synced"))
-		return;
-	cmd_warning("%s: %s", quote_path(path), msg);
-}
-
 static const char *op_word(unsigned op)
 {
+	if (op & CMD_OP_BUNDLE)
+		return "bundle apply";
 	return op == (PROTO_OP_PULL | PROTO_OP_PUSH) ? "sync" : op == PROTO_OP_PULL ? "pull" : "push";
 }
 
@@ -165,9 +158,12 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **
 		config_get_bool(ctx->r->config, "sync.compress", 1, &zstd);
 		so.caps = zstd ? PROTO_CAP_ZSTD : 0;
 	}
-	so.op = op;
+	so.op = op & (PROTO_OP_PULL | PROTO_OP_PUSH);
 	so.filters = paths;
 	so.nfilters = npaths;
+	if (rm->is_bundle)
+		/* a bundle made for some PATHs only must not count as having seen all of its author */
+		so.filters = remote_filters(rm, &so.nfilters);
 	so.on_event = on_event;
 	so.arg = &run;
 	err = session_client(ctx->r, &c, &so, &res);
@@ -178,7 +174,7 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **
 		remote_fail(rm, err, msg, why, sizeof(why));
 		rc = EXIT_FAILED;
 	} else {
-		remote_done(rm, &status);
+		remote_done(ctx, rm, &status);
 		rc = EXIT_OK;
 		if (status != 0) {
 			snprintf(why, sizeof(why), "peer '%s' exited with status %d", rm->arg, status);
@@ -345,7 +341,7 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, cons
 	/* the first peer scans its replica while this one scans here */
 	if (npeers && rcs[0] == EXIT_OK)
 		rcs[0] = remote_start(ctx, &rv[0], deadline);
-	if ((err = session_prepare(ctx->r, &st, on_scan_warning, ctx)) < 0) {
+	if ((err = session_prepare(ctx->r, &st, cmd_scan_warning, ctx)) < 0) {
 		rc = cmd_fail(err);
 		goto done;
 	}

@@ -118,7 +118,8 @@ int conn_compress(struct conn *c, int level)
 		return mm_error_oom();
 	}
 	/* what was read ahead of the switch is already compressed */
-	memcpy(z->raw, c->in + c->in_off, left);
+	if (left)
+		memcpy(z->raw, c->in + c->in_off, left);
 	z->raw_len = left;
 	c->in_len = c->in_off = 0;
 	c->z = z;

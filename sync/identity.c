@@ -137,7 +137,7 @@ int identity_parse_fingerprint(char out[IDENTITY_FP_TEXT], const char *text)
 		text += 7;
 	memcpy(out, "SHA256:", 7);
 	for (const char *p = text; *p; p++) {
-		if (*p == ':' && n % 2 == 0 && n > 0 && p[1])
+		if (*p == ':' && n % 2 == 0 && n > 0 && p[-1] != ':' && p[1] && p[1] != ':')
 			continue; /* "ab:cd:..." as openssl prints it */
 		if (!isxdigit((unsigned char)*p) || n == 64)
 			return mm_error_set(MM_EINVAL, "'%s' is not a certificate fingerprint (SHA256: and 64 hex digits)",

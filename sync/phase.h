@@ -20,6 +20,15 @@ void session_event(const struct session *ss, enum session_event ev, const char *
 
 /* Sends this replica's changes that the peer lacks. */
 int send_phase(struct session *ss);
+struct ignore;
+/*
+ * The index delta: REPLICA and ROW frames for this replica's rows changed
+ * after `since` (in the filters, not ignored, not from the peer itself),
+ * then INDEX_END with the last sequence number, which goes to *sent_to.
+ */
+int sender_index(struct session *ss, uint64_t since, struct ignore *ig, uint64_t *sent_to);
+/* Queues the content read from `fd` as DATA frames (not DATA_END); the byte count goes to *total. */
+int sender_stream(struct conn *c, int fd, const char *what, uint64_t *total);
 /* Receives the peer's changes and applies them. */
 int receive_phase(struct session *ss);
 

@@ -315,7 +315,8 @@ int proto_get_empty(const uint8_t *p, size_t len, const char *what)
 const char *proto_type_name(int type)
 {
 	static const char *const names[] = {"?",	"hello", "want",    "replica", "row",   "index-end", "request",
-					    "data", "data-end", "missing", "done",    "error", "bye"};
+					    "data", "data-end", "missing", "done",    "error", "bye",
+					    "bundle", "checksum"};
 
-	return type > 0 && type <= MSG_BYE ? names[type] : "unknown";
+	return type > 0 && type <= MSG_CHECKSUM ? names[type] : "unknown";
 }

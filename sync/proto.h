@@ -48,7 +48,10 @@ enum proto_type {
 	MSG_MISSING = 9,
 	MSG_DONE = 10,
 	MSG_ERROR = 11,
-	MSG_BYE = 12
+	MSG_BYE = 12,
+	/* only in a bundle's manifest (bundle.c), never on a connection */
+	MSG_BUNDLE = 13,
+	MSG_CHECKSUM = 14
 };
 
 /* hello.caps: what the client offers; the server answers with what it accepts of that */

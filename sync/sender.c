@@ -48,7 +48,7 @@ static int announce_writer(struct session *ss, struct writers *w, uint64_t id)
 	return 0;
 }
 
-static int send_index(struct session *ss, uint64_t since, struct ignore *ig, uint64_t *sent_to)
+int sender_index(struct session *ss, uint64_t since, struct ignore *ig, uint64_t *sent_to)
 {
 	struct store_iter *it = NULL;
 	struct writers w = {0};
@@ -64,7 +64,7 @@ static int send_index(struct session *ss, uint64_t since, struct ignore *ig, uin
 	while ((rc = store_iter_next(it, &e)) > 0) {
 		if (!session_in_filters(ss, e.path))
 			continue;
-		if (e.origin == skip_origin)
+		if (skip_origin && e.origin == skip_origin)
 			continue;
 		/* a path ignored here since it was recorded stays here */
 		if ((err = ignore_match(ig, e.path, e.kind == ENTRY_DIR)) != 0) {
@@ -92,6 +92,41 @@ done:
 	return err;
 }
 
+int sender_stream(struct conn *c, int fd, const char *what, uint64_t *total)
+{
+	int err;
+
+	*total = 0;
+	for (;;) {
+		/* read straight into the frame: header first, length patched after */
+		size_t at = c->out.len;
+		uint8_t *p = wbuf_grow(&c->out, 5 + PROTO_CHUNK);
+		ssize_t n;
+		if (!p)
+			return mm_error_oom();
+		do
+			n = read(fd, p + 5, PROTO_CHUNK);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			c->out.len = at;
+			if (n < 0)
+				return mm_error_errno(MM_EIO, errno, "cannot read '%s'", what);
+			return 0;
+		}
+		uint32_t flen = (uint32_t)n + 1;
+		p[0] = (uint8_t)(flen >> 24);
+		p[1] = (uint8_t)(flen >> 16);
+		p[2] = (uint8_t)(flen >> 8);
+		p[3] = (uint8_t)flen;
+		p[4] = MSG_DATA;
+		c->out.len = at + 5 + (size_t)n;
+		*total += (uint64_t)n;
+		failpoint("send-data");
+		if ((err = conn_flush_over(c, SEND_FLUSH)) < 0)
+			return err;
+	}
+}
+
 /* Streams the content with hash `hash`, or MISSING when this replica no longer has it. */
 static int serve_request(struct session *ss, const uint8_t hash[MM_HASH_LEN], struct entry *e)
 {
@@ -109,40 +144,10 @@ static int serve_request(struct session *ss, const uint8_t hash[MM_HASH_LEN], st
 		proto_put_raw(&c->out, MSG_MISSING, NULL, 0);
 		return 0;
 	}
-	for (;;) {
-		/* read straight into the frame: header first, length patched after */
-		size_t at = c->out.len;
-		uint8_t *p = wbuf_grow(&c->out, 5 + PROTO_CHUNK);
-		ssize_t n;
-		if (!p) {
-			close(fd);
-			return mm_error_oom();
-		}
-		do
-			n = read(fd, p + 5, PROTO_CHUNK);
-		while (n < 0 && errno == EINTR);
-		if (n <= 0) {
-			c->out.len = at;
-			if (n < 0) {
-				err = mm_error_errno(MM_EIO, errno, "cannot read '%s'", e->path);
-				close(fd);
-				return err;
-			}
-			break;
-		}
-		uint32_t flen = (uint32_t)n + 1;
-		p[0] = (uint8_t)(flen >> 24);
-		p[1] = (uint8_t)(flen >> 16);
-		p[2] = (uint8_t)(flen >> 8);
-		p[3] = (uint8_t)flen;
-		p[4] = MSG_DATA;
-		c->out.len = at + 5 + (size_t)n;
-		total += (uint64_t)n;
-		failpoint("send-data");
-		if ((err = conn_flush_over(c, SEND_FLUSH)) < 0) {
-			close(fd);
-			return err;
-		}
+	err = sender_stream(c, fd, e->path, &total);
+	if (err < 0) {
+		close(fd);
+		return err;
 	}
 	close(fd);
 	proto_put_u64(&c->out, MSG_DATA_END, total);
@@ -177,7 +182,7 @@ int send_phase(struct session *ss)
 		return err;
 	if ((err = ignore_load(&ig, ss->r->rootfd)) < 0)
 		return err;
-	err = send_index(ss, since, ig, &max_seq);
+	err = sender_index(ss, since, ig, &max_seq);
 	ignore_free(ig);
 	if (err < 0)
 		return err;

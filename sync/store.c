@@ -1364,3 +1364,21 @@ int store_unsent_count(struct store *s, uint64_t peer_id, uint64_t *out)
 	sqlite3_finalize(st);
 	return err < 0 ? err : 0;
 }
+
+int store_peer_each(struct store *s, int (*fn)(void *arg, const struct store_peer *p), void *arg)
+{
+	sqlite3_stmt *st;
+	struct store_peer p;
+	int rc, err = 0;
+
+	if ((err = prep(s, &st, "SELECT id FROM peers ORDER BY id")) < 0)
+		return err;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((err = store_peer_get(s, (uint64_t)sqlite3_column_int64(st, 0), &p)) < 0 || (err = fn(arg, &p)) < 0)
+			break;
+	}
+	if (err == 0 && rc != SQLITE_DONE)
+		err = db_error(s, s->db, "reading peers");
+	sqlite3_finalize(st);
+	return err;
+}

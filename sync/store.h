@@ -140,6 +140,8 @@ struct store_peer {
 int store_peer_get(struct store *s, uint64_t id, struct store_peer *out);
 /* Writes it (inside a batch or not). */
 int store_peer_put(struct store *s, const struct store_peer *p);
+/* Calls fn for every peer known, by id. */
+int store_peer_each(struct store *s, int (*fn)(void *arg, const struct store_peer *p), void *arg);
 
 /* The last syncs with a peer as the user named it (a configured name or a URL). */
 struct store_remote {

@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,13 +48,11 @@ static int accept_any(int ok, X509_STORE_CTX *x)
 	return 1;
 }
 
-static ssize_t tls_read(void *arg, void *buf, size_t len)
+/* Maps the result `n` of SSL_read/SSL_write to read(2)/write(2)'s: `fail_errno` for a TLS error. */
+static ssize_t io_result(struct tls *t, int n, int fail_errno)
 {
-	struct tls *t = arg;
-	int n, e;
+	int e;
 
-	ERR_clear_error();
-	n = SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
 	if (n > 0)
 		return n;
 	e = SSL_get_error(t->ssl, n);
@@ -67,30 +66,31 @@ static ssize_t tls_read(void *arg, void *buf, size_t len)
 	if (e == SSL_ERROR_SYSCALL && errno)
 		return -1;
 	ERR_clear_error();
-	errno = EPROTO;
+	errno = fail_errno;
 	return -1;
+}
+
+static ssize_t tls_read(void *arg, void *buf, size_t len)
+{
+	struct tls *t = arg;
+
+	ERR_clear_error();
+	return io_result(t, SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len), EPROTO);
 }
 
 static ssize_t tls_write(void *arg, const void *buf, size_t len)
 {
 	struct tls *t = arg;
-	int n, e;
+	ssize_t n;
 
 	ERR_clear_error();
-	n = SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-	if (n > 0)
-		return n;
-	e = SSL_get_error(t->ssl, n);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		t->wants = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-		errno = EAGAIN;
+	n = io_result(t, SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len), EPIPE);
+	/* a write never ends the stream: 0 would mean no progress */
+	if (n == 0) {
+		errno = EPIPE;
 		return -1;
 	}
-	if (e == SSL_ERROR_SYSCALL && errno)
-		return -1;
-	ERR_clear_error();
-	errno = EPIPE;
-	return -1;
+	return n;
 }
 
 static short tls_wants(void *arg)
@@ -162,6 +162,8 @@ int tls_open(struct tls **out, int fd, int server, const char *key_path, const c
 	*out = NULL;
 	if (!t)
 		return mm_error_oom();
+	/* a peer that hangs up mid-handshake is an error to report, not a signal that kills us */
+	signal(SIGPIPE, SIG_IGN);
 	if ((err = make_ctx(t, server, key_path, cert_path)) < 0)
 		goto fail;
 	if (!(t->ssl = SSL_new(t->ctx)) || SSL_set_fd(t->ssl, fd) != 1) {

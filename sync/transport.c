@@ -332,7 +332,13 @@ const char *transport_ssh_diagnose(struct transport *t, const struct url *u, con
 {
 	const char *prog = o->program && *o->program ? o->program : "mmsync";
 
-	if (said(t, "Could not resolve hostname"))
+	/* 126/127: ssh got in, and the shell there found no (runnable) mmsync */
+	if (status == 127 || status == 126)
+		snprintf(buf, n, "no mmsync at '%s' on host '%s'%s (install it there, or name it with --remote-mmsync)",
+			 prog, u->host, status == 126 ? " that can run" : "");
+	else if (status != 255)
+		return NULL;
+	else if (said(t, "Could not resolve hostname"))
 		snprintf(buf, n, "cannot reach host '%s': no such host", u->host);
 	else if (said(t, "Connection refused") || said(t, "Connection timed out") || said(t, "No route to host") ||
 		 said(t, "Network is unreachable") || said(t, "kex_exchange_identification") ||
@@ -346,14 +352,9 @@ const char *transport_ssh_diagnose(struct transport *t, const struct url *u, con
 		 said(t, "no matching host key type") || said(t, "Authentication failed"))
 		snprintf(buf, n, "authentication refused by host '%s'%s%s", u->host, u->user ? " for user " : "",
 			 u->user ? u->user : "");
-	else if (status == 127 || (status == 126 && said(t, prog)))
-		snprintf(buf, n, "no mmsync at '%s' on host '%s' (install it there, or name it with --remote-mmsync)",
-			 prog, u->host);
-	else if (status == 255)
+	else
 		snprintf(buf, n, "the ssh connection to host '%s' ended in the middle of the session (ssh exit status "
 			 "255: the connection was lost, or the far side was killed)", u->host);
-	else
-		return NULL;
 	return buf;
 }
 

@@ -19,14 +19,36 @@ void url_dispose(struct url *u)
 static int parse_authority_port(struct url *u, const char *s, size_t n, int need_port, int zero_ok,
 				const char *url);
 
-/* The scp-like form: a ':' before any '/', and not a path that starts with '/' or '.'. */
+/*
+ * Where the host part of a scp-like "[USER@]HOST:PATH" ends (its ':'), or
+ * NULL: HOST may be "[v6]", whose colons do not count.
+ */
+static const char *scp_colon(const char *s)
+{
+	const char *at = strchr(s, '@'), *h = s;
+
+	if (at && at < s + strcspn(s, ":[/"))
+		h = at + 1;
+	if (*h == '[') {
+		const char *close = strchr(h, ']');
+		return close && close[1] == ':' ? close + 1 : NULL;
+	}
+	return strchr(h, ':');
+}
+
+/* The scp-like form: a host's ':' before any '/', and not a path that starts with '/' or '.'. */
 static int scp_like(const char *s)
 {
-	const char *colon = strchr(s, ':'), *slash = strchr(s, '/');
+	const char *colon, *slash = strchr(s, '/'), *at = strchr(s, '@'), *h = s;
 
-	if (!colon || s[0] == '/' || s[0] == '.' || colon == s)
+	if (s[0] == '/' || s[0] == '.' || s[0] == ':')
 		return 0;
-	return !slash || colon < slash || (s[0] == '[' && strchr(s, ']') && strchr(s, ']') < slash);
+	if (at && at < s + strcspn(s, ":[/"))
+		h = at + 1;
+	if (!(colon = scp_colon(s)))
+		/* "[::1:x": a bracketed host left open is a malformed URL, not a file name */
+		return *h == '[' && strchr(h, ':') && (!slash || strchr(h, ':') < slash);
+	return !slash || colon < slash;
 }
 
 int url_is_remote(const char *s)
@@ -135,15 +157,14 @@ static int parse(struct url *u, const char *s)
 		return 0;
 	}
 	if (scp_like(s)) {
-		const char *colon = s[0] == '[' ? strchr(strchr(s, ']'), ':') : strchr(s, ':');
+		/* as scp: "host:22:x" is the path "22:x" (a port needs ssh://HOST:PORT/PATH) */
+		const char *colon = scp_colon(s);
 		int err;
 		u->kind = URL_SSH;
 		if (!colon)
-			return mm_error_set(MM_EINVAL, "peer URL '%s': bad host", s);
+			return mm_error_set(MM_EINVAL, "peer URL '%s': unclosed '[' in the host", s);
 		if ((err = parse_authority(u, s, (size_t)(colon - s), 0, s)) < 0)
 			return err;
-		if (u->port) /* "host:22:path" is not a form ssh knows */
-			return mm_error_set(MM_EINVAL, "peer URL '%s': give a port as ssh://HOST:PORT/PATH", s);
 		u->path = strdup(colon[1] ? colon + 1 : ".");
 		return 0;
 	}

@@ -1698,13 +1698,13 @@ END_TEST
 
 START_TEST(test_type_names)
 {
-	static const char *const want[] = {"hello", "want",     "replica", "row",  "index-end", "request",
-	                                   "data",  "data-end", "missing", "done", "error",     "bye"};
+	static const char *const want[] = {"hello", "want",     "replica", "row",  "index-end", "request", "data",
+	                                   "data-end", "missing", "done", "error", "bye", "bundle", "checksum"};
 
-	for (int t = MSG_HELLO; t <= MSG_BYE; t++)
+	for (int t = MSG_HELLO; t <= MSG_CHECKSUM; t++)
 		ck_assert_str_eq(proto_type_name(t), want[t - 1]);
 	ck_assert_str_eq(proto_type_name(0), "unknown");
-	ck_assert_str_eq(proto_type_name(13), "unknown");
+	ck_assert_str_eq(proto_type_name(15), "unknown");
 	ck_assert_str_eq(proto_type_name(-1), "unknown");
 	ck_assert_str_eq(proto_type_name(255), "unknown");
 }

@@ -1025,6 +1025,194 @@ START_TEST(test_large_batch_streams_in_order)
 }
 END_TEST
 
+/* --- remotes (schema 7) --- */
+
+/* A success then failures then a success: each keeps the other's time, and the last known replica id. */
+START_TEST(test_remote_note)
+{
+	struct fixture f;
+	struct store_remote r;
+
+	fixture_new(&f);
+	memset(&r, 0x5a, sizeof(r));
+	ck_assert_int_eq(store_remote_get(f.s, "laptop", &r), MM_ENOTFOUND);
+	ck_assert_str_eq(r.url, "");
+	ck_assert(r.replica_id == 0 && r.last_ok_ns == 0 && r.last_fail_ns == 0 && r.last_error[0] == '\0');
+
+	TU_OK(store_remote_note(f.s, "laptop", "ssh://h/srv/a", 0x42, 1000, NULL));
+	TU_OK(store_remote_get(f.s, "laptop", &r));
+	ck_assert_str_eq(r.url, "ssh://h/srv/a");
+	ck_assert_uint_eq(r.replica_id, 0x42);
+	ck_assert_int_eq(r.last_ok_ns, 1000);
+	ck_assert_int_eq(r.last_fail_ns, 0);
+	ck_assert_str_eq(r.last_error, "");
+
+	/* a failure before any session: replica id 0 keeps the one known */
+	TU_OK(store_remote_note(f.s, "laptop", "ssh://h/srv/b", 0, 2000, "cannot reach host 'h'"));
+	TU_OK(store_remote_get(f.s, "laptop", &r));
+	ck_assert_str_eq(r.url, "ssh://h/srv/b");
+	ck_assert_uint_eq(r.replica_id, 0x42);
+	ck_assert_int_eq(r.last_ok_ns, 1000);
+	ck_assert_int_eq(r.last_fail_ns, 2000);
+	ck_assert_str_eq(r.last_error, "cannot reach host 'h'");
+
+	/* a success keeps the last failure on record */
+	TU_OK(store_remote_note(f.s, "laptop", "ssh://h/srv/b", 0, 3000, NULL));
+	TU_OK(store_remote_get(f.s, "laptop", &r));
+	ck_assert_uint_eq(r.replica_id, 0x42);
+	ck_assert_int_eq(r.last_ok_ns, 3000);
+	ck_assert_int_eq(r.last_fail_ns, 2000);
+	ck_assert_str_eq(r.last_error, "cannot reach host 'h'");
+
+	/* another replica answered at that name: the new id, and the largest id there is */
+	TU_OK(store_remote_note(f.s, "laptop", "ssh://h/srv/b", UINT64_MAX, 4000, "refused"));
+	TU_OK(store_remote_get(f.s, "laptop", &r));
+	ck_assert_uint_eq(r.replica_id, UINT64_MAX);
+	ck_assert_int_eq(r.last_ok_ns, 3000);
+	ck_assert_int_eq(r.last_fail_ns, 4000);
+	ck_assert_str_eq(r.last_error, "refused");
+
+	/* names are kept apart; a first failure records no success */
+	TU_OK(store_remote_note(f.s, "tls://nas:8443", "tls://nas:8443", 0, 5000, "timed out"));
+	TU_OK(store_remote_get(f.s, "tls://nas:8443", &r));
+	ck_assert_uint_eq(r.replica_id, 0);
+	ck_assert_int_eq(r.last_ok_ns, 0);
+	ck_assert_int_eq(r.last_fail_ns, 5000);
+	ck_assert_int_eq(store_remote_get(f.s, "Laptop", &r), MM_ENOTFOUND);
+
+	/* all of it on disk */
+	fixture_reopen(&f);
+	TU_OK(store_remote_get(f.s, "laptop", &r));
+	ck_assert_str_eq(r.url, "ssh://h/srv/b");
+	ck_assert_uint_eq(r.replica_id, UINT64_MAX);
+	ck_assert_int_eq(r.last_ok_ns, 3000);
+	ck_assert_int_eq(r.last_fail_ns, 4000);
+	ck_assert_str_eq(r.last_error, "refused");
+	fixture_free(&f);
+}
+END_TEST
+
+/* Rows above the peer's acknowledgement, less those it sent us; peer 0 (or one never met): every row. */
+START_TEST(test_unsent_count)
+{
+	enum { PEER = 0x77, OTHER = 0x99 };
+	static const uint64_t origins[] = {0, 0, PEER, 0, OTHER, PEER, 0};
+	struct fixture f;
+	struct store_peer p;
+	uint64_t n = 12345;
+
+	fixture_new(&f);
+	TU_OK(store_unsent_count(f.s, PEER, &n));
+	ck_assert_uint_eq(n, 0);
+	TU_OK(store_begin(f.s));
+	for (size_t i = 0; i < sizeof(origins) / sizeof(origins[0]); i++) {
+		struct entry e;
+		char path[16];
+		snprintf(path, sizeof(path), "f%zu", i);
+		file_entry(&e, path, i + 1); /* seq 1..7 */
+		e.origin = origins[i];
+		TU_OK(store_put(f.s, &e));
+		entry_dispose(&e);
+	}
+	TU_OK(store_commit(f.s));
+
+	TU_OK(store_unsent_count(f.s, 0, &n));
+	ck_assert_uint_eq(n, 7);
+	TU_OK(store_unsent_count(f.s, PEER, &n)); /* never met: all but the 2 rows it sent */
+	ck_assert_uint_eq(n, 5);
+	TU_OK(store_unsent_count(f.s, 0x1234, &n));
+	ck_assert_uint_eq(n, 7);
+
+	memset(&p, 0, sizeof(p));
+	p.id = PEER;
+	p.acked_seq = 2;
+	TU_OK(store_peer_put(f.s, &p));
+	TU_OK(store_unsent_count(f.s, PEER, &n)); /* seq 4 (here), 5 (OTHER's), 7 (here) */
+	ck_assert_uint_eq(n, 3);
+	TU_OK(store_unsent_count(f.s, OTHER, &n)); /* OTHER acknowledged nothing: all but its row */
+	ck_assert_uint_eq(n, 6);
+	TU_OK(store_unsent_count(f.s, 0, &n));
+	ck_assert_uint_eq(n, 7);
+
+	p.acked_seq = 7;
+	TU_OK(store_peer_put(f.s, &p));
+	TU_OK(store_unsent_count(f.s, PEER, &n));
+	ck_assert_uint_eq(n, 0);
+	p.acked_seq = 100; /* ahead of this store (it was made anew): nothing to send, not a wrap */
+	TU_OK(store_peer_put(f.s, &p));
+	TU_OK(store_unsent_count(f.s, PEER, &n));
+	ck_assert_uint_eq(n, 0);
+	fixture_free(&f);
+}
+END_TEST
+
+/* A store of schema 6 (no remotes table) is brought to 7 when opened, its rows intact. */
+START_TEST(test_open_migrates_schema6)
+{
+	struct fixture f;
+	struct entry e, got;
+	struct store_remote r;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	fixture_new(&f);
+	file_entry(&e, "kept.txt", 1);
+	put_committed(f.s, &e);
+	TU_OK(store_remote_note(f.s, "gone", "/x", 1, 1, NULL));
+	store_free(f.s);
+	f.s = NULL;
+	ck_assert_int_eq(sqlite3_open(f.db, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE remotes; PRAGMA user_version = 6", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	TU_OK(store_open(&f.s, f.db));
+	ck_assert_int_eq(store_remote_get(f.s, "gone", &r), MM_ENOTFOUND);
+	TU_OK(store_remote_note(f.s, "new", "/y", 7, 9, NULL));
+	TU_OK(store_remote_get(f.s, "new", &r));
+	ck_assert_uint_eq(r.replica_id, 7);
+	entry_init(&got);
+	TU_OK(store_get(f.s, "kept.txt", &got));
+	tu_assert_entry_eq(&got, &e);
+	entry_dispose(&got);
+	ck_assert_uint_eq(store_replica_id(f.s), RID);
+	store_free(f.s);
+	f.s = NULL;
+
+	ck_assert_int_eq(sqlite3_open(f.db, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	/* and opened again as a store of 7 */
+	TU_OK(store_open(&f.s, f.db));
+	TU_OK(store_remote_get(f.s, "new", &r));
+	ck_assert_str_eq(r.url, "/y");
+	entry_dispose(&e);
+	fixture_free(&f);
+}
+END_TEST
+
+/* Schema 5 is not migrated: refused with its version. */
+START_TEST(test_open_schema5_refused)
+{
+	struct fixture f;
+	sqlite3 *db;
+
+	fixture_new(&f);
+	store_free(f.s);
+	f.s = NULL;
+	ck_assert_int_eq(sqlite3_open(f.db, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE remotes; PRAGMA user_version = 5", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(store_open(&f.s, f.db), MM_ECORRUPT);
+	ck_assert_ptr_null(f.s);
+	ck_assert_msg(tu_contains(mm_error_msg(), "5"), "message: %s", mm_error_msg());
+	fixture_free(&f);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1039,6 +1227,14 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_open_missing);
 	tcase_add_test(tc, test_open_not_sqlite);
 	tcase_add_test(tc, test_open_schema_mismatch);
+	tcase_add_test(tc, test_open_migrates_schema6);
+	tcase_add_test(tc, test_open_schema5_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("remotes");
+	tcase_add_unchecked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
+	tcase_add_test(tc, test_remote_note);
+	tcase_add_test(tc, test_unsent_count);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rows");

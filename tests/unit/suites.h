@@ -12,5 +12,6 @@ Suite *fs_suite(void);
 Suite *proto_suite(void);
 Suite *reconcile_suite(void);
 Suite *merge_suite(void);
+Suite *net_suite(void);
 
 #endif
