@@ -98,10 +98,10 @@ static void print_result(struct cmd_ctx *ctx, unsigned op, const char *url, cons
 	}
 	if (ctx->quiet || !ok)
 		return;
-	printf("%s with %s: %llu in, %llu out, %llu deleted, %llu conflicts; %llu bytes in, %llu bytes out, "
+	printf("%s with %s: %llu in, %llu out, %llu deleted, %llu conflict%s; %llu bytes in, %llu bytes out, "
 	       "%.1f s\n",
 	       op_word(op), url, (unsigned long long)res->files_in, (unsigned long long)res->files_out,
-	       (unsigned long long)res->deleted, (unsigned long long)res->conflicts,
+	       (unsigned long long)res->deleted, (unsigned long long)res->conflicts, res->conflicts == 1 ? "" : "s",
 	       (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out, (double)ms / 1000.0);
 }
 

@@ -29,6 +29,15 @@ enum session_event {
 
 typedef void (*session_event_fn)(void *arg, enum session_event ev, const char *path, const char *detail);
 
+/* How far the receiving side of a session has come (for a progress display). */
+struct session_progress {
+	uint64_t files_done, files_total;  /* paths of the plan applied / planned */
+	uint64_t bytes_done, bytes_total;  /* content of those: written here / to write */
+	uint64_t wire_in, wire_out;        /* bytes read from / written to the connection so far */
+};
+/* Called often (after each path, and as content arrives): the callee throttles its output. */
+typedef void (*session_progress_fn)(void *arg, const struct session_progress *p);
+
 struct session_opts {
 	unsigned op;           /* PROTO_OP_PULL and/or PROTO_OP_PUSH */
 	char **filters;        /* PATH... limits, valid replica paths */
@@ -36,6 +45,7 @@ struct session_opts {
 	uint64_t caps;         /* PROTO_CAP_* the client offers (the server accepts what it offers) */
 	int zstd_level;        /* compression level when PROTO_CAP_ZSTD is agreed */
 	session_event_fn on_event;
+	session_progress_fn on_progress; /* may be NULL; gets `arg` too */
 	void *arg;
 };
 
