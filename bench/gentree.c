@@ -30,6 +30,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#define CHUNK ((size_t)1 << 20)
+
 static uint64_t splitmix64(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -107,7 +109,9 @@ int main(int argc, char **argv)
 
 	top = (unsigned long long)ceil(sqrt((double)dirs));
 	per = (dirs + top - 1) / top;
-	bufwords = (size_t)(max / 8 + 1);
+	/* content is written in chunks of at most CHUNK bytes (a multiple of 8):
+	 * the same word stream as one buffer, without holding a big file in memory */
+	bufwords = (size_t)((max < CHUNK ? max : CHUNK) / 8 + 1);
 	plen = strlen(out) + 64;
 	if (!(buf = malloc(bufwords * 8)) || !(path = malloc(plen))) {
 		fprintf(stderr, "gentree: out of memory\n");
@@ -129,20 +133,25 @@ int main(int argc, char **argv)
 		uint64_t size = min + splitmix64(&st) % (max - min + 1);
 		int fd;
 
-		for (size_t w = 0; w < (size + 7) / 8; w++)
-			buf[w] = splitmix64(&st);
 		snprintf(path, plen, "%s/d%03llu/s%03llu/f%07llu", out, d / per, d % per, i);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0)
 			die("cannot create", path);
-		for (size_t done = 0; done < size;) {
-			ssize_t n = write(fd, (char *)buf + done, size - done);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				die("cannot write", path);
+		for (uint64_t left = size; left > 0;) {
+			size_t chunk = left < CHUNK ? (size_t)left : CHUNK;
+
+			for (size_t w = 0; w < (chunk + 7) / 8; w++)
+				buf[w] = splitmix64(&st);
+			for (size_t done = 0; done < chunk;) {
+				ssize_t n = write(fd, (char *)buf + done, chunk - done);
+				if (n < 0) {
+					if (errno == EINTR)
+						continue;
+					die("cannot write", path);
+				}
+				done += (size_t)n;
 			}
-			done += (size_t)n;
+			left -= chunk;
 		}
 		/* O_TRUNC on an existing longer file already cut it; set the time last. */
 		struct timespec ts[2] = {{(time_t)mtime, 0}, {(time_t)mtime, 0}};

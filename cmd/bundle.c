@@ -19,6 +19,7 @@
 
 struct bundle_args {
 	const char *for_peer;
+	int progress;
 };
 
 static int bundle_opt(void *arg, int opt, const char *val)
@@ -27,6 +28,8 @@ static int bundle_opt(void *arg, int opt, const char *val)
 
 	if (opt == 'f')
 		a->for_peer = val;
+	else if (opt == 'P')
+		a->progress = 1;
 	return 0;
 }
 
@@ -96,7 +99,7 @@ static int bundle_create_cmd(struct cmd_ctx *ctx, const struct command *c, const
 	if (paths)
 		for (o.filters = paths; o.filters[o.nfilters]; o.nfilters++)
 			;
-	if ((err = session_prepare(ctx->r, &st, cmd_scan_warning, ctx)) < 0 ||
+	if ((err = cmd_prepare(ctx, 0, &st)) < 0 ||
 	    (err = bundle_create(ctx->r, args[0], &o, &info)) < 0) {
 		rc = cmd_fail(err);
 		goto done;
@@ -211,9 +214,10 @@ static int bundle_list_cmd(struct cmd_ctx *ctx, const char *file)
 int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"for", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+		{"for", required_argument, NULL, 'f'}, {"progress", no_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const struct command *c = cmd_find("bundle");
-	struct bundle_args a = {NULL};
+	struct bundle_args a = {NULL, 0};
 	struct peer_opts po = {0};
 	const char *sub;
 	int first, nargs;
@@ -241,10 +245,15 @@ int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_error("bundle %s: --for is for 'bundle create'", sub);
 		return EXIT_USAGE;
 	}
+	if (a.progress && strcmp(sub, "apply")) {
+		cmd_error("bundle %s: --progress is for 'bundle apply'", sub);
+		return EXIT_USAGE;
+	}
 	if (!strcmp(sub, "create"))
 		return bundle_create_cmd(ctx, c, &a, argv + first + 1, nargs);
 	if (!strcmp(sub, "list"))
 		return bundle_list_cmd(ctx, argv[first + 1]);
 	po.bundle = 1;
+	po.progress = a.progress;
 	return cmd_sync_run(ctx, c, PROTO_OP_PULL | CMD_OP_BUNDLE, &po, argv + first + 1, 1, NULL, 0);
 }

@@ -108,6 +108,7 @@ struct peer_opts {
 	long timeout_s;           /* --timeout SECONDS for the whole run; 0: none */
 	int all;                  /* --all (sync) */
 	int bundle;               /* the peers are bundle files (bundle apply) */
+	int progress;             /* --progress: the progress line even when stderr is not a terminal */
 };
 
 /* cmd_sync_run's op: with PROTO_OP_PULL, the peer is a bundle file (`bundle apply`). */
@@ -116,7 +117,8 @@ struct peer_opts {
 /* getopt_long entries for struct peer_opts, and their handler (returns -1 after a message). */
 #define PEER_LONGOPTS                                                                                          \
 	{"ssh", required_argument, NULL, 'S'}, {"remote-mmsync", required_argument, NULL, 'R'},                    \
-		{"fingerprint", required_argument, NULL, 'F'}, {"timeout", required_argument, NULL, 'T'}
+		{"fingerprint", required_argument, NULL, 'F'}, {"timeout", required_argument, NULL, 'T'},          \
+		{"progress", no_argument, NULL, 'P'}
 int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *val);
 
 /*
@@ -144,9 +146,15 @@ int cmd_names_peer(struct cmd_ctx *ctx, const char *arg);
 /*
  * Runs a scan of ctx->r with warnings printed (skips always, special files
  * unless quiet) and changes passed to `on_change`.  Returns the library
- * code; prints nothing else.
+ * code; prints nothing else but the progress line when that is on.
  */
 int cmd_run_scan(struct cmd_ctx *ctx, unsigned flags, scan_change_fn on_change, void *arg, struct scan_stats *st);
+/*
+ * What session_prepare does (finish what a killed run left, then scan, with
+ * warnings through cmd_scan_warning), with the progress line when
+ * `show_progress` and the display is on.  Returns the library code.
+ */
+int cmd_prepare(struct cmd_ctx *ctx, int show_progress, struct scan_stats *st);
 /* A scan's warning about a path, for session_prepare (arg: the cmd_ctx); quiet about special files under -q. */
 void cmd_scan_warning(void *arg, const char *path, const char *msg);
 /* "added", "modified", "deleted". */

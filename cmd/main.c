@@ -23,11 +23,13 @@ static const struct command commands[] = {
 	 "\n"
 	 "Prints the replica's name, id and TLS certificate fingerprint, one per line.\n"},
 	{"scan", cmd_scan, CMD_REPLICA | CMD_LOCK, "record local changes in the metadata store",
-	 "usage: mmsync scan\n"
+	 "usage: mmsync scan [--progress]\n"
 	 "\n"
 	 "Records what changed in the tree since the last scan. With -v, prints each\n"
 	 "changed path; with --json, a summary object. Exit 3 when a path could not be\n"
-	 "read (it keeps its recorded state).\n"},
+	 "read (it keeps its recorded state).\n"
+	 "\n"
+	 "    --progress    show the progress line even when stderr is not a terminal\n"},
 	{"status", cmd_status, CMD_REPLICA, "show local changes not yet recorded, and open conflicts",
 	 "usage: mmsync status\n"
 	 "\n"
@@ -56,7 +58,9 @@ static const struct command commands[] = {
 	 "    --ssh CMD             the ssh command (default: $MMSYNC_SSH, else ssh)\n"
 	 "    --remote-mmsync PATH  the mmsync program on the ssh host (default: mmsync)\n"
 	 "    --fingerprint FP      the TLS server's certificate fingerprint (the pin)\n"
-	 "    --timeout SECONDS     give up on the whole run after this long (exit 3)\n"},
+	 "    --timeout SECONDS     give up on the whole run after this long (exit 3)\n"
+	 "    --progress            show the progress line (files, bytes, rate, time left)\n"
+	 "                          even when stderr is not a terminal; never with -q\n"},
 	{"push", cmd_push, CMD_REPLICA | CMD_LOCK, "send this replica's changes to a peer",
 	 "usage: mmsync push [PEER OPTIONS] PEER [PATH...]\n"
 	 "\n"
@@ -75,7 +79,7 @@ static const struct command commands[] = {
 	 "    (and the peer options of 'mmsync help pull')\n"},
 	{"bundle", cmd_bundle, CMD_REPLICA | CMD_LOCK, "offline sync through a file",
 	 "usage: mmsync bundle create FILE [--for PEER] [PATH...]\n"
-	 "       mmsync bundle apply FILE\n"
+	 "       mmsync bundle apply [--progress] FILE\n"
 	 "       mmsync bundle list FILE\n"
 	 "\n"
 	 "create: write the changes a peer lacks (without --for, everything) to FILE, a\n"
@@ -88,7 +92,8 @@ static const struct command commands[] = {
 	 "list: what a bundle holds, without applying it.\n"
 	 "A truncated, corrupt, tampered or foreign bundle is refused (exit 3).\n"
 	 "\n"
-	 "    --for PEER    leave out what PEER has; only PEER may apply it\n"},
+	 "    --for PEER    leave out what PEER has; only PEER may apply it\n"
+	 "    --progress    apply: as for 'mmsync help pull'\n"},
 	{"peer", cmd_peer, CMD_REPLICA, "add, list and remove named peers",
 	 "usage: mmsync peer add NAME URL [--fingerprint FP]\n"
 	 "       mmsync peer list\n"

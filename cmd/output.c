@@ -6,28 +6,35 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "progress.h"
 #include "sync/error.h"
 
 void cmd_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	flockfile(stderr); /* the progress line is erased first, and stays away until the message is out */
+	progress_clear();
 	fputs("mmsync: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void cmd_warning(const char *fmt, ...)
 {
 	va_list ap;
 
+	flockfile(stderr); /* the progress line is erased first, and stays away until the message is out */
+	progress_clear();
 	fputs("mmsync: warning: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 int cmd_exit_for(int code)

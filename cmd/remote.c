@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "progress.h"
 #include "sync/bundle.h"
 #include "sync/conn.h"
 #include "sync/error.h"
@@ -86,7 +87,10 @@ static void __attribute__((format(printf, 2, 3))) say(struct remote *rm, const c
 static void show_line(void *arg, const char *line)
 {
 	(void)arg;
+	flockfile(stderr);
+	progress_clear();
 	fprintf(stderr, "%s\n", line);
+	funlockfile(stderr);
 }
 
 /* A local peer: an existing directory holding a replica. */
@@ -238,6 +242,8 @@ static int start_bundle(struct cmd_ctx *ctx, struct remote *rm)
 	int sv[2], err;
 	pid_t pid;
 
+	/* the lock is ours: any unpacked bundle in .mmsync/ is a killed run's */
+	bundle_clean(ctx->r);
 	if ((err = bundle_read(&rm->bundle, rm->url.path, ctx->r, NULL, NULL)) < 0) {
 		say(rm, "%s", mm_error_msg());
 		return EXIT_FAILED;

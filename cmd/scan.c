@@ -1,10 +1,13 @@
 /* mmsync scan */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "progress.h"
 #include "sync/replica.h"
 #include "sync/scan.h"
+#include "sync/session.h"
 #include "sync/store.h"
 
 struct scan_report {
@@ -31,6 +34,12 @@ static void forward_change(void *arg, enum scan_change what, const struct entry 
 		rep->on_change(rep->arg, what, now, before);
 }
 
+static void on_progress(void *arg, const struct scan_stats *st)
+{
+	(void)arg;
+	progress_scan(st);
+}
+
 const char *cmd_change_name(enum scan_change what)
 {
 	return what == SCAN_ADDED ? "added" : what == SCAN_MODIFIED ? "modified" : "deleted";
@@ -40,29 +49,63 @@ int cmd_run_scan(struct cmd_ctx *ctx, unsigned flags, scan_change_fn on_change, 
 {
 	struct scan_report rep = {ctx, on_change, arg};
 	struct scan_opts o = SCAN_OPTS_INIT;
+	int err;
 
 	o.flags = flags;
 	o.on_change = forward_change;
 	o.on_warning = on_warning;
 	o.ctx = &rep;
-	return scan_run(ctx->r, &o, st);
+	if (progress_on()) {
+		progress_phase("scan");
+		o.on_progress = on_progress;
+	}
+	err = scan_run(ctx->r, &o, st);
+	progress_clear();
+	return err;
+}
+
+int cmd_prepare(struct cmd_ctx *ctx, int show_progress, struct scan_stats *st)
+{
+	struct scan_opts o = SCAN_OPTS_INIT;
+	int err;
+
+	o.on_warning = cmd_scan_warning;
+	o.ctx = ctx;
+	if (show_progress && progress_on()) {
+		progress_phase("scan");
+		o.on_progress = on_progress;
+	}
+	err = session_prepare(ctx->r, &o, st);
+	progress_clear();
+	return err;
 }
 
 static void print_change(void *arg, enum scan_change what, const struct entry *now, const struct entry *before)
 {
 	(void)arg;
 	(void)before;
+	progress_before_stdout();
 	printf("%-9s ", cmd_change_name(what));
 	out_path(stdout, now->path);
 	putchar('\n');
 }
 
+static int scan_opt(void *arg, int opt, const char *val)
+{
+	(void)val;
+	if (opt == 'P')
+		*(int *)arg = 1;
+	return 0;
+}
+
 int cmd_scan(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"progress", no_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct scan_stats st;
-	int first, err;
+	int first, err, forced = 0;
 
-	if ((first = cmd_getopt(cmd_find("scan"), argc, argv, "", NULL, NULL, NULL)) < 0)
+	if ((first = cmd_getopt(cmd_find("scan"), argc, argv, "", longopts, scan_opt, &forced)) < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
 	if (first < argc) {
 		cmd_error("scan: too many arguments");
@@ -70,6 +113,7 @@ int cmd_scan(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if ((err = cmd_open_replica(ctx, cmd_find("scan"))) != EXIT_OK)
 		return err;
+	progress_init(ctx, forced);
 	err = cmd_run_scan(ctx, 0, ctx->verbose && !ctx->json ? print_change : NULL, NULL, &st);
 	if (err < 0)
 		return cmd_fail(err);

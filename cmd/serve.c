@@ -110,7 +110,7 @@ static int serve_stdio(struct cmd_ctx *ctx)
 	free(root);
 	if (err < 0)
 		return refuse(&conn, err);
-	if ((err = session_prepare(ctx->r, &st, cmd_scan_warning, ctx)) < 0)
+	if ((err = cmd_prepare(ctx, 0, &st)) < 0)
 		return refuse(&conn, err);
 	so.on_event = on_event;
 	so.arg = ctx;
@@ -224,14 +224,14 @@ static int serve_client(struct tls_server *sv, int fd, const char *addr)
 	}
 	/* from here the server's stop waits (a while) for this session to end */
 	signal(SIGTERM, on_stop);
-	if ((err = session_prepare(r, &st, cmd_scan_warning, sv->ctx)) == 0) {
-		sv->ctx->r = r;
+	sv->ctx->r = r;
+	if ((err = cmd_prepare(sv->ctx, 0, &st)) == 0) {
 		so.on_event = on_event;
 		so.arg = sv->ctx;
 		so.zstd_level = SERVE_ZSTD_LEVEL;
 		err = session_server(r, &conn, &so);
-		sv->ctx->r = NULL;
 	}
+	sv->ctx->r = NULL;
 	if (err < 0) {
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "%s", mm_error_msg());

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "progress.h"
 #include "sync/conn.h"
 #include "sync/error.h"
 #include "sync/log.h"
@@ -56,6 +57,7 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 	}
 	if (!ctx->verbose || ctx->json)
 		return;
+	progress_before_stdout();
 	printf("%-9s ", event_word(ev));
 	out_path(stdout, path);
 	if (ev == EV_CONFLICT && detail) {
@@ -78,6 +80,7 @@ static void print_result(struct cmd_ctx *ctx, unsigned op, const char *url, cons
 {
 	struct rusage self, kids;
 
+	progress_clear();
 	/* peak memory of this process, and of the largest peer process reaped so far */
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
@@ -134,6 +137,12 @@ static void not_reached(struct cmd_ctx *ctx, unsigned op, const struct remote *r
 	note_remote(ctx, rm, 0, why);
 }
 
+static void on_progress(void *arg, const struct session_progress *p)
+{
+	(void)arg;
+	progress_transfer(p);
+}
+
 /* One session with one peer (its transport already started); returns an exit status. */
 static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **paths, size_t npaths,
 		    int64_t deadline)
@@ -166,7 +175,14 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **
 		so.filters = remote_filters(rm, &so.nfilters);
 	so.on_event = on_event;
 	so.arg = &run;
+	if (progress_on()) {
+		char label[128];
+		snprintf(label, sizeof(label), "%s with %s", op_word(op), rm->arg);
+		progress_phase(label);
+		so.on_progress = on_progress;
+	}
 	err = session_client(ctx->r, &c, &so, &res);
+	progress_clear();
 	conn_dispose(&c);
 	if (err < 0) {
 		char msg[1024];
@@ -310,10 +326,11 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, cons
 	char **paths = NULL;
 	uint64_t open = 0;
 	int64_t deadline = 0;
-	int rc, err, status = EXIT_OK, *rcs = NULL;
+	int rc, err, status = EXIT_OK, *rcs = NULL, ask;
 
 	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
 		return rc;
+	progress_init(ctx, po->progress);
 	if (npaths && (rc = cmd_replica_paths(ctx, pathargs, npaths, &paths)) != EXIT_OK)
 		return rc;
 	if (!paths)
@@ -341,7 +358,9 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, cons
 	/* the first peer scans its replica while this one scans here */
 	if (npeers && rcs[0] == EXIT_OK)
 		rcs[0] = remote_start(ctx, &rv[0], deadline);
-	if ((err = session_prepare(ctx->r, &st, cmd_scan_warning, ctx)) < 0) {
+	/* ssh may be asking for a password on the terminal meanwhile: the line must not draw over it */
+	ask = npeers && rv[0].started && rv[0].url.kind == URL_SSH && !rv[0].ssh.batch;
+	if ((err = cmd_prepare(ctx, !ask, &st)) < 0) {
 		rc = cmd_fail(err);
 		goto done;
 	}
@@ -408,6 +427,9 @@ int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *
 		break;
 	case 'a':
 		po->all = 1;
+		break;
+	case 'P':
+		po->progress = 1;
 		break;
 	}
 	return 0;

@@ -21,7 +21,7 @@ _mmsync_valued=' --name --ssh --remote-mmsync --fingerprint --timeout --listen -
 # Sets `opts` to the options of command $1 (its getopt longopts).
 _mmsync_cmd_opts()
 {
-	local peer='--ssh --remote-mmsync --fingerprint --timeout'
+	local peer='--ssh --remote-mmsync --fingerprint --timeout --progress'
 	case $1 in
 	init | trust) opts='--name' ;;
 	clone) opts="--name $peer" ;;
@@ -31,7 +31,8 @@ _mmsync_cmd_opts()
 	serve) opts='--stdio --tls --listen --timeout' ;;
 	conflicts) opts='--ours --theirs' ;;
 	log) opts='-n --since' ;;
-	bundle) opts='--for' ;;
+	scan) opts='--progress' ;;
+	bundle) opts='--for --progress' ;;
 	*) opts= ;;
 	esac
 	opts+=${opts:+ }--help
@@ -341,7 +342,9 @@ _mmsync()
 		conflicts:*) [[ -n $side ]] && opts='--help' ;;
 		peer:add | peer:) ;;
 		peer:*) opts='--help' ;;
-		bundle:create | bundle:) ;;
+		bundle:) ;;
+		bundle:create) opts='--for --help' ;;
+		bundle:apply) opts='--progress --help' ;;
 		bundle:*) opts='--help' ;;
 		esac
 		_mmsync_add $opts

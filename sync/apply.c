@@ -437,6 +437,13 @@ static int push_item(struct apply *a, const struct entry *row, const struct entr
 	return err;
 }
 
+int apply_tmp_matches(struct apply *a, struct apply_tmp *t, const uint8_t hash[MM_HASH_LEN], uint64_t size)
+{
+	uint8_t h[MM_HASH_LEN];
+
+	return t->size == size && hasher_peek(a->h, h) == 0 && !memcmp(h, hash, MM_HASH_LEN);
+}
+
 int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
 		     int local, const uint8_t *base_oid)
 {

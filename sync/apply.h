@@ -65,6 +65,8 @@ void apply_tmp_abort(struct apply *a, struct apply_tmp *t);
  * committed with the batch; `local` makes it a new local version.
  * Takes `t` over whatever happens.
  */
+/* 1 when what `t` holds so far has this size and SHA-256. */
+int apply_tmp_matches(struct apply *a, struct apply_tmp *t, const uint8_t hash[MM_HASH_LEN], uint64_t size);
 int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
 		     int local, const uint8_t *base_oid);
 /*

@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -495,6 +496,7 @@ static int object_name(const char *name, uint8_t hash[MM_HASH_LEN])
 
 struct manifest_check {
 	struct bundle *b;
+	struct hashset named; /* contents the rows name: every object must be one */
 	bundle_row_fn fn;
 	void *arg;
 	int stage;           /* 0 hello, 1 bundle header, 2 rows, 3 index end seen, 4 checksum seen */
@@ -582,6 +584,8 @@ static int check_frame(void *arg, int type, const uint8_t *p, size_t len)
 				return bad(b, "has rows out of order (at '%s')", m->e.path);
 			if (m->e.kind == ENTRY_FILE && !hs_has(&b->objects, m->e.hash))
 				return bad(b, "lacks the content of '%s' (truncated?)", m->e.path);
+			if (m->e.kind == ENTRY_FILE && (err = hs_add(&m->named, m->e.hash)) < 0)
+				return err;
 			in->rows++;
 			if (m->fn && (err = m->fn(m->arg, &m->e, writer_name(m, m->e.writer))) < 0)
 				return err;
@@ -742,10 +746,15 @@ int bundle_read(struct bundle **out, const char *file, struct replica *reader, b
 		err = bad(b, "has a truncated manifest%s", NULL);
 		goto fail;
 	}
+	if (m.named.n != b->objects.n) {
+		err = bad(b, "holds contents that no path of its manifest names (tampered)%s", NULL);
+		goto fail;
+	}
 	archive_read_free(a);
 	hasher_free(h);
 	entry_dispose(&m.e);
 	free(m.names);
+	hs_free(&m.named);
 	*out = b;
 	return 0;
 fail:
@@ -754,6 +763,7 @@ fail:
 	hasher_free(h);
 	entry_dispose(&m.e);
 	free(m.names);
+	hs_free(&m.named);
 	bundle_free(b, 1);
 	return err;
 }
@@ -781,26 +791,45 @@ const struct bundle_info *bundle_info(const struct bundle *b)
 	return &b->info;
 }
 
+/* Removes the directory `dir` and the plain files in it (what bundle_read unpacks). */
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	rmdir(dir);
+}
+
+void bundle_clean(struct replica *r)
+{
+	DIR *d = opendir(r->state);
+	struct dirent *de;
+	char path[PATH_MAX];
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "bundle.", 7)) {
+			snprintf(path, sizeof(path), "%s/%s", r->state, de->d_name);
+			remove_dir(path);
+		}
+	closedir(d);
+}
+
 void bundle_free(struct bundle *b, int remove_files)
 {
 	if (!b)
 		return;
 	if (b->mfd >= 0)
 		close(b->mfd);
-	if (b->dir && remove_files) {
-		char path[PATH_MAX];
-		for (size_t i = 0; i < b->objects.cap; i++) {
-			if (!b->objects.used[i])
-				continue;
-			char hex[HASH_HEX];
-			hash_hex(hex, b->objects.slot[i]);
-			snprintf(path, sizeof(path), "%s/%s", b->dir, hex);
-			unlink(path);
-		}
-		snprintf(path, sizeof(path), "%s/manifest", b->dir);
-		unlink(path);
-		rmdir(b->dir);
-	}
+	if (b->dir && remove_files)
+		remove_dir(b->dir);
 	proto_hello_dispose(&b->hello);
 	hs_free(&b->objects);
 	free(b->dir);

@@ -73,6 +73,8 @@ int bundle_record(struct bundle *b, struct replica *r);
 const struct bundle_info *bundle_info(const struct bundle *b);
 /* Plays the author's side of a session on `fd` (in a child process); returns 0 or an error. */
 int bundle_serve(struct bundle *b, int fd);
+/* Removes what a killed `bundle apply` left in the replica's .mmsync/ (the caller holds the lock). */
+void bundle_clean(struct replica *r);
 /* Removes the kept files (when `remove_files`: a forked child leaves them to its parent) and frees `b`. */
 void bundle_free(struct bundle *b, int remove_files);
 

@@ -47,3 +47,12 @@ void failpoint(const char *name)
 		nanosleep(&ts, NULL);
 	}
 }
+
+int failpoint_garble(const char *name)
+{
+	static struct point garble;
+
+	if (!garble.loaded)
+		load(&garble, "MMSYNC_GARBLE", 0);
+	return garble.name[0] && !strcmp(name, garble.name);
+}

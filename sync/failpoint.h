@@ -24,5 +24,11 @@
 #define MMSYNC_FAILPOINT_H
 
 void failpoint(const char *name);
+/*
+ * With MMSYNC_GARBLE=NAME in the environment: 1 where the caller must spoil
+ * what it sends (a test of the peer's checks), else 0.  The one point so
+ * far, "delta", makes a sender flip bits in every delta it sends.
+ */
+int failpoint_garble(const char *name);
 
 #endif

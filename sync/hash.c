@@ -91,6 +91,15 @@ int hasher_final(struct hasher *h, uint8_t out[HASH_LEN])
 	return EVP_DigestFinal_ex(h->ctx, out, NULL) ? 0 : mm_error_set(MM_ERROR, "cannot finish SHA-256");
 }
 
+int hasher_peek(struct hasher *h, uint8_t out[HASH_LEN])
+{
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+	int ok = copy && EVP_MD_CTX_copy_ex(copy, h->ctx) && EVP_DigestFinal_ex(copy, out, NULL);
+
+	EVP_MD_CTX_free(copy);
+	return ok ? 0 : mm_error_set(MM_ERROR, "cannot finish SHA-256");
+}
+
 void hash_hex(char out[HASH_HEX], const uint8_t hash[HASH_LEN])
 {
 	static const char hex[] = "0123456789abcdef";

@@ -23,6 +23,8 @@ int hasher_buf(struct hasher *h, const void *buf, size_t len, uint8_t out[HASH_L
 int hasher_begin(struct hasher *h);
 int hasher_update(struct hasher *h, const void *buf, size_t len);
 int hasher_final(struct hasher *h, uint8_t out[HASH_LEN]);
+/* The hash of what was given so far, the stream going on. */
+int hasher_peek(struct hasher *h, uint8_t out[HASH_LEN]);
 /* Lower-case hex. */
 void hash_hex(char out[HASH_HEX], const uint8_t hash[HASH_LEN]);
 

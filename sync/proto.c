@@ -316,7 +316,8 @@ const char *proto_type_name(int type)
 {
 	static const char *const names[] = {"?",	"hello", "want",    "replica", "row",   "index-end", "request",
 					    "data", "data-end", "missing", "done",    "error", "bye",
-					    "bundle", "checksum"};
+					    "bundle", "checksum", "delta-request", "signature", "signature-end",
+					    "delta", "delta-end"};
 
-	return type > 0 && type <= MSG_CHECKSUM ? names[type] : "unknown";
+	return type > 0 && type <= MSG_DELTA_END ? names[type] : "unknown";
 }

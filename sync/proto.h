@@ -28,7 +28,7 @@
 #include "store.h"
 #include "wire.h"
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 #define PROTO_MAGIC "MMSYNC"
 #define PROTO_MAX_FRAME (1u << 20)  /* type + payload */
 #define PROTO_CHUNK (256u * 1024)   /* content bytes per DATA frame */
@@ -51,7 +51,13 @@ enum proto_type {
 	MSG_BYE = 12,
 	/* only in a bundle's manifest (bundle.c), never on a connection */
 	MSG_BUNDLE = 13,
-	MSG_CHECKSUM = 14
+	MSG_CHECKSUM = 14,
+	/* deltas: the receiver asks for content against the version it holds */
+	MSG_DREQUEST = 15,  /* hash: then SIG frames (the signature of its version) and SIG_END */
+	MSG_SIG = 16,
+	MSG_SIG_END = 17,   /* u64: the signature's size */
+	MSG_DELTA = 18,     /* the answer: DELTA frames, then DELTA_END (u64: their size), or MISSING */
+	MSG_DELTA_END = 19
 };
 
 /* hello.caps: what the client offers; the server answers with what it accepts of that */

@@ -22,7 +22,9 @@
 
 #include "apply.h"
 #include "bases.h"
+#include "config.h"
 #include "conn.h"
+#include "delta.h"
 #include "error.h"
 #include "failpoint.h"
 #include "fs.h"
@@ -36,6 +38,8 @@
 #include "text.h"
 
 #define RECV_WINDOW 256
+#define RECV_MAX_DELTAS 64 /* delta requests outstanding at once (each holds its basis open) */
+#define SIG_CHUNK (512u * 1024)
 #define POLICY_KEEP_MAX (64u << 20) /* largest loser a policy keeps in the bases store */ /* outstanding requests: ~10 KB, well inside any socket buffer */
 
 enum { PHASE_CREATE = 1, PHASE_DELETE = 2, PHASE_AFTER = 3 };
@@ -66,6 +70,16 @@ struct receiver {
 	struct wbuf theirs_buf, ours_buf; /* contents kept for merges, bases and policies */
 	size_t keep_max;                  /* how much of the next content get_content keeps */
 	uint64_t merged;
+	int basis_fd[RECV_WINDOW];        /* per outstanding request: the basis a delta was asked against, or -1 */
+	uint64_t basis_size[RECV_WINDOW];
+	int deltas_out;                   /* delta requests outstanding */
+	uint64_t delta_min;               /* files smaller than this come whole (sync.deltaMinSize) */
+	int no_delta;                     /* the retry round: whole content only */
+	int redo;                         /* the content at hand came as a delta that did not reproduce it */
+	sqlite3_stmt *retry_add;
+	uint64_t retries;
+	struct wbuf sig;
+	struct session_progress prog;
 };
 
 static int db_fail(struct receiver *rv, const char *what)
@@ -87,6 +101,7 @@ static int plan_open(struct receiver *rv)
 			 " row BLOB, path BLOB);"
 			 "CREATE INDEX plan_path ON plan(path);"
 			 "CREATE TABLE requested (hash BLOB PRIMARY KEY) WITHOUT ROWID;"
+			 "CREATE TABLE retry (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER, row BLOB);"
 			 "BEGIN",
 			 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->db, "INSERT INTO plan (phase, action, fetch, row, path) VALUES (?,?,?,?,?)", -1,
@@ -96,7 +111,9 @@ static int plan_open(struct receiver *rv)
 	    sqlite3_prepare_v2(rv->db, "SELECT 1 FROM requested WHERE hash = ?", -1, &rv->req_seen, NULL) !=
 		    SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->db, "INSERT OR IGNORE INTO requested (hash) VALUES (?)", -1, &rv->req_put, NULL) !=
-		    SQLITE_OK)
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->db, "INSERT OR IGNORE INTO retry SELECT n, phase, action, fetch, row FROM plan WHERE n = ?",
+			       -1, &rv->retry_add, NULL) != SQLITE_OK)
 		return db_fail(rv, "setting up");
 	return 0;
 }
@@ -109,6 +126,7 @@ static void plan_close(struct receiver *rv)
 	sqlite3_finalize(rv->req_seen);
 	sqlite3_finalize(rv->req_put);
 	sqlite3_finalize(rv->touches);
+	sqlite3_finalize(rv->retry_add);
 	sqlite3_close(rv->db);
 }
 
@@ -175,6 +193,9 @@ static int plan_row(struct receiver *rv, struct entry *theirs)
 	} else if (action == REC_CONFLICT) {
 		fetch = theirs->kind == ENTRY_FILE;
 	}
+	rv->prog.files_total++;
+	if (fetch)
+		rv->prog.bytes_total += theirs->size;
 	return plan_add(rv, phase, action, fetch, theirs);
 }
 
@@ -279,6 +300,48 @@ static int plan_has(struct receiver *rv, const char *path)
 }
 
 /* Sends requests for content ahead of the apply pass, up to the window. */
+static int put_sig(void *arg, const void *p, size_t n)
+{
+	struct receiver *rv = arg;
+
+	put_bytes(&rv->sig, p, n);
+	return rv->sig.oom ? mm_error_oom() : 0;
+}
+
+/*
+ * Asks for the content of `t` as a delta against the file this replica
+ * holds at its path, when that pays: a large update of a large file.
+ * 1 asked (the basis stays open in `slot`), 0 not (ask for it whole).
+ */
+static int ask_delta(struct receiver *rv, const struct plan_item *it, int slot)
+{
+	const struct entry *t = &it->theirs;
+	struct conn *c = rv->ss->c;
+	struct stat sb;
+	int fd;
+
+	if (rv->no_delta || it->action != REC_UPDATE || t->size < rv->delta_min || rv->deltas_out >= RECV_MAX_DELTAS)
+		return 0;
+	if (store_get(rv->ss->r->store, t->path, &rv->probe) < 0 || rv->probe.kind != ENTRY_FILE ||
+	    rv->probe.size < rv->delta_min / 4 || rv->probe.size == 0)
+		return 0;
+	if (fs_open_beneath(&fd, rv->ss->r->rootfd, t->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0) < 0)
+		return 0;
+	wbuf_reset(&rv->sig);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || delta_signature(fd, (uint64_t)sb.st_size, put_sig, rv) < 0) {
+		close(fd);
+		return 0; /* whole, then */
+	}
+	proto_put_raw(&c->out, MSG_DREQUEST, t->hash, MM_HASH_LEN);
+	for (size_t off = 0; off < rv->sig.len; off += SIG_CHUNK)
+		proto_put_raw(&c->out, MSG_SIG, rv->sig.p + off, rv->sig.len - off < SIG_CHUNK ? rv->sig.len - off : SIG_CHUNK);
+	proto_put_u64(&c->out, MSG_SIG_END, rv->sig.len);
+	rv->basis_fd[slot] = fd;
+	rv->basis_size[slot] = (uint64_t)sb.st_size;
+	rv->deltas_out++;
+	return 1;
+}
+
 static int pump_requests(struct receiver *rv)
 {
 	struct entry probe;
@@ -304,6 +367,14 @@ static int pump_requests(struct receiver *rv)
 			continue;
 		if (store_find_hash(rv->ss->r->store, t->hash, &probe) == 0 && !plan_touches(rv, probe.path, rv->req_item.phase))
 			continue;
+		int slot = (int)((rv->fifo_head + rv->fifo_n) % RECV_WINDOW);
+		if (ask_delta(rv, &rv->req_item, slot)) {
+			rv->fifo[slot] = rv->req_item.n;
+			rv->fifo_n++;
+			if ((err = conn_flush_over(rv->ss->c, 1u << 20)) < 0)
+				break;
+			continue;
+		}
 		/* only content written as it is (not merged, not set aside) is a source for the next item */
 		if (rv->req_item.action == REC_UPDATE) {
 			sqlite3_bind_blob(rv->req_put, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
@@ -321,6 +392,104 @@ static int pump_requests(struct receiver *rv)
 	entry_dispose(&probe);
 	if (err == 0)
 		err = conn_flush(rv->ss->c);
+	return err;
+}
+
+static void progress(struct receiver *rv)
+{
+	const struct session_opts *o = rv->ss->o;
+
+	if (o && o->on_progress) {
+		rv->prog.wire_in = rv->ss->c->bytes_in;
+		rv->prog.wire_out = rv->ss->c->bytes_out;
+		o->on_progress(o->arg, &rv->prog);
+	}
+}
+
+struct patch_sink {
+	struct receiver *rv;
+	struct apply_tmp *tmp; /* NULL: only read it off the stream */
+	int write_err;
+};
+
+static int patch_write(void *arg, const void *p, size_t n)
+{
+	struct patch_sink *ps = arg;
+	struct receiver *rv = ps->rv;
+	int err;
+
+	rv->prog.bytes_done += n;
+	if (!ps->tmp || ps->write_err)
+		return 0;
+	if ((err = apply_tmp_write(rv->ap, ps->tmp, p, n)) < 0)
+		ps->write_err = err;
+	return 0;
+}
+
+/*
+ * Reads a delta answer off the stream and patches the basis with it into
+ * `tmp`.  A delta that is bad or does not reproduce the content's hash
+ * sets rv->redo (the item is fetched whole in a second round) and *failed.
+ */
+static int get_delta(struct receiver *rv, struct plan_item *it, struct apply_tmp *tmp, int basis, uint64_t basis_size,
+		     int *failed)
+{
+	struct conn *c = rv->ss->c;
+	struct delta_patch *dp = NULL;
+	struct patch_sink ps = {rv, tmp, 0};
+	const uint8_t *p;
+	size_t len;
+	uint64_t total = 0, declared, written = 0;
+	int type, err, bad = 0;
+
+	if ((err = delta_patch_new(&dp, basis, basis_size, it->theirs.size, patch_write, &ps)) < 0)
+		return err;
+	for (;;) {
+		if ((err = conn_recv(c, &type, &p, &len)) < 0)
+			break;
+		if (type == MSG_DELTA) {
+			total += len;
+			/* a bad delta is refused, but read to its end: the stream goes on */
+			if (!bad && delta_patch_feed(dp, p, len) < 0) {
+				bad = 1;
+				snprintf(rv->why, sizeof(rv->why), "%s", mm_error_msg());
+			}
+			progress(rv);
+			continue;
+		}
+		if (type == MSG_DELTA_END) {
+			if ((err = proto_get_u64(&declared, p, len, "delta-end")) == 0 && declared != total)
+				err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' miscounted the delta of '%s'",
+						   c->peer, it->theirs.path);
+			break;
+		}
+		if (type == MSG_MISSING) {
+			err = proto_get_empty(p, len, "missing");
+			*failed = 1;
+			break;
+		}
+		err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' where a delta was due", c->peer,
+				   proto_type_name(type));
+		break;
+	}
+	if (err == 0 && !*failed) {
+		if (!bad && delta_patch_done(dp, &written) < 0) {
+			bad = 1;
+			snprintf(rv->why, sizeof(rv->why), "%s", mm_error_msg());
+		}
+		if (!bad && tmp && !ps.write_err && !apply_tmp_matches(rv->ap, tmp, it->theirs.hash, it->theirs.size)) {
+			bad = 1;
+			snprintf(rv->why, sizeof(rv->why), "its delta did not reproduce it");
+		}
+		if (bad) {
+			/* fetched whole in a second round */
+			*failed = 1;
+			rv->redo = 1;
+		} else if (ps.write_err) {
+			err = ps.write_err;
+		}
+	}
+	delta_patch_free(dp);
 	return err;
 }
 
@@ -361,13 +530,24 @@ static int get_content(struct receiver *rv, struct plan_item *it, const char *pa
 		}
 		return 0;
 	}
+	int slot = (int)rv->fifo_head;
 	rv->fifo_head = (rv->fifo_head + 1) % RECV_WINDOW;
 	rv->fifo_n--;
+	if (rv->basis_fd[slot] >= 0) {
+		int basis = rv->basis_fd[slot];
+		rv->basis_fd[slot] = -1;
+		rv->deltas_out--;
+		err = get_delta(rv, it, failed ? NULL : *tmp, basis, rv->basis_size[slot], &failed);
+		close(basis);
+		goto out;
+	}
 	for (;;) {
 		if ((err = conn_recv(c, &type, &p, &len)) < 0)
 			break;
 		if (type == MSG_DATA) {
 			total += len;
+			rv->prog.bytes_done += len;
+			progress(rv);
 			if (total > it->theirs.size) {
 				err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent more than %llu bytes for '%s'",
 						   c->peer, (unsigned long long)it->theirs.size, it->theirs.path);
@@ -393,6 +573,7 @@ static int get_content(struct receiver *rv, struct plan_item *it, const char *pa
 				   proto_type_name(type));
 		break;
 	}
+out:
 	if (err < 0)
 		rv->conn_error = 1;
 	if (err < 0 || failed) {
@@ -404,6 +585,17 @@ static int get_content(struct receiver *rv, struct plan_item *it, const char *pa
 
 static void item_failed(struct receiver *rv, const char *path, const char *why)
 {
+	if (rv->redo) {
+		/* a delta that went wrong: the content is fetched whole once the plan is done */
+		rv->redo = 0;
+		sqlite3_bind_int64(rv->retry_add, 1, rv->item.n);
+		int rc = sqlite3_step(rv->retry_add);
+		sqlite3_reset(rv->retry_add);
+		if (rc == SQLITE_DONE) {
+			rv->retries++;
+			return;
+		}
+	}
 	rv->ss->res->failed++;
 	session_event(rv->ss, EV_FAILED, path, why);
 }
@@ -1086,12 +1278,14 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 	return err;
 }
 
-static int execute(struct receiver *rv)
+/* Runs the plan rows that `sql` selects: requests kept ahead, each applied in order. */
+static int run(struct receiver *rv, const char *sql)
 {
 	int phase = 0, rc, err = 0;
 
-	if (sqlite3_prepare_v2(rv->db, plan_order, -1, &rv->req_cur, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(rv->db, plan_order, -1, &rv->apply_cur, NULL) != SQLITE_OK)
+	rv->req_done = 0;
+	if (sqlite3_prepare_v2(rv->db, sql, -1, &rv->req_cur, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->db, sql, -1, &rv->apply_cur, NULL) != SQLITE_OK)
 		return db_fail(rv, "reading");
 	for (;;) {
 		if ((err = pump_requests(rv)) < 0)
@@ -1106,6 +1300,7 @@ static int execute(struct receiver *rv)
 				break;
 			phase = rv->item.phase;
 		}
+		rv->redo = 0;
 		if ((err = do_item(rv, &rv->item)) < 0) {
 			/* one path that cannot be written fails alone; a broken stream or store ends it all */
 			if (rv->conn_error || apply_broken(rv->ap) || err == MM_ENOMEM || err == MM_ECORRUPT)
@@ -1116,9 +1311,27 @@ static int execute(struct receiver *rv)
 		/* content requested for an item that did not use it must still be read off the stream */
 		if ((err = skip_content(rv, &rv->item)) < 0)
 			break;
+		rv->prog.files_done++;
+		progress(rv);
 	}
 	if (err == 0)
 		err = apply_flush(rv->ap);
+	sqlite3_finalize(rv->req_cur);
+	sqlite3_finalize(rv->apply_cur);
+	rv->req_cur = rv->apply_cur = NULL;
+	return err;
+}
+
+static int execute(struct receiver *rv)
+{
+	int err = run(rv, plan_order);
+
+	/* what came as a delta that did not reproduce it: fetched whole now */
+	if (err == 0 && rv->retries) {
+		rv->no_delta = 1;
+		rv->prog.files_total += rv->retries;
+		err = run(rv, "SELECT n, phase, action, fetch, row FROM retry ORDER BY phase, n");
+	}
 	return err;
 }
 
@@ -1140,6 +1353,9 @@ int receive_phase(struct session *ss)
 
 	memset(&rv, 0, sizeof(rv));
 	rv.ss = ss;
+	for (int i = 0; i < RECV_WINDOW; i++)
+		rv.basis_fd[i] = -1;
+	wbuf_init(&rv.sig);
 	rv.failed_before = ss->res->failed;
 	entry_init(&rv.ours);
 	entry_init(&rv.probe);
@@ -1150,6 +1366,12 @@ int receive_phase(struct session *ss)
 	wbuf_init(&rv.ours_buf);
 	if ((err = merge_config_load(&rv.mc, ss->r->config)) < 0)
 		return err;
+	int64_t dmin = DELTA_MIN_SIZE;
+	if ((err = config_get_int(ss->r->config, "sync.deltaMinSize", DELTA_MIN_SIZE, &dmin)) < 0) {
+		merge_config_dispose(&rv.mc);
+		return err;
+	}
+	rv.delta_min = dmin < 0 ? 0 : (uint64_t)dmin;
 	err = store_peer_get(ss->r->store, ss->peer.replica_id, &peer);
 	if (err < 0 && err != MM_ENOTFOUND)
 		goto done;
@@ -1196,6 +1418,10 @@ done:
 	wbuf_dispose(&rv.enc);
 	wbuf_dispose(&rv.theirs_buf);
 	wbuf_dispose(&rv.ours_buf);
+	wbuf_dispose(&rv.sig);
+	for (int i = 0; i < RECV_WINDOW; i++)
+		if (rv.basis_fd[i] >= 0)
+			close(rv.basis_fd[i]);
 	merge_config_dispose(&rv.mc);
 	return err;
 }

@@ -25,6 +25,9 @@
 #define SCAN_BATCH 10000
 #define SCAN_RACY_NS (2 * 1000000000LL)
 #define SCAN_HASH_TRIES 3
+/* with a progress callback, files this large are hashed in chunks of SCAN_CHUNK, calling back after each */
+#define SCAN_PROGRESS_FILE (8 << 20)
+#define SCAN_CHUNK (1 << 20)
 
 struct scan {
 	struct replica *r;
@@ -45,6 +48,8 @@ struct scan {
 	struct wbuf content;   /* the last file read whole */
 	int text;              /* ... and it is text */
 	int had_row;           /* the path being written had a stored row */
+	unsigned ticks;        /* paths met, for on_progress */
+	uint8_t *chunk;        /* SCAN_CHUNK bytes, for large files when on_progress is set */
 };
 
 /* 1 when `path` is `dir` itself or lies beneath it. */
@@ -66,6 +71,13 @@ static void warn_errno(struct scan *s, const char *what, int errnum)
 	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(errnum));
 	warn(s, s->path, msg);
 	s->st->skipped++;
+}
+
+/* Counts a path met; every SCAN_PROGRESS_EVERY of them, calls on_progress. */
+static inline void tick(struct scan *s)
+{
+	if (s->o->on_progress && ++s->ticks % SCAN_PROGRESS_EVERY == 0)
+		s->o->on_progress(s->o->ctx, s->st);
 }
 
 static int cursor_next(struct scan *s)
@@ -161,6 +173,7 @@ static int missing(struct scan *s, struct entry *row)
 	if ((err = write_row(s, &s->now, ROW_VERSION, NULL)) < 0)
 		return err;
 	report(s, SCAN_DELETED, &s->now, row);
+	tick(s);
 	return 0;
 }
 
@@ -217,6 +230,35 @@ static int read_all(struct scan *s, int fd, size_t size, uint64_t *n)
 	return 0;
 }
 
+/* Hashes `fd` like hasher_fd, calling on_progress after each chunk with what was read so far counted. */
+static int hash_chunked(struct scan *s, int fd, uint8_t out[MM_HASH_LEN], uint64_t *n)
+{
+	uint64_t done = 0;
+	int err;
+
+	if (!s->chunk && !(s->chunk = malloc(SCAN_CHUNK)))
+		return mm_error_oom();
+	if ((err = hasher_begin(s->h)) < 0)
+		return err;
+	for (;;) {
+		ssize_t r = read(fd, s->chunk, SCAN_CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return mm_error_errno(MM_EIO, errno, "cannot read '%s'", s->path);
+		if (r == 0)
+			break;
+		if ((err = hasher_update(s->h, s->chunk, (size_t)r)) < 0)
+			return err;
+		done += (uint64_t)r;
+		s->st->hashed_bytes += done;
+		s->o->on_progress(s->o->ctx, s->st);
+		s->st->hashed_bytes -= done;
+	}
+	*n = done;
+	return hasher_final(s->h, out);
+}
+
 /*
  * Hashes the regular file `name` in `dirfd` into s->now (stat data too).
  * Returns 1 when hashed, 0 when skipped with a warning, <0 on a fatal error.
@@ -249,6 +291,8 @@ static int hash_file(struct scan *s, int dirfd, const char *name)
 				err = hasher_buf(s->h, s->content.p, (size_t)n, s->now.hash);
 			if (err == 0)
 				s->text = text_is_text(s->content.p, (size_t)n);
+		} else if (s->o->on_progress && before.st_size >= SCAN_PROGRESS_FILE) {
+			err = hash_chunked(s, fd, s->now.hash, &n);
 		} else {
 			err = hasher_fd(s->h, fd, s->path, s->now.hash, &n);
 		}
@@ -455,6 +499,7 @@ static int visit(struct scan *s, int dirfd, const char *name)
 	}
 	if (is_dir) {
 		s->st->dirs++;
+		tick(s);
 		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			warn_errno(s, "cannot open directory", errno);
@@ -466,6 +511,7 @@ static int visit(struct scan *s, int dirfd, const char *name)
 		s->st->links++;
 	else
 		s->st->files++;
+	tick(s);
 	return 0;
 }
 
@@ -566,6 +612,7 @@ done_early:
 	store_iter_free(s.it);
 	ignore_free(s.ig);
 	hasher_free(s.h);
+	free(s.chunk);
 	entry_dispose(&s.cur);
 	entry_dispose(&s.now);
 	return err;

@@ -42,6 +42,14 @@ typedef void (*scan_change_fn)(void *ctx, enum scan_change what, const struct en
 			       const struct entry *before);
 /* Called for each path skipped or not synced, with the reason. */
 typedef void (*scan_warn_fn)(void *ctx, const char *path, const char *msg);
+/*
+ * Called now and then with the counts so far: every SCAN_PROGRESS_EVERY
+ * paths, and while a large file is hashed (hashed_bytes then includes what
+ * was read of it).  The callee throttles its output.
+ */
+typedef void (*scan_progress_fn)(void *ctx, const struct scan_stats *st);
+
+#define SCAN_PROGRESS_EVERY 256
 
 #define SCAN_DRY_RUN 0x1 /* report changes, record nothing */
 
@@ -52,9 +60,10 @@ struct scan_opts {
 	void *ctx;
 	size_t batch;     /* rows per transaction; 0 for the default */
 	int64_t racy_ns;  /* a file modified this close to the scan's start is re-hashed next time; 0 for 2 s */
+	scan_progress_fn on_progress; /* may be NULL */
 };
 
-#define SCAN_OPTS_INIT {0, NULL, NULL, NULL, 0, 0}
+#define SCAN_OPTS_INIT {0, NULL, NULL, NULL, 0, 0, NULL}
 
 /*
  * Scans the replica `r` (which the caller has locked unless SCAN_DRY_RUN).

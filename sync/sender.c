@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "delta.h"
 #include "error.h"
 #include "failpoint.h"
 #include "fs.h"
@@ -169,6 +170,85 @@ static int record_ack(struct session *ss, uint64_t seq)
 	return store_peer_put(ss->r->store, &p);
 }
 
+struct delta_out {
+	struct conn *c;
+	uint64_t total;
+};
+
+/* Queues one DELTA frame (delta_make's output). */
+static int put_delta(void *arg, const void *p, size_t n)
+{
+	struct delta_out *d = arg;
+	size_t at = d->c->out.len;
+
+	proto_put_raw(&d->c->out, MSG_DELTA, p, n);
+	if (failpoint_garble("delta") && !d->c->out.oom)
+		for (size_t i = at + 5; i < d->c->out.len; i += 97)
+			d->c->out.p[i] ^= 0x5a;
+	d->total += n;
+	return conn_flush_over(d->c, SEND_FLUSH);
+}
+
+/*
+ * A delta request: the receiver's signature follows in SIG frames.  Answers
+ * with the delta of the content with `hash` against it, or MISSING.
+ */
+static int serve_delta(struct session *ss, const uint8_t hash[MM_HASH_LEN], struct entry *e)
+{
+	struct conn *c = ss->c;
+	struct delta_sig *sig = NULL;
+	const uint8_t *p;
+	size_t len;
+	uint64_t total = 0, declared;
+	struct stat sb;
+	int type, err, fd = -1;
+
+	if ((err = delta_sig_new(&sig)) < 0)
+		return err;
+	for (;;) {
+		if ((err = conn_recv(c, &type, &p, &len)) < 0)
+			goto done;
+		if (type == MSG_SIG) {
+			total += len;
+			if ((err = delta_sig_feed(sig, p, len)) < 0)
+				goto done;
+			continue;
+		}
+		if (type != MSG_SIG_END) {
+			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' inside a signature", c->peer,
+					   proto_type_name(type));
+			goto done;
+		}
+		if ((err = proto_get_u64(&declared, p, len, "signature end")) < 0)
+			goto done;
+		if (declared != total) {
+			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' miscounted a signature", c->peer);
+			goto done;
+		}
+		break;
+	}
+	if ((err = delta_sig_done(sig)) < 0)
+		goto done;
+	if (store_find_hash(ss->r->store, hash, e) < 0 ||
+	    fs_open_beneath(&fd, ss->r->rootfd, e->path, O_RDONLY | O_NONBLOCK, 0) < 0 || fstat(fd, &sb) < 0 ||
+	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != e->size) {
+		proto_put_raw(&c->out, MSG_MISSING, NULL, 0);
+		err = 0;
+		goto done;
+	}
+	/* the delta of what the file holds now: the receiver checks the result against the hash */
+	struct delta_out d = {c, 0};
+	if ((err = delta_make(sig, fd, put_delta, &d)) < 0)
+		goto done;
+	proto_put_u64(&c->out, MSG_DELTA_END, d.total);
+	session_event(ss, EV_SENT, e->path, NULL);
+done:
+	if (fd >= 0)
+		close(fd);
+	delta_sig_free(sig);
+	return err;
+}
+
 int send_phase(struct session *ss)
 {
 	const uint8_t *p;
@@ -190,9 +270,10 @@ int send_phase(struct session *ss)
 	for (;;) {
 		if ((err = conn_recv(ss->c, &type, &p, &len)) < 0)
 			break;
-		if (type == MSG_REQUEST) {
+		if (type == MSG_REQUEST || type == MSG_DREQUEST) {
 			uint8_t hash[MM_HASH_LEN];
-			if ((err = proto_get_request(hash, p, len)) < 0 || (err = serve_request(ss, hash, &e)) < 0)
+			if ((err = proto_get_request(hash, p, len)) < 0 ||
+			    (err = type == MSG_REQUEST ? serve_request(ss, hash, &e) : serve_delta(ss, hash, &e)) < 0)
 				break;
 			if ((err = conn_flush_over(ss->c, SEND_FLUSH)) < 0)
 				break;

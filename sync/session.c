@@ -35,17 +35,13 @@ void session_event(const struct session *ss, enum session_event ev, const char *
 		ss->o->on_event(ss->o->arg, ev, path, detail);
 }
 
-int session_prepare(struct replica *r, struct scan_stats *st, void (*warn)(void *, const char *, const char *),
-		    void *arg)
+int session_prepare(struct replica *r, const struct scan_opts *so, struct scan_stats *st)
 {
-	struct scan_opts so = SCAN_OPTS_INIT;
 	int err;
 
 	if ((err = apply_recover(r)) < 0)
 		return err;
-	so.on_warning = warn;
-	so.ctx = arg;
-	return scan_run(r, &so, st);
+	return scan_run(r, so, st);
 }
 
 static void my_hello(struct msg_hello *h, struct replica *r, unsigned op, uint64_t caps, char **filters,

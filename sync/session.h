@@ -15,6 +15,7 @@
 struct replica;
 struct conn;
 struct scan_stats;
+struct scan_opts;
 
 enum session_event {
 	EV_RECEIVED,  /* content or metadata written here */
@@ -61,8 +62,7 @@ struct session_result {
  * Before a session: finishes what a killed run left (journal, temporary
  * files) and scans.  `r` must be locked.
  */
-int session_prepare(struct replica *r, struct scan_stats *st, void (*warn)(void *, const char *, const char *),
-		    void *arg);
+int session_prepare(struct replica *r, const struct scan_opts *so, struct scan_stats *st);
 /* Runs the client side; counts go to *res (both sides). */
 int session_client(struct replica *r, struct conn *c, const struct session_opts *o, struct session_result *res);
 /* Runs the server side until the client says BYE. */

@@ -25,7 +25,7 @@ sys.stdin.buffer.read()
 for op in pull push sync; do
 	expect_rc 3 mm -C A $op --ssh "$SSH_CMD" --remote-mmsync "$fake" "$(ssh_url "$T/B")"
 	expect_err_contains "protocol version 99"
-	expect_err_contains "speaks 1"
+	expect_err_contains "this mmsync speaks"
 	expect_out_empty
 done
 after=$(cd A && find . -path ./.mmsync -prune -o -type f -print0 | sort -z | xargs -0 sha256sum)

@@ -91,7 +91,7 @@ help_opts() {
 }
 expect_comp 'mmsync sync --ti' --timeout
 expect_comp 'mmsync sync --a' --all
-expect_comp 'mmsync pull --' --ssh --remote-mmsync --fingerprint --timeout --help
+expect_comp 'mmsync pull --' --ssh --remote-mmsync --fingerprint --timeout --progress --help
 expect_comp 'mmsync log -' -n --since --help
 for c in $cmds; do
 	expect_rc 0 mm help "$c"
@@ -107,7 +107,8 @@ expect_comp 'mmsync conflicts show --' --help
 expect_comp 'mmsync peer list --' --help
 expect_comp 'mmsync peer add --fi' --fingerprint
 expect_comp 'mmsync bundle create --f' --for
-expect_comp 'mmsync bundle apply --' --help
+expect_comp 'mmsync bundle apply --' --progress --help
+expect_comp 'mmsync bundle create --' --for --help
 
 # --- subcommands
 expect_comp 'mmsync peer ' add list remove

@@ -722,7 +722,7 @@ START_TEST(test_hello_layout)
 	ck_assert_uint_eq(len, 6 + 2 + 8 * 3 + 2 + 6 + 1 + 2 + 2 + 4 + 2 + 10);
 	ck_assert_uint_eq(len, raw.len);
 	ck_assert(!memcmp(p, raw.p, len));
-	ck_assert(!memcmp(p, "MMSYNC\x00\x01", 8));
+	ck_assert(!memcmp(p, "MMSYNC", 6) && p[6] == (PROTO_VERSION >> 8) && p[7] == (PROTO_VERSION & 0xff));
 	wbuf_dispose(&b);
 	wbuf_dispose(&raw);
 }
@@ -1699,12 +1699,13 @@ END_TEST
 START_TEST(test_type_names)
 {
 	static const char *const want[] = {"hello", "want",     "replica", "row",  "index-end", "request", "data",
-	                                   "data-end", "missing", "done", "error", "bye", "bundle", "checksum"};
+	                                   "data-end", "missing", "done", "error", "bye", "bundle", "checksum",
+	                                   "delta-request", "signature", "signature-end", "delta", "delta-end"};
 
-	for (int t = MSG_HELLO; t <= MSG_CHECKSUM; t++)
+	for (int t = MSG_HELLO; t <= MSG_DELTA_END; t++)
 		ck_assert_str_eq(proto_type_name(t), want[t - 1]);
 	ck_assert_str_eq(proto_type_name(0), "unknown");
-	ck_assert_str_eq(proto_type_name(15), "unknown");
+	ck_assert_str_eq(proto_type_name(20), "unknown");
 	ck_assert_str_eq(proto_type_name(-1), "unknown");
 	ck_assert_str_eq(proto_type_name(255), "unknown");
 }

@@ -13,5 +13,6 @@ Suite *proto_suite(void);
 Suite *reconcile_suite(void);
 Suite *merge_suite(void);
 Suite *net_suite(void);
+Suite *delta_suite(void);
 
 #endif
