@@ -32,36 +32,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define CHUNK ((size_t)1 << 20)
-
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void die(const char *what, const char *path)
-{
-	fprintf(stderr, "mutate: %s '%s': %s\n", what, path, strerror(errno));
-	exit(1);
-}
-
-static unsigned long long num(const char *opt, const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end) {
-		fprintf(stderr, "mutate: %s: not a number: '%s'\n", opt, s);
-		exit(2);
-	}
-	return v;
-}
+#define BENCH_PROG "mutate"
+#include "benchutil.h"
 
 static void usage(void)
 {
