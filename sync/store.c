@@ -77,10 +77,16 @@ struct store {
 	uint8_t vvbuf[VV_MAX_ENCODED];
 };
 
+#define ITER_CHUNK 4096 /* rows per read transaction of a whole-tree iterator */
+
 struct store_iter {
 	sqlite3 *db;
 	sqlite3_stmt *stmt;
 	struct store *store;
+	int chunked;           /* re-run the query after `last` every ITER_CHUNK rows */
+	size_t in_chunk;
+	uint8_t *last;         /* the key of the last row returned */
+	size_t last_len;
 };
 
 void entry_init(struct entry *e)
@@ -579,14 +585,15 @@ int store_put_next_seq(struct store *s, struct entry *e)
 }
 
 /* Opens the iterator's own connection and takes its read snapshot now, not at the first row. */
-static int iter_begin(struct store *s, struct store_iter *it)
+static int iter_begin(struct store *s, struct store_iter *it, int snapshot)
 {
 	int err;
 
 	if ((err = open_db(s, &it->db, SQLITE_OPEN_READONLY)) < 0)
 		return err;
-	if (sqlite3_exec(it->db, "PRAGMA cache_size = -4000; BEGIN; SELECT count(*) FROM state", NULL, NULL, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_exec(it->db, snapshot ? "PRAGMA cache_size = -4000; BEGIN; SELECT count(*) FROM state"
+					  : "PRAGMA cache_size = -4000",
+			 NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(s, it->db, "reading");
 	return 0;
 }
@@ -601,7 +608,7 @@ int store_iter_open(struct store_iter **out, struct store *s, const char *prefix
 	if (!(it = calloc(1, sizeof(*it))))
 		return mm_error_oom();
 	it->store = s;
-	if ((err = iter_begin(s, it)) < 0)
+	if ((err = iter_begin(s, it, prefix && *prefix)) < 0)
 		goto fail;
 	if (prefix && *prefix) {
 		if ((err = encode_key(s, prefix, &len)) < 0)
@@ -614,10 +621,26 @@ int store_iter_open(struct store_iter **out, struct store *s, const char *prefix
 		sqlite3_bind_blob(it->stmt, 1, s->keybuf, (int)len, SQLITE_TRANSIENT);
 		s->keybuf[len] = 1; /* just past every key beneath the prefix */
 		sqlite3_bind_blob(it->stmt, 2, s->keybuf, (int)len + 1, SQLITE_TRANSIENT);
-	} else if (sqlite3_prepare_v2(it->db, "SELECT " COLS " FROM entries ORDER BY key", -1, &it->stmt, NULL) !=
-		   SQLITE_OK) {
-		err = db_error(s, it->db, "reading");
-		goto fail;
+	} else {
+		/*
+		 * The whole tree, a chunk per read transaction: one snapshot held for
+		 * a whole scan would keep every page the scan writes in the WAL (no
+		 * checkpoint can pass it), and each read would search all of it.
+		 * The caller only writes keys it has passed, so a chunk read later
+		 * sees the rows as they were.
+		 */
+		it->chunked = 1;
+		if (!(it->last = malloc(MM_PATH_MAX + 2))) {
+			err = mm_error_oom();
+			goto fail;
+		}
+		if (sqlite3_prepare_v2(it->db, "SELECT " COLS " FROM entries WHERE key > ?1 ORDER BY key LIMIT ?2", -1,
+				       &it->stmt, NULL) != SQLITE_OK) {
+			err = db_error(s, it->db, "reading");
+			goto fail;
+		}
+		sqlite3_bind_blob(it->stmt, 1, "", 0, SQLITE_STATIC);
+		sqlite3_bind_int(it->stmt, 2, ITER_CHUNK);
 	}
 	*out = it;
 	return 0;
@@ -630,10 +653,25 @@ int store_iter_next(struct store_iter *it, struct entry *out)
 {
 	int rc = sqlite3_step(it->stmt);
 
+	if (rc == SQLITE_DONE && it->chunked && it->in_chunk == ITER_CHUNK) {
+		/* the next chunk, in a read transaction of its own */
+		sqlite3_reset(it->stmt);
+		sqlite3_bind_blob(it->stmt, 1, it->last, (int)it->last_len, SQLITE_STATIC);
+		it->in_chunk = 0;
+		rc = sqlite3_step(it->stmt);
+	}
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)
 		return db_error(it->store, it->db, "reading");
+	if (it->chunked) {
+		size_t n = (size_t)sqlite3_column_bytes(it->stmt, 0);
+		if (n > MM_PATH_MAX + 1)
+			return MM_ECORRUPT;
+		memcpy(it->last, sqlite3_column_blob(it->stmt, 0), n);
+		it->last_len = n;
+		it->in_chunk++;
+	}
 	return row_to_entry(it->store, it->stmt, out) < 0 ? MM_ECORRUPT : 1;
 }
 
@@ -643,6 +681,7 @@ void store_iter_free(struct store_iter *it)
 		return;
 	sqlite3_finalize(it->stmt);
 	sqlite3_close(it->db);
+	free(it->last);
 	free(it);
 }
 
@@ -681,7 +720,7 @@ int store_iter_since(struct store_iter **out, struct store *s, uint64_t since)
 	if (!(it = calloc(1, sizeof(*it))))
 		return mm_error_oom();
 	it->store = s;
-	if ((err = iter_begin(s, it)) < 0)
+	if ((err = iter_begin(s, it, 1)) < 0)
 		goto fail;
 	if (sqlite3_prepare_v2(it->db, "SELECT " COLS " FROM entries WHERE seq > ? ORDER BY key", -1, &it->stmt,
 			       NULL) != SQLITE_OK) {
@@ -764,9 +803,15 @@ int store_peer_get(struct store *s, uint64_t id, struct store_peer *out)
 
 int store_peer_put(struct store *s, const struct store_peer *p)
 {
+	struct store_peer now;
 	sqlite3_stmt *st;
 	int err;
 
+	/* a sync that changed nothing need not write (and sync) what is already there */
+	if (store_peer_get(s, p->id, &now) == 0 && now.index_id == p->index_id && now.seen_seq == p->seen_seq &&
+	    now.acked_seq == p->acked_seq && now.last_ok_ns == p->last_ok_ns && now.last_fail_ns == p->last_fail_ns &&
+	    !strcmp(now.name, p->name) && !strcmp(now.last_error, p->last_error))
+		return 0;
 	if ((err = prep(s, &st, "INSERT OR REPLACE INTO peers (id, name, index_id, seen_seq, last_ok, last_fail, "
 				"last_error, acked_seq) VALUES (?,?,?,?,?,?,?,?)")) < 0)
 		return err;
@@ -801,9 +846,13 @@ int store_replica_name(struct store *s, uint64_t id, char out[65])
 
 int store_replica_name_put(struct store *s, uint64_t id, const char *name)
 {
+	char known[65];
 	sqlite3_stmt *st;
 	int err;
 
+	/* every session says the peer's name: write (and sync) it only when it is news */
+	if (store_replica_name(s, id, known) == 0 && !strcmp(known, name))
+		return 0;
 	if ((err = prep(s, &st, "INSERT OR REPLACE INTO replicas (id, name) VALUES (?, ?)")) < 0)
 		return err;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
@@ -1076,7 +1125,8 @@ int store_history_add(struct store *s, const char *path, const struct vv *vv, co
 		return mm_error_set(MM_EINVAL, "version vector of '%s' too large", path);
 	/* the same version with the same content once is enough */
 	if ((err = prep(s, &st, "INSERT INTO history (key, vv, oid, flags, created, mode) SELECT ?1, ?2, ?3, ?4, ?5, ?6 "
-				"WHERE NOT EXISTS (SELECT 1 FROM history WHERE key = ?1 AND vv = ?2 AND oid = ?3)")) < 0)
+				"WHERE NOT EXISTS (SELECT 1 FROM history INDEXED BY history_key WHERE key = ?1 AND vv = ?2 "
+				"AND oid = ?3)")) < 0)
 		return err;
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, s->vvbuf, (int)vlen, SQLITE_STATIC);

@@ -107,8 +107,10 @@ int store_put_next_seq(struct store *s, struct entry *e);
 
 /*
  * Streams the rows at and beneath `prefix` (NULL or "" for all) in tree
- * order, from a snapshot taken now.  store_iter_next() fills `out` and
- * returns 1, returns 0 at the end, or a negative code.
+ * order, from a snapshot taken now; store_iter_next() fills `out` and
+ * returns 1, returns 0 at the end, or a negative code.  The whole tree
+ * (no prefix) is read a chunk at a time, each from a snapshot of its own:
+ * the caller may write rows at keys it has already been given, never ahead.
  */
 int store_iter_open(struct store_iter **out, struct store *s, const char *prefix);
 int store_iter_next(struct store_iter *it, struct entry *out);
