@@ -109,10 +109,7 @@ int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv)
 	url = argv[first];
 	if (!url_is_remote(url)) {
 		/* a local peer that is not a replica leaves nothing behind */
-		char *state = NULL;
-		int ok = asprintf(&state, "%s/.mmsync", url) >= 0 && stat(state, &st) == 0 && S_ISDIR(st.st_mode);
-		free(state);
-		if (!ok) {
+		if (!cmd_is_replica_dir(ctx, url)) {
 			cmd_error("peer '%s' is not a replica (no .mmsync/ in it)", url);
 			return EXIT_FAILED;
 		}

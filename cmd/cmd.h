@@ -137,6 +137,8 @@ int cmd_peer_add(struct cmd_ctx *ctx, const char *name, const char *url, const c
 /* Calls fn for each configured peer, in the config file's order. */
 int cmd_peer_each(struct replica *r, int (*fn)(void *arg, const char *name, const char *url, const char *fp),
 		  void *arg);
+/* 1 when the directory `path` (relative to the start directory) holds a replica. */
+int cmd_is_replica_dir(struct cmd_ctx *ctx, const char *path);
 /* 1 when `arg` is a URL, a directory holding a replica, or a configured peer's name. */
 int cmd_names_peer(struct cmd_ctx *ctx, const char *arg);
 

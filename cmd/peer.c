@@ -66,11 +66,22 @@ int cmd_peer_each(struct replica *r, int (*fn)(void *arg, const char *name, cons
 	return config_each(r->config, "peer.", each_url, &e);
 }
 
-int cmd_names_peer(struct cmd_ctx *ctx, const char *arg)
+int cmd_is_replica_dir(struct cmd_ctx *ctx, const char *path)
 {
-	char *abs, *url = NULL, *fp = NULL;
+	char *state;
 	struct stat st;
 	int yes;
+
+	if ((path[0] == '/' ? asprintf(&state, "%s/.mmsync", path) : asprintf(&state, "%s/%s/.mmsync", ctx->cwd, path)) < 0)
+		return 0;
+	yes = stat(state, &st) == 0 && S_ISDIR(st.st_mode);
+	free(state);
+	return yes;
+}
+
+int cmd_names_peer(struct cmd_ctx *ctx, const char *arg)
+{
+	char *url = NULL, *fp = NULL;
 
 	if (url_is_remote(arg))
 		return 1;
@@ -79,11 +90,7 @@ int cmd_names_peer(struct cmd_ctx *ctx, const char *arg)
 		free(fp);
 		return 1;
 	}
-	if (asprintf(&abs, "%s/%s/.mmsync", arg[0] == '/' ? "" : ctx->cwd, arg) < 0)
-		return 0;
-	yes = stat(abs, &st) == 0 && S_ISDIR(st.st_mode);
-	free(abs);
-	return yes;
+	return cmd_is_replica_dir(ctx, arg);
 }
 
 static int peer_opt(void *arg, int opt, const char *val)

@@ -96,7 +96,7 @@ static void show_line(void *arg, const char *line)
 /* A local peer: an existing directory holding a replica. */
 static int check_local(struct cmd_ctx *ctx, struct remote *rm)
 {
-	char *abs = NULL, *state = NULL;
+	char *abs = NULL;
 	struct stat st;
 	int rc = EXIT_FAILED;
 
@@ -104,18 +104,16 @@ static int check_local(struct cmd_ctx *ctx, struct remote *rm)
 		abs = strdup(rm->url.path);
 	else if (asprintf(&abs, "%s/%s", ctx->cwd, rm->url.path) < 0)
 		abs = NULL;
-	if (!abs || asprintf(&state, "%s/.mmsync", abs) < 0) {
-		free(abs);
+	if (!abs) {
 		cmd_error("out of memory");
 		return EXIT_FAILED;
 	}
 	if (stat(abs, &st) < 0)
 		say(rm, "peer '%s': %s", rm->arg, strerror(errno));
-	else if (stat(state, &st) < 0 || !S_ISDIR(st.st_mode))
+	else if (!cmd_is_replica_dir(ctx, abs))
 		say(rm, "peer '%s' is not a replica (no .mmsync/ in it)", rm->arg);
 	else
 		rc = EXIT_OK;
-	free(state);
 	if (rc == EXIT_OK) {
 		free(rm->url.path);
 		rm->url.path = abs;

@@ -4,11 +4,9 @@
  * server for TLS clients, each in a process of its own, one session at a
  * time under the replica lock.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -319,16 +317,8 @@ static int serve_tls(struct cmd_ctx *ctx, const char *listen_at, long timeout_s)
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		char addr[INET6_ADDRSTRLEN + 8] = "?", host[INET6_ADDRSTRLEN] = "?";
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-			snprintf(addr, sizeof(addr), "%s:%d", host, ntohs(a->sin_port));
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-			snprintf(addr, sizeof(addr), "[%s]:%d", host, ntohs(a->sin6_port));
-		}
+		char addr[64];
+		transport_addr_text(&ss, addr, sizeof(addr));
 		fflush(NULL);
 		pid_t pid = fork();
 		if (pid == 0) {

@@ -189,7 +189,6 @@ static int write_manifest(struct replica *r, int fd, const struct bundle_create_
 	struct timespec now;
 	uint8_t sum[MM_HASH_LEN];
 	uint64_t max_seq = 0;
-	size_t at;
 	int err;
 
 	memset(&ss, 0, sizeof(ss));
@@ -210,34 +209,28 @@ static int write_manifest(struct replica *r, int fd, const struct bundle_create_
 	proto_put_hello(&c.out, &hello);
 	clock_gettime(CLOCK_REALTIME, &now);
 	info->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-	at = c.out.len;
-	put_u32(&c.out, 0);
-	put_u8(&c.out, MSG_BUNDLE);
-	put_bytes(&c.out, BUNDLE_MAGIC, 6);
-	put_u16(&c.out, BUNDLE_FORMAT);
-	put_u64(&c.out, o->target);
-	put_u64(&c.out, o->since);
-	put_u64(&c.out, (uint64_t)info->created_ns);
-	/* what the author has seen of each replica: the one applying it need not send that again */
-	size_t nat = c.out.len;
-	put_u32(&c.out, 0);
-	struct seen_out so_seen = {&c.out, 0};
-	if ((err = store_peer_each(r->store, put_seen, &so_seen)) < 0) {
+	/* the BUNDLE frame: format, target, since, time, and what the author has seen of each index */
+	struct wbuf hdr;
+	struct seen_out so_seen = {&hdr, 0};
+	wbuf_init(&hdr);
+	put_bytes(&hdr, BUNDLE_MAGIC, 6);
+	put_u16(&hdr, BUNDLE_FORMAT);
+	put_u64(&hdr, o->target);
+	put_u64(&hdr, o->since);
+	put_u64(&hdr, (uint64_t)info->created_ns);
+	size_t nat = hdr.len;
+	put_u32(&hdr, 0);
+	if ((err = store_peer_each(r->store, put_seen, &so_seen)) == 0 && !hdr.oom) {
+		hdr.p[nat] = (uint8_t)(so_seen.n >> 24);
+		hdr.p[nat + 1] = (uint8_t)(so_seen.n >> 16);
+		hdr.p[nat + 2] = (uint8_t)(so_seen.n >> 8);
+		hdr.p[nat + 3] = (uint8_t)so_seen.n;
+		proto_put_raw(&c.out, MSG_BUNDLE, hdr.p, hdr.len);
+	}
+	wbuf_dispose(&hdr);
+	if (err < 0) {
 		conn_dispose(&c);
 		return err;
-	}
-	if (!c.out.oom) {
-		c.out.p[nat] = (uint8_t)(so_seen.n >> 24);
-		c.out.p[nat + 1] = (uint8_t)(so_seen.n >> 16);
-		c.out.p[nat + 2] = (uint8_t)(so_seen.n >> 8);
-		c.out.p[nat + 3] = (uint8_t)so_seen.n;
-	}
-	if (!c.out.oom) {
-		uint32_t n = (uint32_t)(c.out.len - at - 4);
-		c.out.p[at] = (uint8_t)(n >> 24);
-		c.out.p[at + 1] = (uint8_t)(n >> 16);
-		c.out.p[at + 2] = (uint8_t)(n >> 8);
-		c.out.p[at + 3] = (uint8_t)n;
 	}
 	if ((err = ignore_load(&ig, r->rootfd)) == 0)
 		err = sender_index(&ss, o->since, ig, &max_seq);
@@ -252,11 +245,14 @@ static int write_manifest(struct replica *r, int fd, const struct bundle_create_
 	uint64_t mlen;
 	if (lseek(fd, 0, SEEK_SET) < 0 || hasher_fd(h, fd, "bundle manifest", sum, &mlen) < 0)
 		return mm_error_errno(MM_EIO, errno, "cannot read back the bundle's manifest");
-	uint8_t frame[BUNDLE_CHECKSUM_FRAME] = {0, 0, 0, 1 + MM_HASH_LEN, MSG_CHECKSUM};
-	memcpy(frame + 5, sum, MM_HASH_LEN);
-	if (write(fd, frame, sizeof(frame)) != (ssize_t)sizeof(frame))
-		return mm_error_errno(MM_EIO, errno, "cannot write the bundle's manifest");
-	return 0;
+	struct wbuf frame;
+	wbuf_init(&frame);
+	proto_put_raw(&frame, MSG_CHECKSUM, sum, MM_HASH_LEN);
+	err = frame.oom || frame.len != BUNDLE_CHECKSUM_FRAME || write(fd, frame.p, frame.len) != (ssize_t)frame.len
+		      ? mm_error_errno(MM_EIO, errno, "cannot write the bundle's manifest")
+		      : 0;
+	wbuf_dispose(&frame);
+	return err;
 }
 
 /* Reads the frames of a manifest file, calling fn for each (type, payload). */
@@ -842,7 +838,6 @@ void bundle_free(struct bundle *b, int remove_files)
 struct serve_index {
 	struct conn *c;
 	uint64_t since;
-	int stage;
 };
 
 /* Forwards the manifest's REPLICA frames, its ROW frames newer than `since`, and INDEX_END. */
@@ -903,7 +898,6 @@ int bundle_serve(struct bundle *b, int fd)
 	}
 	si.c = &c;
 	si.since = since;
-	si.stage = 0;
 	if ((err = each_frame(b->mfd, "the bundle's manifest", forward_frame, &si)) < 0)
 		goto done;
 	for (;;) {

@@ -458,22 +458,29 @@ int transport_listen(int *out, const char *host, const char *port, char *bound, 
 		return mm_error_set(MM_EIO, "cannot listen on '%s:%s': %s", host, port, strerror(last));
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char h[INET6_ADDRSTRLEN] = "?";
-	int p = 0;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &a->sin_addr, h, sizeof(h));
-			p = ntohs(a->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof(h));
-			p = ntohs(a->sin6_port);
-		}
-	}
-	snprintf(bound, n, strchr(h, ':') ? "[%s]:%d" : "%s:%d", h, p);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		transport_addr_text(&ss, bound, n);
+	else
+		snprintf(bound, n, "?");
 	*out = fd;
 	return 0;
+}
+
+void transport_addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	char h[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, h, sizeof(h));
+		snprintf(out, n, "%s:%d", h, ntohs(a->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof(h));
+		snprintf(out, n, "[%s]:%d", h, ntohs(a->sin6_port));
+	} else {
+		snprintf(out, n, "?");
+	}
 }
 
 /* ---------------------------------------------------------------- closing */

@@ -72,6 +72,10 @@ int transport_tls(struct transport *t, const struct url *u, const char *key_path
 /* A listening TCP socket on host:port (port "0": any free one); the address bound goes to `bound`. */
 int transport_listen(int *fd, const char *host, const char *port, char *bound, size_t n);
 
+struct sockaddr_storage;
+/* "1.2.3.4:PORT" or "[v6]:PORT". */
+void transport_addr_text(const struct sockaddr_storage *ss, char *out, size_t n);
+
 /* Splits a command line as a shell would (quotes, backslashes; no expansions) into a NULL-ended argv. */
 int transport_split(const char *s, char ***argv, size_t *argc);
 void transport_split_free(char **argv);
