@@ -105,3 +105,65 @@ clean:
 	rm -rf build mmsync
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+
+# ---- fuzzing (tests/fuzz/).  `make fuzz FUZZ_SECONDS=N` builds the libFuzzer
+# targets with clang into build/fuzz/ and runs each for N seconds over its
+# seed corpus and regression inputs (read only: what it finds goes to
+# build/fuzz/work/); it fails when a target crashes (the input is kept in
+# build/fuzz/artifacts/).  `make fuzz-replay` runs every seed and regression
+# input once through the same entry points built with $(CC): `make check`
+# does it, so the corpora stay valid without clang.
+FUZZ_TARGETS := frame vv bundle delta
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_O := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -g -O1 -I. $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_LIB_OBJ := $(VV_SRC:%.c=$(FUZZ_O)/%.o) $(SYNC_SRC:%.c=$(FUZZ_O)/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_O)/fuzz_%)
+REPLAY_BINS := $(FUZZ_TARGETS:%=$(O)/tests/fuzz/replay_%)
+
+.PHONY: fuzz fuzz-build fuzz-bins fuzz-replay fuzz-seeds
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_O) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	@sh scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
+	@:
+
+$(FUZZ_O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_O)/libmmsync.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_O)/fuzz_%: $(FUZZ_O)/tests/fuzz/fuzz_%.o $(FUZZ_O)/libmmsync.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ $(PKG_LIBS)
+
+$(O)/tests/fuzz/replay_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/replay.o $(O)/libmmsync.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz-replay: $(REPLAY_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		$(O)/tests/fuzz/replay_$$t $$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t || exit 1; \
+	done
+
+# the seed corpora: made by tests/fuzz/seeds.c and tests/fuzz/bundle-seeds.sh (then committed)
+fuzz-seeds: $(O)/tests/fuzz/seeds $(BIN)
+	$(O)/tests/fuzz/seeds tests/fuzz/corpus
+	MMSYNC=$(CURDIR)/$(BIN) sh tests/fuzz/bundle-seeds.sh tests/fuzz/corpus/bundle
+
+$(O)/tests/fuzz/seeds: $(O)/tests/fuzz/seeds.o $(O)/libmmsync.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+check: fuzz-replay
+
+# pattern-made objects are intermediate: keep them between builds
+.PRECIOUS: $(FUZZ_O)/%.o $(O)/tests/fuzz/%.o
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(wildcard $(FUZZ_O)/tests/fuzz/*.d $(O)/tests/fuzz/*.d)

@@ -1,11 +1,15 @@
 #!/bin/sh
 # Installs, with apt-get, the Debian packages that mmsync's build, tests and
 # benchmarks need and that are not installed yet.  Does nothing when all are.
+# `deps.sh fuzz`: what `make fuzz` needs (clang and libFuzzer's runtime).
 set -eu
 
 PACKAGES="gcc make pkg-config libgit2-dev libssl-dev libarchive-dev libsqlite3-dev
 libzstd-dev librsync-dev check libsubunit-dev openssl sqlite3 python3 time
 util-linux openssh-server openssh-client rsync unison mandoc zstd"
+if [ "${1:-}" = fuzz ]; then
+	PACKAGES="clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PACKAGES; do
