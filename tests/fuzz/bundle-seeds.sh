@@ -1,7 +1,8 @@
 #!/bin/sh
 # Writes the bundle fuzz target's seeds into DIR: real bundles made by
 # `mmsync bundle create` (mode 0: the file as is) and the same bundles taken
-# apart (mode 1: manifest frames without the checksum, then the objects),
+# apart (mode 1: manifest frames without the checksum, then the objects
+# with flags 0),
 # from a small tree with files, directories, a symbolic link and a deletion.
 #
 # usage: MMSYNC=path/to/mmsync sh tests/fuzz/bundle-seeds.sh DIR
@@ -35,6 +36,6 @@ with tarfile.open(sys.argv[1]) as t, open(sys.argv[2], "wb") as f:
     f.write(b"\x01" + struct.pack("<I", len(manifest)) + manifest)
     for m in members[1:]:
         data = t.extractfile(m).read()
-        f.write(struct.pack("<H", len(data)) + data)
+        f.write(b"\x00" + struct.pack("<H", len(data)) + data)  # flags 0: a right object
 PY
 done

@@ -4,10 +4,12 @@
  *
  * Input: a mode byte, then
  *   0: a bundle file as is (a zstd-compressed pax archive);
- *   1: u32 LE manifest size M, M bytes of manifest frames, then objects
- *      (u16 LE size and bytes each).  The target writes them as a bundle
- *      with the checksum and object names right, so the fuzzer gets past
- *      them to the manifest's frames and the rows' checks.
+ *   1: u32 LE manifest size M, M bytes of manifest frames, then entries:
+ *      a flags byte, u16 LE size and the bytes.  The target writes them as a
+ *      bundle with the manifest's checksum and the objects' names right
+ *      (zstd takes the fuzzer no further), so it gets to the manifest's
+ *      frames and the rows' checks; the flags make an entry wrong in one way
+ *      each: ENT_* below.
  * Oracles: what the reader accepts has the counts it reports; nothing is
  * left in the replica's .mmsync/ after bundle_free (or after a refusal).
  */
@@ -71,28 +73,40 @@ static void write_file(const uint8_t *p, size_t n)
 	close(fd);
 }
 
-static void add(struct archive *a, const char *name, const uint8_t *p, size_t n, const uint8_t *q, size_t qn)
+/* What a mode-1 entry's flags byte makes wrong about it. */
+#define ENT_BADHASH 0x01 /* named by a hash that is not its content's */
+#define ENT_NAMED 0x02   /* its bytes are its name too, not objects/HEX */
+#define ENT_DIR 0x04     /* a directory entry */
+#define ENT_FIRST 0x08   /* written before the manifest */
+#define ENT_LONG 0x10    /* its size one byte more than its bytes (libarchive pads it with a zero) */
+
+static void add(struct archive *a, const char *name, unsigned flags, const uint8_t *p, size_t n, const uint8_t *q,
+		size_t qn)
 {
 	struct archive_entry *ae = archive_entry_new();
 
 	FUZZ_ASSERT(ae);
 	archive_entry_set_pathname(ae, name);
-	archive_entry_set_filetype(ae, AE_IFREG);
+	archive_entry_set_filetype(ae, flags & ENT_DIR ? AE_IFDIR : AE_IFREG);
 	archive_entry_set_perm(ae, 0644);
-	archive_entry_set_size(ae, (la_int64_t)(n + qn));
+	archive_entry_set_size(ae, flags & ENT_DIR ? 0 : (la_int64_t)(n + qn + (flags & ENT_LONG ? 1 : 0)));
 	FUZZ_ASSERT(archive_write_header(a, ae) == ARCHIVE_OK);
-	FUZZ_ASSERT(n == 0 || archive_write_data(a, p, n) == (la_ssize_t)n);
-	FUZZ_ASSERT(qn == 0 || archive_write_data(a, q, qn) == (la_ssize_t)qn);
+	if (!(flags & ENT_DIR)) {
+		FUZZ_ASSERT(n == 0 || archive_write_data(a, p, n) == (la_ssize_t)n);
+		FUZZ_ASSERT(qn == 0 || archive_write_data(a, q, qn) == (la_ssize_t)qn);
+	}
 	archive_entry_free(ae);
 }
 
-/* Mode 1: manifest frames and objects made into a bundle with the right checksum and names. */
+/* Mode 1: manifest frames and entries made into a bundle with the right checksum and names. */
 static int write_made(const uint8_t *p, size_t n)
 {
 	uint8_t tail[5 + HASH_LEN] = {0, 0, 0, 1 + HASH_LEN, MSG_CHECKSUM}, hash[HASH_LEN];
-	char name[128];
+	const uint8_t *man;
+	char name[256];
 	struct archive *a;
 	size_t m;
+	int man_done = 0;
 
 	if (n < 4)
 		return -1;
@@ -101,28 +115,45 @@ static int write_made(const uint8_t *p, size_t n)
 	n -= 4;
 	if (m > n)
 		m = n;
-	FUZZ_ASSERT(hasher_buf(hasher, p, m, tail + 5) == 0);
+	man = p;
+	FUZZ_ASSERT(hasher_buf(hasher, man, m, tail + 5) == 0);
 	FUZZ_ASSERT((a = archive_write_new()) != NULL);
 	FUZZ_ASSERT(archive_write_set_format_pax_restricted(a) == ARCHIVE_OK);
 	FUZZ_ASSERT(archive_write_add_filter_zstd(a) == ARCHIVE_OK);
 	FUZZ_ASSERT(archive_write_set_filter_option(a, "zstd", "compression-level", "1") == ARCHIVE_OK);
 	FUZZ_ASSERT(archive_write_open_filename(a, file) == ARCHIVE_OK);
-	add(a, "mmsync-bundle/manifest", p, m, tail, sizeof(tail));
 	p += m;
 	n -= m;
-	while (n >= 2) {
-		size_t k = (size_t)p[0] | (size_t)p[1] << 8;
-		p += 2;
-		n -= 2;
+	while (n >= 3) {
+		unsigned flags = p[0];
+		size_t k = (size_t)p[1] | (size_t)p[2] << 8;
+		p += 3;
+		n -= 3;
 		if (k > n)
 			k = n;
-		FUZZ_ASSERT(hasher_buf(hasher, p, k, hash) == 0);
-		memcpy(name, "mmsync-bundle/objects/", 22);
-		hash_hex(name + 22, hash);
-		add(a, name, p, k, NULL, 0);
+		if (!man_done && !(flags & ENT_FIRST)) {
+			add(a, "mmsync-bundle/manifest", 0, man, m, tail, sizeof(tail));
+			man_done = 1;
+		}
+		if (flags & ENT_NAMED) {
+			size_t l = k < sizeof(name) - 1 ? k : sizeof(name) - 1;
+			memcpy(name, p, l);
+			name[l] = '\0';
+			if (!name[0])
+				strcpy(name, "x");
+		} else {
+			FUZZ_ASSERT(hasher_buf(hasher, p, k, hash) == 0);
+			if (flags & ENT_BADHASH)
+				hash[0] ^= 1;
+			memcpy(name, "mmsync-bundle/objects/", 22);
+			hash_hex(name + 22, hash);
+		}
+		add(a, name, flags, p, k, NULL, 0);
 		p += k;
 		n -= k;
 	}
+	if (!man_done)
+		add(a, "mmsync-bundle/manifest", 0, man, m, tail, sizeof(tail));
 	FUZZ_ASSERT(archive_write_close(a) == ARCHIVE_OK);
 	archive_write_free(a);
 	return 0;

@@ -3,7 +3,8 @@
 # inputs, which it only reads: new inputs go to BUILD/work/TARGET/, a crash
 # to BUILD/artifacts/TARGET/.  One summary line per target:
 #   fuzz: TARGET: N runs in S s, cov C ft F, corpus K: clean|CRASH (input)
-# Exits 1 when any target crashed.  Extra libFuzzer flags: $FUZZ_FLAGS.
+# Exits 1 when any target crashed or an input ran for more than 30 s (a
+# hang).  Extra libFuzzer flags: $FUZZ_FLAGS.
 #
 # usage: sh tests/fuzz/run.sh BUILD SECONDS TARGET...
 set -u
@@ -18,7 +19,7 @@ for t in "$@"; do
 	log=$build/$t.log
 	mkdir -p "$work" "$art"
 	# shellcheck disable=SC2086
-	"$build/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$art/" \
+	"$build/fuzz_$t" -max_total_time="$seconds" -timeout=30 -print_final_stats=1 -artifact_prefix="$art/" \
 		${FUZZ_FLAGS:-} "$work" "$here/corpus/$t" "$here/regress/$t" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' "$log" | tail -n 1)

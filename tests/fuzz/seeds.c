@@ -209,11 +209,17 @@ static void delta_pair(const char *name, const uint8_t *basis, size_t bn, const 
 	mem_out(&seed, basis, bn);
 	mem_out(&seed, delta.p, delta.n);
 	save("delta", name, 0, seed.p, seed.n);
+	seed.p[0] = 7; /* fed in pieces of 7 bytes */
+	snprintf(sname, sizeof(sname), "%s-cut", name);
+	save("delta", sname, 0, seed.p, seed.n);
 	snprintf(sname, sizeof(sname), "sig-%s", name);
 	uint8_t piece = 0;
 	seed.n = 0;
 	mem_out(&seed, &piece, 1);
 	mem_out(&seed, sig.p, sig.n);
+	save("delta", sname, 1, seed.p, seed.n);
+	seed.p[0] = 7;
+	snprintf(sname, sizeof(sname), "sig-%s-cut", name);
 	save("delta", sname, 1, seed.p, seed.n);
 	delta_sig_free(s);
 	close(bfd);
