@@ -203,10 +203,21 @@ static int inflate_some(struct conn *c)
 
 	if (z->raw_off == z->raw_len && !z->dc_full)
 		return 0;
-	rc = ZSTD_decompressStream(z->dc, &ob, &ib);
-	if (ZSTD_isError(rc))
-		return mm_error_set(MM_ECORRUPT, "protocol error: the compressed stream from peer '%s' is corrupt (%s)",
-				    c->peer, ZSTD_getErrorName(rc));
+	/*
+	 * A call that ends a zstd frame (or skips a skippable one) can use input
+	 * and make nothing: go on while input is left, else those bytes would
+	 * wait for more to arrive (found by fuzzing: tests/fuzz/regress/frame).
+	 */
+	do {
+		size_t before = ib.pos;
+		rc = ZSTD_decompressStream(z->dc, &ob, &ib);
+		if (ZSTD_isError(rc))
+			return mm_error_set(MM_ECORRUPT,
+					    "protocol error: the compressed stream from peer '%s' is corrupt (%s)", c->peer,
+					    ZSTD_getErrorName(rc));
+		if (ib.pos == before)
+			break;
+	} while (ob.pos == 0 && ib.pos < ib.size);
 	z->raw_off = ib.pos;
 	z->dc_full = ob.pos == ob.size;
 	c->in_len += ob.pos;

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "suites.h"
 #include "sync/config.h"
@@ -1029,6 +1030,51 @@ START_TEST(test_compress_corrupt)
 END_TEST
 
 /*
+ * Bug found by fuzzing (tests/fuzz/regress/frame/zstd-empty-frame-stall):
+ * a zstd frame that decompresses to nothing (case 0: an empty frame; 1: a
+ * skippable frame) ahead of the next one in the same read.  The decoder
+ * used its bytes and made no output, and conn waited for more bytes from
+ * the peer while the next zstd frame sat undecoded in its buffer: a stall
+ * until the timeout, or "closed the connection" at the end of the stream.
+ */
+START_TEST(test_compress_frame_making_nothing)
+{
+	static const uint8_t skippable[] = {0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 'a', 'b', 'c'};
+	uint8_t wire[256], frame[16];
+	struct wbuf f;
+	struct conn a, b;
+	size_t n = 0, z;
+	int sv[2];
+	int64_t t0;
+
+	conn_pair(&a, &b, sv);
+	TU_OK(conn_compress(&b, 3));
+	if (_i == 0) {
+		z = ZSTD_compress(wire, sizeof(wire), "", 0, 3);
+		ck_assert_msg(!ZSTD_isError(z), "zstd: %s", ZSTD_getErrorName(z));
+		n = z;
+	} else {
+		memcpy(wire, skippable, sizeof(skippable));
+		n = sizeof(skippable);
+	}
+	wbuf_init(&f);
+	proto_put_raw(&f, MSG_DATA, "next", 4);
+	ck_assert_uint_le(f.len, sizeof(frame));
+	memcpy(frame, f.p, f.len);
+	z = ZSTD_compress(wire + n, sizeof(wire) - n, frame, f.len, 3);
+	ck_assert_msg(!ZSTD_isError(z), "zstd: %s", ZSTD_getErrorName(z));
+	n += z;
+	wbuf_dispose(&f);
+	/* one write: both zstd frames arrive in one read */
+	ck_assert_int_eq(write(sv[0], wire, n), (ssize_t) n);
+	t0 = conn_now_ms();
+	expect_frame(&b, MSG_DATA, "next", 4, "the frame after one that makes nothing");
+	ck_assert_msg(conn_now_ms() - t0 < 1000, "case %d: took %lld ms", _i, (long long) (conn_now_ms() - t0));
+	conn_pair_close(&a, &b, sv);
+}
+END_TEST
+
+/*
  * conn_compress on a conn that has read nothing yet (c->in is NULL): the
  * switch copies the bytes read ahead, none here.  Passes in a plain build;
  * under SANITIZE=1 UBSan stops at memcpy(z->raw, NULL, 0) in conn_compress.
@@ -1523,6 +1569,7 @@ Suite *net_suite(void)
 	tcase_add_loop_test(tc, test_compress_echo, 0, 3);
 	tcase_add_test(tc, test_compress_read_ahead);
 	tcase_add_test(tc, test_compress_before_any_read);
+	tcase_add_loop_test(tc, test_compress_frame_making_nothing, 0, 2);
 	tcase_add_loop_test(tc, test_compress_corrupt, 0, 4);
 	tcase_add_loop_test(tc, test_conn_deadline, 0, 4);
 	suite_add_tcase(s, tc);
