@@ -25,6 +25,7 @@ struct conn_zstd {
 	uint8_t *raw;
 	size_t raw_len, raw_off, raw_cap;
 	int dc_full; /* the decoder filled its output last time: it may hold more */
+	int at_frame; /* the next raw byte starts a zstd frame: its magic number is checked */
 	struct wbuf wire;
 };
 
@@ -121,6 +122,7 @@ int conn_compress(struct conn *c, int level)
 	if (left)
 		memcpy(z->raw, c->in + c->in_off, left);
 	z->raw_len = left;
+	z->at_frame = 1;
 	c->in_len = c->in_off = 0;
 	c->z = z;
 	return 0;
@@ -193,6 +195,19 @@ static ssize_t read_raw(struct conn *c, void *buf, size_t len, int mid_message)
 	}
 }
 
+/*
+ * A zstd frame of today's format, or a skippable one.  libzstd also decodes
+ * the legacy formats of zstd 0.x, from older and less tested code, and
+ * whether it tries them depends on how the reads cut the stream (found by
+ * fuzzing): no peer of ours sends them.
+ */
+static int zstd_magic_ok(const uint8_t *p)
+{
+	uint32_t m = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+
+	return m == ZSTD_MAGICNUMBER || (m & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
+}
+
 /* Decompresses what it can into c->in: 1 produced something, 0 needs more raw bytes, <0 corrupt. */
 static int inflate_some(struct conn *c)
 {
@@ -210,11 +225,21 @@ static int inflate_some(struct conn *c)
 	 */
 	do {
 		size_t before = ib.pos;
+		if (z->at_frame && ib.pos < ib.size) {
+			if (ib.size - ib.pos < 4)
+				break; /* the rest of the magic number is still to come */
+			if (!zstd_magic_ok(z->raw + ib.pos))
+				return mm_error_set(MM_ECORRUPT,
+						    "protocol error: the compressed stream from peer '%s' is corrupt "
+						    "(not a zstd frame)",
+						    c->peer);
+		}
 		rc = ZSTD_decompressStream(z->dc, &ob, &ib);
 		if (ZSTD_isError(rc))
 			return mm_error_set(MM_ECORRUPT,
 					    "protocol error: the compressed stream from peer '%s' is corrupt (%s)", c->peer,
 					    ZSTD_getErrorName(rc));
+		z->at_frame = rc == 0; /* a frame ended (and all its output is out) */
 		if (ib.pos == before)
 			break;
 	} while (ob.pos == 0 && ib.pos < ib.size);
@@ -242,8 +267,14 @@ static int read_some(struct conn *c)
 	for (;;) {
 		if ((err = inflate_some(c)) != 0)
 			return err;
-		if (z->raw_off == z->raw_len)
+		if (z->raw_off == z->raw_len) {
 			z->raw_off = z->raw_len = 0;
+		} else if (z->raw_off) {
+			/* the first bytes of a frame's magic number wait for the rest */
+			memmove(z->raw, z->raw + z->raw_off, z->raw_len - z->raw_off);
+			z->raw_len -= z->raw_off;
+			z->raw_off = 0;
+		}
 		if (z->raw_len == z->raw_cap) {
 			/* the decoder took nothing from a full buffer: it cannot happen with output room */
 			return mm_error_set(MM_ECORRUPT, "protocol error: the compressed stream from peer '%s' is corrupt",

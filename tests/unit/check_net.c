@@ -980,12 +980,22 @@ END_TEST
  * After the switch, bytes that are not zstd: MM_ECORRUPT, at once.  Case
  * 0: garbage where the stream starts; 1: after good compressed frames
  * (0xff: a block header of a reserved type); 2: a good stream holding a
- * frame of length 0; 3: one of more than PROTO_MAX_FRAME.
+ * frame of length 0; 3: one of more than PROTO_MAX_FRAME.  Found by
+ * fuzzing (tests/fuzz/regress/frame/zstd-legacy-*): a frame in zstd 0.5's
+ * legacy format where the stream starts (4) or after a whole zstd frame
+ * (5), which libzstd decodes or refuses depending on how the reads cut it:
+ * it waited for more bytes, here a timeout.
  */
 START_TEST(test_compress_corrupt)
 {
 	static const char garbage[] = "this is not a zstd stream, not at all; it is plain text";
-	uint8_t ff[64];
+	/* zstd 0.5's magic number 0xFD2FB525, then what libzstd takes for the start of a frame of that format */
+	static const uint8_t legacy[] = {0x25, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x01, 0x00, 0x00, 0xff, 0xf7, 0x6c, 0x61, 0x70,
+	                                 0x33, 0x6f, 0x70, 0x01, 0x00, 0x02, 0x00, 0x04, 0x64, 0x6f, 0x63, 0x73, 0x00, 0x0a,
+	                                 0x73, 0x72, 0x63, 0x2f, 0x6d, 0x61, 0x69, 0x6e, 0x00, 0x00, 0x29, 0x00};
+	uint8_t ff[64], wire[256];
+	struct wbuf f;
+	size_t n;
 	struct conn a, b;
 	int sv[2], type, rc;
 	const uint8_t *p;
@@ -1009,6 +1019,17 @@ START_TEST(test_compress_corrupt)
 		expect_frame(&b, MSG_DATA, garbage, sizeof(garbage), "good frame 2");
 		ck_assert_int_eq(write(sv[0], ff, sizeof(ff)), (ssize_t) sizeof(ff));
 		break;
+	case 4: ck_assert_int_eq(write(sv[0], legacy, sizeof(legacy)), (ssize_t) sizeof(legacy)); break;
+	case 5:
+		wbuf_init(&f);
+		proto_put_raw(&f, MSG_DATA, "good", 4);
+		n = ZSTD_compress(wire, sizeof(wire), f.p, f.len, 3); /* a whole frame, ended */
+		wbuf_dispose(&f);
+		ck_assert_msg(!ZSTD_isError(n) && n + sizeof(legacy) <= sizeof(wire), "zstd: %zu", n);
+		memcpy(wire + n, legacy, sizeof(legacy));
+		ck_assert_int_eq(write(sv[0], wire, n + sizeof(legacy)), (ssize_t) (n + sizeof(legacy)));
+		expect_frame(&b, MSG_DATA, "good", 4, "the frame before the legacy one");
+		break;
 	case 2:
 		put_bytes(&a.out, "\0\0\0\0", 4);
 		TU_OK(conn_flush(&a));
@@ -1024,7 +1045,8 @@ START_TEST(test_compress_corrupt)
 	              mm_error_msg());
 	ck_assert_msg(conn_now_ms() - t0 < 1000, "case %d: took %lld ms", _i, (long long) (conn_now_ms() - t0));
 	ck_assert_msg(tu_contains(mm_error_msg(), "peer-a"), "message does not name the peer: %s", mm_error_msg());
-	ck_assert_msg(tu_contains(mm_error_msg(), _i < 2 ? "corrupt" : "frame of"), "message: %s", mm_error_msg());
+	ck_assert_msg(tu_contains(mm_error_msg(), _i < 2 || _i > 3 ? "corrupt" : "frame of"), "message: %s",
+	              mm_error_msg());
 	conn_pair_close(&a, &b, sv);
 }
 END_TEST
@@ -1570,7 +1592,7 @@ Suite *net_suite(void)
 	tcase_add_test(tc, test_compress_read_ahead);
 	tcase_add_test(tc, test_compress_before_any_read);
 	tcase_add_loop_test(tc, test_compress_frame_making_nothing, 0, 2);
-	tcase_add_loop_test(tc, test_compress_corrupt, 0, 4);
+	tcase_add_loop_test(tc, test_compress_corrupt, 0, 6);
 	tcase_add_loop_test(tc, test_conn_deadline, 0, 4);
 	suite_add_tcase(s, tc);
 
