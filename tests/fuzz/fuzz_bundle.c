@@ -90,10 +90,16 @@ static void add(struct archive *a, const char *name, unsigned flags, const uint8
 	archive_entry_set_filetype(ae, flags & ENT_DIR ? AE_IFDIR : AE_IFREG);
 	archive_entry_set_perm(ae, 0644);
 	archive_entry_set_size(ae, flags & ENT_DIR ? 0 : (la_int64_t)(n + qn + (flags & ENT_LONG ? 1 : 0)));
-	FUZZ_ASSERT(archive_write_header(a, ae) == ARCHIVE_OK);
+	/* a name libarchive will not write (no entry, or a broken archive): a bad bundle all the same */
+	if (archive_write_header(a, ae) < ARCHIVE_WARN) {
+		archive_entry_free(ae);
+		return;
+	}
 	if (!(flags & ENT_DIR)) {
-		FUZZ_ASSERT(n == 0 || archive_write_data(a, p, n) == (la_ssize_t)n);
-		FUZZ_ASSERT(qn == 0 || archive_write_data(a, q, qn) == (la_ssize_t)qn);
+		if (n)
+			archive_write_data(a, p, n);
+		if (qn)
+			archive_write_data(a, q, qn);
 	}
 	archive_entry_free(ae);
 }
@@ -154,7 +160,7 @@ static int write_made(const uint8_t *p, size_t n)
 	}
 	if (!man_done)
 		add(a, "mmsync-bundle/manifest", 0, man, m, tail, sizeof(tail));
-	FUZZ_ASSERT(archive_write_close(a) == ARCHIVE_OK);
+	archive_write_close(a);
 	archive_write_free(a);
 	return 0;
 }
