@@ -23,13 +23,15 @@ for t in "$@"; do
 		${FUZZ_FLAGS:-} "$work" "$here/corpus/$t" "$here/regress/$t" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' "$log" | tail -n 1)
+	# a crash ends the run without its "Done" line: the last status line's count
+	[ -n "$runs" ] || runs=$(sed -n 's/^#\([0-9]*\)[[:space:]].*/stopped after \1 runs/p' "$log" | tail -n 1)
 	cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' "$log" | tail -n 1 |
 		sed 's/cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\)/cov \1 ft \2, corpus \3/')
 	if [ "$rc" -eq 0 ]; then
 		echo "fuzz: $t: ${runs:-? runs}, ${cov:-no coverage line}: clean"
 	else
 		crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
-		echo "fuzz: $t: ${runs:-stopped}, ${cov:-no coverage line}: CRASH (${crash:-see $log})"
+		echo "fuzz: $t: ${runs:-stopped at once}, ${cov:-no coverage line}: CRASH (${crash:-see $log})"
 		failed=1
 	fi
 done
