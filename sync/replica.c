@@ -294,8 +294,11 @@ int replica_open(struct replica **out, const char *root, unsigned flags)
 	}
 	if ((err = store_open(&r->store, p)) < 0) {
 		if (err == MM_ENOTFOUND)
-			err = mm_error_set(MM_ENOREPLICA, "replica '%s' has no metadata store (%s/%s is missing)",
-					   r->root, MM_STATE_DIR, STATE_DB);
+			err = mm_error_set(MM_ENOREPLICA,
+					   "replica '%s' has no metadata store (%s/%s is missing). The files of the tree "
+					   "are untouched; to recover, move '%s/%s' out of the tree, run 'mmsync init %s', "
+					   "then sync with a peer: what both sides hold alike will not conflict",
+					   r->root, MM_STATE_DIR, STATE_DB, r->root, MM_STATE_DIR, r->root);
 		goto fail;
 	}
 	r->id = store_replica_id(r->store);
