@@ -46,7 +46,7 @@ static void tree_change(void *arg, enum scan_change what, const struct entry *no
 	(void)before;
 	if (what == SCAN_DAMAGED) {
 		problem(co, "damaged", now->path,
-			"the content is not the recorded one, though its size and modification time are");
+			"the content is not the recorded one, though all its stat data is");
 		return;
 	}
 	co->changes++;

@@ -164,9 +164,9 @@ static const struct command commands[] = {
 	 "Verifies the metadata store and the tree, and changes nothing: SQLite's\n"
 	 "integrity check, every recorded row, then every file of the tree read\n"
 	 "again. One line per problem, KIND<TAB>PATH<TAB>DETAIL: 'store' (the store\n"
-	 "itself), 'damaged' (a file whose content is not the recorded one though its\n"
-	 "size and modification time are: bit rot, or a tool that put the time back),\n"
-	 "'unreadable'. Changes made since the last scan are counted, not problems.\n"
+	 "itself), 'damaged' (a file whose content is not the recorded one though all\n"
+	 "its stat data is, such as bit rot: no scan can see it), 'unreadable'.\n"
+	 "Changes made since the last scan are counted, not problems.\n"
 	 "With --json, one object. Exit 0 when no problem was found, else 3.\n"
 	 "\n"
 	 "    --progress    show the progress line even when stderr is not a terminal\n"},

@@ -67,7 +67,10 @@ int replica_find(char **out, const char *start)
 			*slash = '\0';
 	}
 	free(dir);
-	return mm_error_set(MM_ENOREPLICA, "not a replica (or inside one): '%s'", start);
+	return mm_error_set(MM_ENOREPLICA,
+			    "not a replica (or inside one): '%s' (no %s/ there or above; 'mmsync init' makes one, "
+			    "also of a replica whose %s/ was lost: then sync it with a peer)",
+			    start, MM_STATE_DIR, MM_STATE_DIR);
 }
 
 int replica_name_valid(const char *name)
@@ -272,7 +275,10 @@ int replica_open(struct replica **out, const char *root, unsigned flags)
 		goto fail;
 	}
 	if (!has_state_dir(r->root)) {
-		err = mm_error_set(MM_ENOREPLICA, "'%s' is not a replica (no %s/ directory)", r->root, MM_STATE_DIR);
+		err = mm_error_set(MM_ENOREPLICA,
+				   "'%s' is not a replica (no %s/ directory; if it was one and lost it, 'mmsync init' "
+				   "makes it one again, then sync it with a peer)",
+				   r->root, MM_STATE_DIR);
 		goto fail;
 	}
 	if ((r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {

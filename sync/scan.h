@@ -27,7 +27,7 @@ enum scan_change {
 	SCAN_ADDED,    /* new path (or re-created after a deletion) */
 	SCAN_MODIFIED, /* content, permission bits, link target or kind changed */
 	SCAN_DELETED,
-	SCAN_DAMAGED   /* SCAN_VERIFY: the content is not what was recorded, though size and times are */
+	SCAN_DAMAGED   /* SCAN_VERIFY: the content is not what was recorded, though the stat data is */
 };
 
 struct scan_stats {
@@ -67,7 +67,7 @@ typedef void (*scan_progress_fn)(void *ctx, const struct scan_stats *st);
 /*
  * With SCAN_DRY_RUN (`mmsync check`): also reads every file that looks
  * unchanged, and reports SCAN_DAMAGED where its content is not the
- * recorded one: bit rot, or a tool that wrote it and put its times back.
+ * recorded one although all its stat data is (bit rot).
  */
 #define SCAN_VERIFY 0x4
 #define SCAN_MAX_DELETE_PCT 50
