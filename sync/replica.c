@@ -1,6 +1,7 @@
 /* Replicas: see replica.h. */
 #include "replica.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -46,6 +47,20 @@ static int has_state_dir(const char *dir)
 	return r;
 }
 
+int replica_dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int empty = 1;
+
+	if (!d)
+		return 0;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
 int replica_find(char **out, const char *start)
 {
 	char *dir = realpath(start, NULL);
@@ -67,6 +82,9 @@ int replica_find(char **out, const char *start)
 			*slash = '\0';
 	}
 	free(dir);
+	if (replica_dir_is_empty(start))
+		return mm_error_set(MM_ENOREPLICA, "not a replica (or inside one): '%s' is empty: is its disk not mounted?",
+				    start);
 	return mm_error_set(MM_ENOREPLICA,
 			    "not a replica (or inside one): '%s' (no %s/ there or above; 'mmsync init' makes one, "
 			    "also of a replica whose %s/ was lost: then sync it with a peer)",
@@ -272,6 +290,10 @@ int replica_open(struct replica **out, const char *root, unsigned flags)
 	}
 	if (!(r->state = join(r->root, MM_STATE_DIR))) {
 		err = mm_error_oom();
+		goto fail;
+	}
+	if (!has_state_dir(r->root) && replica_dir_is_empty(r->root)) {
+		err = mm_error_set(MM_ENOREPLICA, "'%s' is not a replica: it is empty (is its disk not mounted?)", r->root);
 		goto fail;
 	}
 	if (!has_state_dir(r->root)) {

@@ -101,3 +101,11 @@ rm -rf C/.mmsync
 expect_rc 3 mm -C B sync C
 expect_err_contains "not a replica"
 [ -f B/d/f8 ] && [ -f B/c3 ] || fail "B lost files"
+expect_err_contains "if it was one and lost it, 'mmsync init' makes it one again"
+# an empty directory where a replica was: a disk that is not mounted
+mkdir mnt
+expect_rc 3 mm -C B sync mnt
+expect_err_contains "peer 'mnt' is not a replica: it is empty (is its disk not mounted?)"
+expect_rc 3 mm -C mnt sync B
+expect_err_contains "'mnt' is empty: is its disk not mounted?"
+[ -z "$(ls -A mnt)" ] || fail "a refused sync wrote into mnt"
