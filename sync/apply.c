@@ -47,6 +47,7 @@ struct apply_tmp {
 	int fd;
 	int dirfd;
 	char name[TMP_NAME_LEN + 1];
+	char *path; /* its target, for messages */
 	uint64_t size;
 	struct wbuf *keep;
 	size_t keep_max;
@@ -66,6 +67,7 @@ struct apply {
 	uint64_t batch_bytes;
 	struct apply_stats st;
 	int broken;
+	int dirty; /* the batch changed the tree at once (directories, links, removals, modes): sync before commit */
 	uint8_t *buf;
 	struct wbuf frame;
 };
@@ -116,6 +118,7 @@ static void drop_items(struct apply *a)
 	}
 	a->n = 0;
 	a->batch_bytes = 0;
+	a->dirty = 0;
 	for (size_t i = 0; i < a->nhist; i++) {
 		free(a->hist[i].path);
 		vv_dispose(&a->hist[i].vv);
@@ -276,6 +279,10 @@ int apply_tmp_begin(struct apply *a, struct apply_tmp **out, const char *path)
 	if (!(t = calloc(1, sizeof(*t))))
 		return mm_error_oom();
 	t->fd = t->dirfd = -1;
+	if (!(t->path = strdup(path))) {
+		free(t);
+		return mm_error_oom();
+	}
 	err = fs_open_parent(&t->dirfd, &name, a->r->rootfd, path);
 	if (err == MM_ENOTFOUND && (err = make_parents(a, path)) == 0)
 		err = fs_open_parent(&t->dirfd, &name, a->r->rootfd, path);
@@ -327,11 +334,12 @@ int apply_tmp_write(struct apply *a, struct apply_tmp *t, const void *buf, size_
 			put_bytes(t->keep, buf, len);
 	}
 	while (off < len) {
-		ssize_t n = write(t->fd, p + off, len - off);
+		int injected = failpoint_err("apply-write");
+		ssize_t n = injected ? (errno = injected, -1) : write(t->fd, p + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return mm_error_errno(MM_EIO, errno, "cannot write a temporary file");
+			return mm_error_errno(MM_EIO, errno, "cannot write a temporary file for '%s'", t->path);
 		off += (size_t)n;
 	}
 	t->size += len;
@@ -404,6 +412,7 @@ void apply_tmp_abort(struct apply *a, struct apply_tmp *t)
 			unlinkat(t->dirfd, t->name, 0);
 		close(t->dirfd);
 	}
+	free(t->path);
 	free(t);
 }
 
@@ -471,7 +480,7 @@ int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *r
 	failpoint("apply-tmp-written");
 	/* start the write-back now: the batch's syncfs then finds most of it done */
 	sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	if (close(t->fd) < 0) {
+	if (close(t->fd) < 0 || (errno = failpoint_err("apply-close")) != 0) {
 		t->fd = -1;
 		err = mm_error_errno(MM_EIO, errno, "cannot write '%s'", row->path);
 		goto fail;
@@ -486,6 +495,7 @@ int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *r
 	}
 	a->batch_bytes += t->size;
 	close(t->dirfd);
+	free(t->path);
 	free(t);
 	if (a->n >= APPLY_BATCH_ITEMS || a->batch_bytes >= APPLY_BATCH_BYTES)
 		return apply_flush(a);
@@ -613,6 +623,7 @@ static int record_at(struct apply *a, int dirfd, const char *name, const struct 
 		if (e.kind == ENTRY_DIR)
 			e.size = 0;
 	}
+	a->dirty = 1;
 	err = apply_record(a, &e, local);
 	a->st.files++;
 done:
@@ -771,8 +782,10 @@ int apply_remove(struct apply *a, const struct entry *ours)
 		return rc;
 	rc = remove_at(dirfd, name, ours);
 	failpoint("apply-remove");
-	if (rc > 0)
+	if (rc > 0) {
 		a->st.deleted++;
+		a->dirty = 1;
+	}
 	close(dirfd);
 	return rc;
 }
@@ -798,6 +811,7 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
 		if ((err = entry_copy(&e, copy)) == 0 && fstatat(destfd, dname, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    e.kind == ENTRY_FILE)
 			entry_fill_stat(&e, &sb);
+		a->dirty = 1;
 		rc = err < 0 ? err : apply_record(a, &e, 1);
 		entry_dispose(&e);
 		rc = rc < 0 ? rc : 1;
@@ -809,9 +823,12 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
 
 static int sync_root(struct apply *a, const char *point)
 {
+	int injected;
+
 	failpoint(point);
-	if (syncfs(a->r->rootfd) < 0)
-		return mm_error_errno(MM_EIO, errno, "cannot make '%s' durable", a->r->root);
+	if ((injected = failpoint_err(point)) != 0 || syncfs(a->r->rootfd) < 0)
+		return mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
+				      a->r->root);
 	return 0;
 }
 
@@ -903,6 +920,9 @@ int apply_flush(struct apply *a)
 		failpoint("apply-journal");
 		if ((err = rename_all(a)) < 0 || (err = sync_root(a, "apply-sync-renames")) < 0)
 			goto done;
+	} else if (a->dirty && (err = sync_root(a, "apply-sync-renames")) < 0) {
+		/* directories, links, removals: durable before the rows that record them */
+		goto done;
 	}
 	/* the blobs history rows name are durable before the rows are */
 	if (a->r->bases && (err = bases_flush(a->r->bases)) < 0)

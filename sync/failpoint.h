@@ -19,6 +19,21 @@
  *   apply-commit        after the commit
  * and on a sending side:
  *   send-data           a chunk of content was queued
+ *
+ * Error injection: with MMSYNC_FAILERR=NAME[:N[:ENOSPC]] in the environment,
+ * the N-th pass (default 1st), and only that one, through
+ * failpoint_err("NAME") returns EIO (ENOSPC with the third field), and the
+ * caller fails as if the system call there had returned it.  The points,
+ * in the order a receiving side meets them:
+ *   apply-write         a write(2) of a temporary file's content
+ *   apply-close         the close(2) of a filled temporary file (where some
+ *                       file systems report a failed write-back)
+ *   apply-sync-data     the syncfs(2) that makes a batch's new files durable
+ *   store-commit        a commit of the metadata store (a scan's rows, a
+ *                       batch's journal, a batch's rows)
+ *   apply-sync-renames  the syncfs(2) that makes a batch's renames, and the
+ *                       directories, links, removals and moves done before
+ *                       it, durable (the rows are committed only after it)
  */
 #ifndef MMSYNC_FAILPOINT_H
 #define MMSYNC_FAILPOINT_H
@@ -30,5 +45,7 @@ void failpoint(const char *name);
  * far, "delta", makes a sender flip bits in every delta it sends.
  */
 int failpoint_garble(const char *name);
+/* 0, or the errno value the operation at point NAME must fail with (see above). */
+int failpoint_err(const char *name);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "failpoint.h"
 #include "path.h"
 
 /*
@@ -444,7 +445,7 @@ int store_begin(struct store *s)
 
 int store_commit(struct store *s)
 {
-	int err;
+	int err, injected;
 
 	if (!s->in_batch)
 		return mm_error_set(MM_EINVAL, "metadata store '%s': no batch open", s->path);
@@ -453,15 +454,29 @@ int store_commit(struct store *s)
 		sqlite3_bind_int64(s->save_state, 2, (sqlite3_int64)s->seq);
 		int rc = sqlite3_step(s->save_state);
 		sqlite3_reset(s->save_state);
-		if (rc != SQLITE_DONE)
-			return db_error(s, s->db, "saving counters");
+		if (rc != SQLITE_DONE) {
+			err = db_error(s, s->db, "saving counters");
+			goto fail;
+		}
+	}
+	if ((injected = failpoint_err("store-commit")) != 0) {
+		err = mm_error_errno(MM_EIO, injected, "metadata store '%s': cannot commit", s->path);
+		goto fail;
 	}
 	if ((err = exec(s, "COMMIT")) < 0)
-		return err;
+		goto fail;
 	s->in_batch = 0;
 	s->saved_counter = s->counter;
 	s->saved_seq = s->seq;
 	return 0;
+fail:
+	/* nothing of a batch that did not commit stays, in the file or in memory (the message stays too) */
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_batch = 0;
+	s->counter = s->saved_counter;
+	s->seq = s->saved_seq;
+	return err;
 }
 
 int store_rollback(struct store *s)
