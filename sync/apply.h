@@ -8,7 +8,8 @@
  * since is a new local change: it is kept and the item skipped), renames
  * into place, syncs again and commits the rows in one transaction.
  * Directories, links and deletions are done at once, each after the same
- * re-check, and their rows join the batch.  Every path goes through the
+ * re-check, and their rows join the batch; a batch with no new file is made
+ * durable with one syncfs() too before its rows are committed.  Every path goes through the
  * root's directory fd (fs.h).
  */
 #ifndef MMSYNC_APPLY_H
