@@ -199,13 +199,26 @@ static int store_damaged(const char *path, const char *what, const char *detail)
 			    path, what, detail, n, path, n, path, MM_STATE_DIR, n, path);
 }
 
+/* ": Why" when the last failure of `db` came from the system (SQLite says only "disk I/O error"), else "". */
+static const char *db_why(sqlite3 *db)
+{
+	static _Thread_local char why[128];
+	int code = sqlite3_errcode(db) & 0xff;
+	int sys = sqlite3_system_errno(db);
+
+	why[0] = '\0';
+	if (sys && (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN))
+		snprintf(why, sizeof(why), ": %s", strerror(sys));
+	return why;
+}
+
 static int db_error(struct store *s, sqlite3 *db, const char *what)
 {
 	int code = sqlite3_errcode(db);
 
 	if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
 		return store_damaged(s->path, what, sqlite3_errmsg(db));
-	return mm_error_set(MM_EIO, "metadata store '%s': %s: %s", s->path, what, sqlite3_errmsg(db));
+	return mm_error_set(MM_EIO, "metadata store '%s': %s: %s%s", s->path, what, sqlite3_errmsg(db), db_why(db));
 }
 
 /* Key for `path` in s->keybuf; its length in *len. */
@@ -243,7 +256,7 @@ static int exec(struct store *s, const char *sql)
 		int code = sqlite3_errcode(s->db);
 		int err = code == SQLITE_CORRUPT || code == SQLITE_NOTADB
 				  ? store_damaged(s->path, "opening it", msg ? msg : "error")
-				  : mm_error_set(MM_EIO, "metadata store '%s': %s", s->path, msg ? msg : "error");
+				  : mm_error_set(MM_EIO, "metadata store '%s': %s%s", s->path, msg ? msg : "error", db_why(s->db));
 		sqlite3_free(msg);
 		return err;
 	}
