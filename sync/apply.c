@@ -68,6 +68,10 @@ struct apply {
 	struct apply_stats st;
 	int broken;
 	int dirty; /* the batch changed the tree at once (directories, links, removals, modes): sync before commit */
+	dev_t root_dev;
+	int *fs_fds;   /* a directory on each other file system (a mount beneath the root) the batch wrote to */
+	size_t nfs, capFs;
+	int fs_lost;   /* one could not be noted: sync them all */
 	uint8_t *buf;
 	struct wbuf frame;
 };
@@ -78,9 +82,43 @@ static void warn(struct apply *a, const char *path, const char *msg)
 		a->warn(a->arg, path, msg);
 }
 
+/*
+ * Notes the file system of `dirfd`, where the batch writes: syncfs() on the
+ * root's covers only the root's, and a replica may hold a mount point.
+ */
+static void note_fs(struct apply *a, int dirfd)
+{
+	struct stat sb;
+	int fd;
+
+	if (fstat(dirfd, &sb) < 0 || sb.st_dev == a->root_dev)
+		return;
+	for (size_t i = 0; i < a->nfs; i++) {
+		struct stat other;
+		if (fstat(a->fs_fds[i], &other) == 0 && other.st_dev == sb.st_dev)
+			return;
+	}
+	if (a->nfs == a->capFs) {
+		size_t cap = a->capFs ? a->capFs * 2 : 4;
+		int *p = realloc(a->fs_fds, cap * sizeof(*p));
+		if (!p) {
+			a->fs_lost = 1;
+			return;
+		}
+		a->fs_fds = p;
+		a->capFs = cap;
+	}
+	if ((fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		a->fs_lost = 1;
+		return;
+	}
+	a->fs_fds[a->nfs++] = fd;
+}
+
 int apply_open(struct apply **out, struct replica *r, apply_warn_fn warnfn, void *arg)
 {
 	struct apply *a = calloc(1, sizeof(*a));
+	struct stat sb;
 	int err;
 
 	*out = NULL;
@@ -89,6 +127,8 @@ int apply_open(struct apply **out, struct replica *r, apply_warn_fn warnfn, void
 		return mm_error_oom();
 	}
 	a->r = r;
+	if (fstat(r->rootfd, &sb) == 0)
+		a->root_dev = sb.st_dev;
 	a->warn = warnfn;
 	a->arg = arg;
 	wbuf_init(&a->frame);
@@ -119,6 +159,10 @@ static void drop_items(struct apply *a)
 	a->n = 0;
 	a->batch_bytes = 0;
 	a->dirty = 0;
+	for (size_t i = 0; i < a->nfs; i++)
+		close(a->fs_fds[i]);
+	a->nfs = 0;
+	a->fs_lost = 0;
 	for (size_t i = 0; i < a->nhist; i++) {
 		free(a->hist[i].path);
 		vv_dispose(&a->hist[i].vv);
@@ -131,6 +175,7 @@ void apply_free(struct apply *a)
 	if (!a)
 		return;
 	drop_items(a);
+	free(a->fs_fds);
 	free(a->items);
 	free(a->hist);
 	hasher_free(a->h);
@@ -494,6 +539,7 @@ int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *r
 		memcpy(a->items[a->n - 1].base, base_oid, 20);
 	}
 	a->batch_bytes += t->size;
+	note_fs(a, t->dirfd);
 	close(t->dirfd);
 	free(t->path);
 	free(t);
@@ -624,6 +670,7 @@ static int record_at(struct apply *a, int dirfd, const char *name, const struct 
 			e.size = 0;
 	}
 	a->dirty = 1;
+	note_fs(a, dirfd);
 	err = apply_record(a, &e, local);
 	a->st.files++;
 done:
@@ -785,6 +832,7 @@ int apply_remove(struct apply *a, const struct entry *ours)
 	if (rc > 0) {
 		a->st.deleted++;
 		a->dirty = 1;
+		note_fs(a, dirfd);
 	}
 	close(dirfd);
 	return rc;
@@ -812,6 +860,8 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
 		    e.kind == ENTRY_FILE)
 			entry_fill_stat(&e, &sb);
 		a->dirty = 1;
+		note_fs(a, dirfd);
+		note_fs(a, destfd);
 		rc = err < 0 ? err : apply_record(a, &e, 1);
 		entry_dispose(&e);
 		rc = rc < 0 ? rc : 1;
@@ -821,6 +871,7 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
 	return rc;
 }
 
+/* Makes what the batch wrote durable: one syncfs() for the root's file system and one for each other it wrote to. */
 static int sync_root(struct apply *a, const char *point)
 {
 	int injected;
@@ -829,6 +880,13 @@ static int sync_root(struct apply *a, const char *point)
 	if ((injected = failpoint_err(point)) != 0 || syncfs(a->r->rootfd) < 0)
 		return mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
 				      a->r->root);
+	for (size_t i = 0; i < a->nfs; i++)
+		if ((injected = failpoint_err(point)) != 0 || syncfs(a->fs_fds[i]) < 0)
+			return mm_error_errno(MM_EIO, injected ? injected : errno,
+					      "cannot make '%s' durable (syncfs of a file system mounted beneath it)",
+					      a->r->root);
+	if (a->fs_lost)
+		sync();
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  *
  * New file content goes to a temporary file beside its target, is checked
  * against its SHA-256 and queued.  apply_flush() then makes the batch
- * durable with one syncfs() pass, journals the batch's rows in the store,
+ * durable with one syncfs() pass (and one per other file system mounted
+ * beneath the root that the batch wrote to), journals the batch's rows in the store,
  * re-checks each target against what the scan recorded (a path changed
  * since is a new local change: it is kept and the item skipped), renames
  * into place, syncs again and commits the rows in one transaction.

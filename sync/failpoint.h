@@ -31,6 +31,9 @@
  *    apply-close         the close(2) of a filled temporary file (where some
  *                        file systems report a failed write-back)
  *    apply-sync-data     the syncfs(2) that makes a batch's new files durable
+ *                        (a pass for the root's file system, then one for
+ *                        each other file system mounted beneath the root
+ *                        that the batch wrote to; the same for the next)
  *    store-commit        a commit of the metadata store (a scan's rows, a
  *                        batch's journal, a batch's rows)
  *    apply-sync-renames  the syncfs(2) that makes a batch's renames, and the

@@ -64,6 +64,7 @@ walk() {
 				break
 			fi
 			[ "$RC" = 3 ] || fail "$(_shown "$case, MMSYNC_FAILERR=$spec: pull exits $RC, want 3")"
+			! grep -qE 'Sanitizer|runtime error:' "$ERR" || fail "$(_shown "$case, MMSYNC_FAILERR=$spec: a sanitizer report")"
 			case $spec in
 			*:ENOSPC) expect_err_contains "No space left on device" ;;
 			*) expect_err_contains "Input/output error" ;;

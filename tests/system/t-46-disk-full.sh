@@ -10,7 +10,9 @@
 # is untouched, every path holds its old or its new version, and the store
 # records nothing the tree does not hold.  Once space is freed (a ballast
 # file removed, or the tmpfs remounted bigger) the next run completes with
-# identical trees and no conflict.
+# identical trees and no conflict.  In (2) also: a batch written into
+# data/ is made durable with a syncfs() of data/'s own file system (the
+# root's does not cover it), and a failure there fails the pull.
 . "$(dirname "$0")/synclib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,6 +55,7 @@ failed() {
 	$TREE snap A "$T/a.now" && cmp -s "$T/a.json" "$T/a.now" || fail "$what: A changed"
 	out=$($TREE crashcheck B "$T/b.json" "$T/b.json" "$T/a.json") || fail "$what: $out"
 	out=$($STORE agrees B "$T/store.json") || fail "$what: $out"
+	! grep -qE 'Sanitizer|runtime error:' "$ERR" || fail "$(_shown "$what: a sanitizer report")"
 	echo "$what: exit 3 as it should: $(grep -v 'Broken pipe' "$ERR" | head -n 1)"
 }
 # converged CMD...: CMD exits 0 and leaves A and B the same, clean, with no conflict
@@ -143,3 +146,14 @@ expect_rc 0 mm -C C pull "$PWD/A"
 out=$($TREE final A C) || fail "(2) after the space was freed: $out"
 expect_rc 0 mm -C C conflicts
 expect_out_empty
+# ... and a batch written into data/ (a file system of its own) is made
+# durable there too: that file system's syncfs is a second pass, and when
+# it fails the pull exits 3 and commits nothing
+printf 'more\n' >A/data/sub/more
+$STORE dump C "$T/store.json" || fail "cannot read C's store"
+MMSYNC_FAILERR=apply-sync-data:2 run mm -C C pull "$PWD/A"
+[ "$RC" = 3 ] || fail "$(_shown "(2) pull into C/data whose syncfs fails: exit $RC, want 3")"
+expect_err_contains "syncfs of a file system mounted beneath it"
+out=$($STORE same C "$T/store.json") || fail "(2) the pull whose data/ could not be made durable committed: $out"
+expect_rc 0 mm -C C pull "$PWD/A"
+out=$($TREE final A C) || fail "(2) after a failed syncfs and a pull: $out"
