@@ -63,10 +63,15 @@ int failpoint_garble(const char *name)
 	return garble.name[0] && !strcmp(name, garble.name);
 }
 
+static struct point err;
+
+void failpoint_err_reset(void)
+{
+	memset(&err, 0, sizeof(err));
+}
+
 int failpoint_err(const char *name)
 {
-	static struct point err;
-
 	if (!err.loaded)
 		load(&err, "MMSYNC_FAILERR", 1);
 	if (!err.name[0] || strcmp(name, err.name) || ++err.seen != err.n)

@@ -52,5 +52,7 @@ void failpoint(const char *name);
 int failpoint_garble(const char *name);
 /* 0, or the errno value the operation at point NAME must fail with (see above). */
 int failpoint_err(const char *name);
+/* Tests only: MMSYNC_FAILERR is read again, and its passes counted anew, from the next failpoint_err(). */
+void failpoint_err_reset(void);
 
 #endif

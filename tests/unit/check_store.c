@@ -13,6 +13,7 @@
 
 #include "suites.h"
 #include "sync/error.h"
+#include "sync/failpoint.h"
 #include "sync/path.h"
 #include "sync/store.h"
 #include "testutil.h"
@@ -619,6 +620,51 @@ START_TEST(test_rollback_undoes_rows_and_counters)
 	entry_dispose(&b);
 	entry_dispose(&c);
 	entry_dispose(&d);
+	fixture_free(&f);
+}
+END_TEST
+
+/* A commit that fails (here an injected I/O error) leaves nothing of the batch, and no batch open. */
+START_TEST(test_failed_commit_rolls_back)
+{
+	struct fixture f;
+	struct entry a, b, got;
+
+	fixture_new(&f);
+	new_dir(&a, "a");
+	new_dir(&b, "b");
+	TU_OK(store_begin(f.s));
+	TU_OK(store_put_local_change(f.s, &a));
+	TU_OK(store_commit(f.s));
+
+	setenv("MMSYNC_FAILERR", "store-commit:1:ENOSPC", 1);
+	failpoint_err_reset();
+	TU_OK(store_begin(f.s));
+	TU_OK(store_put_local_change(f.s, &b));
+	ck_assert_uint_eq(store_last_seq(f.s), 2);
+	ck_assert_int_eq(store_commit(f.s), MM_EIO);
+	ck_assert_ptr_nonnull(strstr(mm_error_msg(), "No space left on device"));
+	unsetenv("MMSYNC_FAILERR");
+	failpoint_err_reset();
+	ck_assert_uint_eq(store_last_seq(f.s), 1);
+	entry_init(&got);
+	ck_assert_int_eq(store_get(f.s, "b", &got), MM_ENOTFOUND);
+
+	/* the next batch opens and commits as if the failed one had never been */
+	entry_dispose(&b);
+	new_dir(&b, "b");
+	TU_OK(store_begin(f.s));
+	TU_OK(store_put_local_change(f.s, &b));
+	TU_OK(store_commit(f.s));
+	ck_assert_uint_eq(b.seq, 2);
+	fixture_reopen(&f);
+	ck_assert_uint_eq(store_last_seq(f.s), 2);
+	TU_OK(store_get(f.s, "b", &got));
+	ck_assert_uint_eq(got.seq, 2);
+
+	entry_dispose(&got);
+	entry_dispose(&a);
+	entry_dispose(&b);
 	fixture_free(&f);
 }
 END_TEST
@@ -1368,6 +1414,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_local_change_outside_batch);
 	tcase_add_test(tc, test_begin_twice);
 	tcase_add_test(tc, test_rollback_undoes_rows_and_counters);
+	tcase_add_test(tc, test_failed_commit_rolls_back);
 	tcase_add_test(tc, test_local_change_counter);
 	tcase_add_test(tc, test_counters_exhausted);
 	tcase_add_test(tc, test_seq_strictly_increasing);
