@@ -1021,6 +1021,7 @@ struct recover_ctx {
 	struct hasher *h;
 	struct entry e;
 	int err;
+	int found;
 };
 
 static int recover_one(void *arg, const char *path, const void *row, size_t len)
@@ -1038,7 +1039,17 @@ static int recover_one(void *arg, const char *path, const void *row, size_t len)
 		return 0;
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == rc->e.size &&
 	    hasher_fd(rc->h, fd, rc->e.path, h, &n) == 0 && !memcmp(h, rc->e.hash, MM_HASH_LEN)) {
-		/* renamed in before the crash: this is the received version */
+		/* renamed in before the crash: this is the received version, once it is durable */
+		struct stat root;
+		int injected = 0;
+		if (fstat(rc->r->rootfd, &root) == 0 && root.st_dev != sb.st_dev &&
+		    ((injected = failpoint_err("apply-sync-recover")) != 0 || syncfs(fd) < 0)) {
+			rc->err = mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
+						 rc->e.path);
+			close(fd);
+			return rc->err;
+		}
+		rc->found = 1;
 		entry_fill_stat(&rc->e, &sb);
 		if ((rc->err = store_put_next_seq(rc->r->store, &rc->e)) < 0) {
 			close(fd);
@@ -1051,7 +1062,7 @@ static int recover_one(void *arg, const char *path, const void *row, size_t len)
 
 int apply_recover(struct replica *r)
 {
-	struct recover_ctx rc = {r, NULL, {0}, 0};
+	struct recover_ctx rc = {r, NULL, {0}, 0, 0};
 	int err;
 
 	entry_init(&rc.e);
@@ -1059,6 +1070,13 @@ int apply_recover(struct replica *r)
 		return err;
 	if ((err = store_begin(r->store)) == 0) {
 		err = store_pending_each(r->store, recover_one, &rc);
+		/* the renames may have been lost with their syncfs: the rows wait until they are durable */
+		if (err == 0 && rc.found) {
+			int injected = failpoint_err("apply-sync-recover");
+			if (injected || syncfs(r->rootfd) < 0)
+				err = mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
+						     r->root);
+		}
 		if (err == 0)
 			err = store_pending_clear(r->store);
 		if (err == 0)

@@ -39,6 +39,9 @@
  *    apply-sync-renames  the syncfs(2) that makes a batch's renames, and the
  *                        directories, links, removals and moves done before
  *                        it, durable (the rows are committed only after it)
+ *    apply-sync-recover  at the start of a run, the syncfs(2) before the rows
+ *                        of a batch renamed in whose commit was lost (the
+ *                        journal) are committed
  */
 #ifndef MMSYNC_FAILPOINT_H
 #define MMSYNC_FAILPOINT_H

@@ -3,6 +3,8 @@
 
   store_check.py dump DIR OUT.json
         the rows of DIR/.mmsync/meta.db (path -> kind, mode, hash, version vector)
+  store_check.py pending DIR
+        how many rows the journal holds (a batch renamed in, not committed)
   store_check.py same DIR BEFORE.json
         exit 1 (with the differences) unless the store still records exactly
         BEFORE: a failed run committed nothing
@@ -52,6 +54,11 @@ def on_disk(d, path):
 
 def main(argv):
     what, d = argv[1], argv[2]
+    if what == "pending":
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(d, ".mmsync", "meta.db"), uri=True)
+        print(db.execute("SELECT count(*) FROM pending").fetchone()[0])
+        db.close()
+        return 0
     if what == "dump":
         with open(argv[3], "w") as f:
             json.dump(dump(d), f)

@@ -6,7 +6,9 @@
 # exactly what it did before, or for a single file that failed alone, only
 # what the tree holds); no temporary file is left, the source is untouched,
 # every path holds its old or its new version; then a pull without the
-# error finishes with identical trees and no conflict.  Two change sets: new
+# error finishes with identical trees and no conflict.  A batch renamed in
+# whose syncfs failed is journaled; the next run commits the journal's rows
+# only after a syncfs of its own (and fails when that fails).  Two change sets: new
 # content (small files, a new file and a large file that moves as a delta),
 # and changes without content (deletions, a new directory and link, a
 # chmod: a batch with no new file must be made durable before its rows are
@@ -104,6 +106,24 @@ walk() {
 $TREE touch A --seed 3 --count 8 --big 1 || fail "cannot change A"
 printf 'new\n' >A/t0/newfile
 walk content apply-write apply-close apply-sync-data store-commit apply-sync-renames
+
+# --- the journal of a batch renamed in whose syncfs failed: the next run
+# commits its rows only once a syncfs succeeds
+$TREE touch A --seed 9 --count 5 || fail "cannot change A"
+$STORE dump B "$T/store.json" || fail "cannot read B's store"
+MMSYNC_FAILERR=apply-sync-renames run mm -C B pull "$PWD/A"
+[ "$RC" = 3 ] || fail "$(_shown "journal: pull whose renames' syncfs fails: exit $RC, want 3")"
+[ "$($STORE pending B)" -gt 0 ] || fail "journal: no rows journaled for the batch renamed in"
+MMSYNC_FAILERR=apply-sync-recover run mm -C B pull "$PWD/A"
+[ "$RC" = 3 ] || fail "$(_shown "journal: pull whose recovery's syncfs fails: exit $RC, want 3")"
+expect_err_contains "durable (syncfs): Input/output error"
+out=$($STORE same B "$T/store.json") || fail "journal: rows committed though not durable: $out"
+[ "$($STORE pending B)" -gt 0 ] || fail "journal: the journal is gone though its rows were not committed"
+expect_rc 0 mm -C B pull "$PWD/A"
+out=$($TREE final A B) || fail "journal: after a pull: $out"
+[ "$($STORE pending B)" = 0 ] || fail "journal: rows remain after a pull that finished"
+expect_rc 0 mm -C B conflicts
+expect_out_empty
 
 # --- no content (a batch of creations, then one of deletions): deletions, a new directory and link, a chmod
 rm -f A/f0019 A/t1/f0004.tar.gz
