@@ -1,18 +1,19 @@
-# Write and fsync errors (MMSYNC_FAILERR=NAME[:N[:ENOSPC]] makes the N-th
-# pass through an error point of sync/failpoint.h fail as if the system call
-# had failed): for each point, at each of its passes in a pull (walked until
-# the pull no longer meets it), the pull exits 3 naming what failed; the
-# batch that was not made durable is not committed (the store records
-# exactly what it did before, or for a single file that failed alone, only
-# what the tree holds); no temporary file is left, the source is untouched,
-# every path holds its old or its new version; then a pull without the
-# error finishes with identical trees and no conflict.  A batch renamed in
-# whose syncfs failed is journaled; the next run commits the journal's rows
-# only after a syncfs of its own (and fails when that fails).  Two change sets: new
-# content (small files, a new file and a large file that moves as a delta),
-# and changes without content (deletions, a new directory and link, a
-# chmod: a batch with no new file must be made durable before its rows are
-# committed too).
+# Write and fsync errors (MMSYNC_FAILERR=NAME[:N[:ENOSPC]] makes the N-th pass
+# through an error point of sync/failpoint.h fail as if the system call had
+# failed): for each point, at each of its passes in a pull (of the many writes
+# and closes, passes 1, 2, 3, 5, 8, 13, ...) until the pull no longer meets
+# it, the pull exits 3 naming what failed (one write fails with ENOSPC, the
+# others with EIO); the batch that was not made durable is not committed (the
+# store records exactly what it did before, or for a single file that failed
+# alone, only what the tree holds); no temporary file is left, the source is
+# untouched, every path holds its old or its new version; then a pull without
+# the error finishes with identical trees, no conflict and a clean `mmsync
+# check`.  A batch renamed in whose syncfs failed is journaled; the next run
+# commits the journal's rows only after a syncfs of its own (and fails when
+# that fails).  Two change sets: new content (small files, a new file and a
+# large file that moves as a delta), and changes without content (deletions, a
+# new directory and link, a chmod: a batch with no new file must be made
+# durable before its rows are committed too).
 . "$(dirname "$0")/synclib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -90,6 +91,7 @@ walk() {
 			[ -z "$left" ] || fail "$case, MMSYNC_FAILERR=$spec left temporary files: $left"
 			expect_rc 0 mm -C B pull "$PWD/A"
 			out=$($TREE final A B) || fail "$case, after MMSYNC_FAILERR=$spec and a pull: $out"
+			expect_rc 0 mm -C B check
 			expect_rc 0 mm -C B conflicts
 			expect_out_empty
 			echo "$case: $spec ok"
@@ -121,6 +123,7 @@ out=$($STORE same B "$T/store.json") || fail "journal: rows committed though not
 [ "$($STORE pending B)" -gt 0 ] || fail "journal: the journal is gone though its rows were not committed"
 expect_rc 0 mm -C B pull "$PWD/A"
 out=$($TREE final A B) || fail "journal: after a pull: $out"
+expect_rc 0 mm -C B check
 [ "$($STORE pending B)" = 0 ] || fail "journal: rows remain after a pull that finished"
 expect_rc 0 mm -C B conflicts
 expect_out_empty

@@ -3,16 +3,16 @@
 # included, lives on a small tmpfs: a first pull that does not fit; a sync
 # with changes on both sides onto a disk left almost full; a scan and a pull
 # that fill the disk with store rows only (SQLite meets ENOSPC: new empty
-# files take no data blocks).  (2) A replica whose store fits but whose
-# data/ directory is a small tmpfs of its own.  Each failing run exits 3
-# with a message naming what it was writing and "No space left on device"
-# (or the store's "disk is full"); it leaves no temporary file, the source
-# is untouched, every path holds its old or its new version, and the store
-# records nothing the tree does not hold.  Once space is freed (a ballast
-# file removed, or the tmpfs remounted bigger) the next run completes with
-# identical trees and no conflict.  In (2) also: a batch written into
-# data/ is made durable with a syncfs() of data/'s own file system (the
-# root's does not cover it), and a failure there fails the pull.
+# files take no data blocks).  (2) A replica whose store fits but whose data/
+# directory is a small tmpfs of its own.  Each failing run exits 3 with a
+# message naming what it was writing and "No space left on device" (or the
+# store's "disk is full"); it leaves no temporary file, the source is
+# untouched, every path holds its old or its new version, and the store
+# records nothing the tree does not hold.  Once space is freed (a ballast file
+# removed, or the tmpfs remounted bigger) the next run completes with
+# identical trees, no conflict and a clean `mmsync check`.  In (2) also: a
+# batch written into data/ is made durable with a syncfs() of data/'s own file
+# system (the root's does not cover it), and a failure there fails the pull.
 . "$(dirname "$0")/synclib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,6 +65,7 @@ converged() {
 	for r in A B; do
 		expect_rc 0 mm -C $r conflicts
 		expect_out_empty
+		expect_rc 0 mm -C $r check
 	done
 }
 # ballast FREE_KB: fills B's file system (in .mmsync/, which is never synced) until FREE_KB are left
@@ -157,3 +158,4 @@ expect_err_contains "syncfs of a file system mounted beneath it"
 out=$($STORE same C "$T/store.json") || fail "(2) the pull whose data/ could not be made durable committed: $out"
 expect_rc 0 mm -C C pull "$PWD/A"
 out=$($TREE final A C) || fail "(2) after a failed syncfs and a pull: $out"
+expect_rc 0 mm -C C check

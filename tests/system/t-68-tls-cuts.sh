@@ -1,18 +1,18 @@
 # Connections cut and sides killed at random moments (TLS).  A proxy
 # (cut_proxy.py) between client and server cuts a sync after N bytes (both
-# directions counted; a close or, at random, a reset): N is drawn at random
-# in each of MMSYNC_CUTS (default 10) equal slices of a measured session's
+# directions counted; a close or, at random, a reset): N is drawn at random in
+# each of MMSYNC_CUTS (default 10) equal slices of a measured session's
 # length, plus two in its first 4 KiB (the TLS handshake).  Then the client
 # killed (kill -9) and the server's process for the client killed, each
-# MMSYNC_KILLS (default 3) times at a random moment: within the first third
-# of a measured sync's time, counted from the connection (most of the
-# session; some land after its end).  Every round first changes both sides
-# (edits of every kind in separate regions, and a few bytes of a 2 MB file
-# that moves as a delta).  After each fault: the client exited 3 (or was
-# killed, or had finished), the server still serves, every file holds a
-# version its path really had; then an uncut sync exits 0 and leaves both
-# trees identical (paths, types, contents, modes, mtimes, link targets),
-# with no conflict and no temporary file.  The seed is printed;
+# MMSYNC_KILLS (default 3) times at a random moment: within the first third of
+# a measured sync's time, counted from the connection (most of the session;
+# some land after its end).  Every round first changes both sides (edits of
+# every kind in separate regions, and a few bytes of a 2 MB file that moves as
+# a delta).  After each fault: the client exited 3 (or was killed, or had
+# finished), the server still serves, every file holds a version its path
+# really had; then an uncut sync exits 0 and leaves both trees identical
+# (paths, types, contents, modes, mtimes, link targets), with no conflict, no
+# temporary file and a clean `mmsync check` on both. The seed is printed;
 # MMSYNC_CUT_SEED=N repeats a run's cuts and kills.
 . "$(dirname "$0")/tlslib.sh"
 
@@ -59,6 +59,7 @@ final_check() {
 	for r in A B; do
 		expect_rc 0 mm -C $r conflicts
 		expect_out_empty
+		expect_rc 0 mm -C $r check
 	done
 }
 # server_idle: waits (5 s at most) until the server's process for the last client has ended
