@@ -79,11 +79,12 @@ def handle(c, target, limit, rst, log, lock):
                 if cut:
                     break
     finally:
-        close(c, rst and cut)
-        close(s, rst and cut)
+        # logged before the sockets close: a client that sees the cut finds its line
         with lock:
             with open(log, "a") as f:
                 f.write("bytes=%d cut=%d\n" % (total, 1 if cut else 0))
+        close(c, rst and cut)
+        close(s, rst and cut)
 
 
 def main(argv):

@@ -9,11 +9,12 @@
 # some land after its end).  Every round first changes both sides (edits of
 # every kind in separate regions, and a few bytes of a 2 MB file that moves as
 # a delta).  After each fault: the client exited 3 (or was killed, or had
-# finished), the server still serves, every file holds a version its path
-# really had; then an uncut sync exits 0 and leaves both trees identical
-# (paths, types, contents, modes, mtimes, link targets), with no conflict, no
-# temporary file and a clean `mmsync check` on both. The seed is printed;
-# MMSYNC_CUT_SEED=N repeats a run's cuts and kills.
+# finished; after a cut, exit 0 only where the cut took nothing but the TLS
+# goodbye: the trees are then identical already), the server still serves,
+# every file holds a version its path really had; then an uncut sync exits 0
+# and leaves both trees identical (paths, types, contents, modes, mtimes, link
+# targets), with no conflict, no temporary file and a clean `mmsync check` on
+# both. The seed is printed; MMSYNC_CUT_SEED=N repeats a run's cuts and kills.
 . "$(dirname "$0")/tlslib.sh"
 
 command -v pgrep >/dev/null || fail "pgrep is needed"
@@ -45,6 +46,7 @@ start_server A
 proxy_log=$T/proxy.log
 ctl=$T/proxy.ctl
 : >"$ctl"
+: >"$proxy_log"
 python3 "$(dirname "$0")/cut_proxy.py" "$SRV_PORT" "$ctl" "$proxy_log" >"$T/proxy.out" 2>"$T/proxy.err" &
 proxy=$!
 at_exit "kill $proxy"
@@ -95,9 +97,11 @@ last_bytes() { tail -n 1 "$proxy_log" | sed 's/^bytes=\([0-9]*\).*/\1/'; }
 $TREE versions-add "$versions" A
 final_check "the first sync"
 change
+lines=$(wc -l <"$proxy_log")
 t0=$(date +%s%N)
 expect_rc 0 mm -C B sync --fingerprint "$FPA" "$PROXY_URL"
 ms=$((($(date +%s%N) - t0) / 1000000))
+wait_until "[ \$(wc -l <'$proxy_log') -gt $lines ]" || fail "the proxy did not log the measured session"
 len=$(last_bytes)
 final_check "the measured sync"
 grep -q 'cut=0' "$proxy_log" || fail "the proxy cut an uncut session: $(cat "$proxy_log")"
@@ -115,9 +119,18 @@ for n in $offsets; do
 	how=
 	[ $(rnd 2) = 1 ] && how=rst
 	echo "$n $how" >"$ctl"
+	lines=$(wc -l <"$proxy_log")
 	run mm -C B sync --fingerprint "$FPA" "$PROXY_URL"
+	wait_until "[ \$(wc -l <'$proxy_log') -gt $lines ]" || fail "the proxy did not log the cut session"
 	if tail -n 1 "$proxy_log" | grep -q 'cut=1'; then
 		ncut=$((ncut + 1))
+		if [ "$RC" = 0 ]; then
+			# the cut took only the TLS goodbye: the work must be all done
+			out=$($TREE final A B) || fail "$(_shown "sync cut after $n bytes ($how): exit 0, but: $out")"
+			echo "cut at $n ${how:-close}: past the end of the work, exit 0"
+			checked "after a cut at $n bytes ($how)"
+			continue
+		fi
 		[ "$RC" = 3 ] || fail "$(_shown "sync cut after $n bytes ($how): exit $RC, want 3")"
 		[ -s "$ERR" ] || fail "sync cut after $n bytes: exit 3 with no message"
 		echo "cut at $n ${how:-close}: exit 3: $(head -n 1 "$ERR")"
