@@ -75,7 +75,6 @@ ballast() {
 	avail=$(df -k --output=avail B | tail -n 1)
 	[ "$avail" -gt "$1" ] || fail "B's file system has only $avail KiB free"
 	head -c $(((avail - $1) * 1024)) /dev/zero >B/.mmsync/ballast 2>/dev/null
-	sync
 }
 
 # --- (1a) a first pull of 1.4 MB onto a 1 MB file system
