@@ -82,13 +82,18 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 
 /*
  * Tells the client why, in a frame it reads instead of its next message; the
- * client shows it, so it is not printed here too.
+ * client shows it, so it is not printed here too.  A client that went away
+ * says why itself: then only a failure of this side's own is printed.
  */
 static int refuse(struct conn *c, int code)
 {
-	proto_put_error(&c->out, mm_error_msg());
-	if (conn_flush(c) < 0)
-		return cmd_fail(code); /* the client is gone: say it here */
+	char msg[PROTO_MAX_MSG + 1];
+	int gone = c->gone;
+
+	snprintf(msg, sizeof(msg), "%s", mm_error_msg());
+	proto_put_error(&c->out, msg);
+	if (!gone && conn_flush(c) < 0)
+		cmd_error("%s", msg);
 	return cmd_exit_for(code);
 }
 
