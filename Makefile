@@ -43,7 +43,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
 BIN := $(O)/mmsync
 UNIT := $(O)/tests/unit/run-unit
 
-.PHONY: all check unit system deps demo install clean format bench lint-man
+.PHONY: all check unit system hostile deps demo install clean format bench lint-man
 all: mmsync
 
 # cp then rename: a running ./mmsync (a test, a sync) never blocks the update
@@ -64,6 +64,13 @@ $(BIN): $(CMD_OBJ) $(O)/libmmsync.a
 $(UNIT): $(UNIT_OBJ) $(O)/libmmsync.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(O)/libmmsync.a $(PKG_LIBS) $(CHECK_LIBS)
 
+# the malicious peer of the t-8x-hostile system tests (tests/hostile/hostile.c)
+HOSTILE := $(O)/tests/hostile/mmsync-hostile
+hostile: $(HOSTILE)
+$(HOSTILE): $(O)/tests/hostile/hostile.o $(O)/libmmsync.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/libmmsync.a $(PKG_LIBS)
+-include $(O)/tests/hostile/hostile.d
+
 deps:
 	@sh scripts/deps.sh
 
@@ -75,8 +82,8 @@ check: deps
 unit: $(UNIT)
 	cd tests/unit && MMSYNC_TEST_TMP=$${TMPDIR:-/tmp} $(CURDIR)/$(UNIT)
 
-system: $(BIN)
-	MMSYNC=$(CURDIR)/$(BIN) MMSYNC_TEST_TIMEOUT=$(TEST_TIMEOUT) sh tests/system/run.sh
+system: $(BIN) $(HOSTILE)
+	MMSYNC=$(CURDIR)/$(BIN) MMSYNC_HOSTILE=$(CURDIR)/$(HOSTILE) MMSYNC_TEST_TIMEOUT=$(TEST_TIMEOUT) sh tests/system/run.sh
 
 # mandoc lint of every page (any message fails), and man/mmsync.1 checked
 # against the commands and options of cmd/ (see the script)
