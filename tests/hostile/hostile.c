@@ -119,12 +119,14 @@ static struct vent tree2[] = {
         {"sub/two.txt", 0, ENTRY_FILE, "two\n", 2},
         {NULL, 0, 0, NULL, 0},
 };
-/* tree 1 to 3 for the truncation test: every kind of row, content in DATA frames, no big file */
+/*
+ * Tree 1 to tree 3, for the truncation test: only the rows that changed (as
+ * an honest sender sends them), every kind of row, content in DATA frames.
+ */
 static struct vent tree3[] = {
         {"gone.txt", 0, ENTRY_DELETED, NULL, 2},
         {"lnk", 0, ENTRY_LINK, "sub/inner.txt", 2},
         {"new.txt", 0, ENTRY_FILE, "hello again from the peer\n", 2},
-        {"sub", 0, ENTRY_DIR, NULL, 1},
         {"sub/inner.txt", 0, ENTRY_FILE, "inner, changed\n", 2},
         {"sub2", 0, ENTRY_DIR, NULL, 2},
         {NULL, 0, 0, NULL, 0},
@@ -563,6 +565,7 @@ static int run_client(struct peer *p, unsigned op)
 	if (op & PROTO_OP_PUSH) {
 		if (recv_frame(p, &pl, &len) != MSG_WANT)
 			return -1;
+		run_race();
 		if (send_phase(p) < 0)
 			return -1;
 	}
@@ -826,6 +829,13 @@ static void hk_row_writer_zero(struct peer *p, int stage, int idx, struct wbuf *
 	/* writer: after path, kind, mode, size, mtime, mstamp */
 	if (FIRST_ROW)
 		set_be(m->p + 10 + ((size_t) m->p[5] << 8 | m->p[6]) + 24, 0, 8);
+}
+static void hk_row_size_huge(struct peer *p, int stage, int idx, struct wbuf *m)
+{
+	(void)p;
+	/* the size after path, kind and mode */
+	if (FIRST_ROW)
+		set_be(m->p + 10 + ((size_t)m->p[5] << 8 | m->p[6]), UINT64_MAX, 8);
 }
 static void hk_row_trailing(struct peer *p, int stage, int idx, struct wbuf *m)
 {
@@ -1378,6 +1388,16 @@ static void hk_c_op_bad(struct peer *p, int stage, int idx, struct wbuf *m)
 		m->p[m->len - 3] = 0x84;
 }
 static const char *const bad_filters[] = {"../x", NULL};
+static void hk_c_silent(struct peer *p, int stage, int idx, struct wbuf *m)
+{
+	(void)idx;
+	/* says nothing for a while, then hangs up: the server waits, then ends */
+	if (stage == ST_HELLO) {
+		wbuf_reset(m);
+		sleep(1);
+		shutdown(p->wfd, SHUT_WR);
+	}
+}
 static void hk_none(struct peer *p, int stage, int idx, struct wbuf *m)
 {
 	(void) p;
@@ -1516,6 +1536,7 @@ static const struct hcase cases[] = {
         {"row-kind", SERVER, hk_row_kind, NULL, NULL, 0, NULL},
         {"row-mode", SERVER, hk_row_mode, NULL, NULL, 0, NULL},
         {"row-writer-zero", SERVER, hk_row_writer_zero, NULL, NULL, 0, NULL},
+        {"row-size-huge", SERVER, hk_row_size_huge, NULL, NULL, 0, NULL},
         {"row-trailing", SERVER, hk_row_trailing, NULL, NULL, 0, NULL},
         {"row-short", SERVER, hk_row_short, NULL, NULL, 0, NULL},
         {"row-link-empty", SERVER, hk_row_link_empty, NULL, NULL, 0, NULL},
@@ -1575,6 +1596,9 @@ static const struct hcase cases[] = {
         {"c-hello-op", CLIENT_PUSH, hk_c_op_bad, NULL, NULL, 0, NULL},
         {"c-hello-filter-bad", CLIENT_PULL, hk_none, NULL, NULL, 0, bad_filters},
         {"c-no-bye", CLIENT_PUSH, hk_c_no_bye, NULL, NULL, 0, NULL},
+        {"c-silent-client", CLIENT_PUSH, hk_c_silent, NULL, NULL, 0, NULL},
+        {"c-race-dir-symlink", CLIENT_PUSH, hk_race_dir, NULL, NULL, 0, NULL},
+        {"c-delta-copy-past-basis", CLIENT_PUSH, hk_delta_copy_past, NULL, NULL, 0, NULL},
         {"c-request-before-want", CLIENT_PULL, hk_c_request_in_want, NULL, NULL, 0, NULL},
         {"c-request-secret", CLIENT_PULL, NULL, NULL, after_hello_c_request_secret, 0, NULL},
         {"c-signature-huge", CLIENT_PULL, NULL, NULL, after_hello_c_sig_huge, 0, NULL},
