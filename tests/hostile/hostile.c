@@ -19,6 +19,7 @@
  * HOSTILE_CAPTURE=FILE: every byte received from the victim is appended;
  * HOSTILE_RACE=CMD: run with sh once the victim has scanned (case
  * "race-dir-symlink"); HOSTILE_TREE=1|2|3: the tree the honest cases serve;
+ * HOSTILE_SECRET_FILE=FILE: a signature of it received is noted in HOSTILE_LOG;
  * HOSTILE_BIG=N: the size of its big.txt; HOSTILE_FRAMES=FILE: the offset
  * where each message begins; HOSTILE_LOG=FILE: notes (a whole-content
  * request after a delta); HOSTILE_OUTSIDE=DIR: where hostile links and
@@ -34,6 +35,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -365,6 +367,29 @@ static int put_m(void *arg, const void *b, size_t n)
 	return 0;
 }
 
+/* Notes in HOSTILE_LOG when a signature the victim sent is the one of HOSTILE_SECRET_FILE (read outside its root). */
+static void check_secret_sig(const struct wbuf *got)
+{
+	const char *secret = getenv("HOSTILE_SECRET_FILE"), *log = getenv("HOSTILE_LOG");
+	struct wbuf want;
+	struct stat sb;
+	int fd;
+
+	if (!secret || !log || (fd = open(secret, O_RDONLY)) < 0)
+		return;
+	wbuf_init(&want);
+	if (fstat(fd, &sb) == 0 && delta_signature(fd, (uint64_t)sb.st_size, put_m, &want) == 0 &&
+	    want.len == got->len && !memcmp(want.p, got->p, got->len)) {
+		FILE *f = fopen(log, "a");
+		if (f) {
+			fprintf(f, "the victim sent the signature of '%s'\n", secret);
+			fclose(f);
+		}
+	}
+	close(fd);
+	wbuf_dispose(&want);
+}
+
 /* Answers one REQUEST (or DREQUEST, whose signature follows) with what the tree holds. */
 static int answer(struct peer *p, int type, const uint8_t *pl, size_t len)
 {
@@ -392,11 +417,17 @@ static int answer(struct peer *p, int type, const uint8_t *pl, size_t len)
 		const uint8_t *q;
 		size_t n;
 		int t;
+		struct wbuf got;
 		delta_sig_new(&sig);
-		while ((t = recv_frame(p, &q, &n)) == MSG_SIG)
+		wbuf_init(&got);
+		while ((t = recv_frame(p, &q, &n)) == MSG_SIG) {
 			delta_sig_feed(sig, q, n);
+			put_bytes(&got, q, n);
+		}
 		if (t != MSG_SIG_END)
 			return -1;
+		check_secret_sig(&got);
+		wbuf_dispose(&got);
 		if (!v || delta_sig_done(sig) < 0) {
 			delta_sig_free(sig);
 			proto_put_raw(&M, MSG_MISSING, NULL, 0);
@@ -1568,6 +1599,7 @@ static const struct hcase cases[] = {
         {"link-then-file-beneath", SERVER, hk_link_beneath, NULL, NULL, 0, NULL},
         {"file-beneath-victim-link", SERVER, hk_file_beneath_victim_link, NULL, NULL, 0, NULL},
         {"race-dir-symlink", SERVER, hk_race_dir, NULL, NULL, 0, NULL},
+        {"race-delta-basis-symlink", SERVER, NULL, NULL, NULL, 0, NULL},
         /* content */
         {"data-hash-mismatch", SERVER, hk_hash_mismatch, NULL, NULL, 0, NULL},
         {"data-too-long", SERVER, hk_data_too_long, NULL, NULL, 0, NULL},

@@ -28,6 +28,9 @@ hostile_templates() {
 	mkdir -p "$T/outside/inner" "$T/tpl"
 	printf '%s\n' "$SECRET" >"$T/outside/secret.txt"
 	printf 'inner\n' >"$T/outside/inner/file"
+	# where a race turns the victim's sub/ (sub/inner.txt is a delta basis)
+	mkdir "$T/outside/decoy"
+	printf '%s\n' "$SECRET" >"$T/outside/decoy/inner.txt"
 	mm init "$T/tpl/plain" --name victim >/dev/null || fail "init failed"
 	printf 'keep me\n' >"$T/tpl/plain/keep.txt"
 	mkdir "$T/tpl/plain/d"

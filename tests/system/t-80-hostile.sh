@@ -74,6 +74,7 @@ path-outside-filter|plain|protocol error: peer .h:/x. sent .big.txt., outside th
 link-then-file-beneath|plain|.esc/planted.txt.: cannot open .esc.: Not a directory|
 file-beneath-victim-link|plain|.out/planted.txt.: cannot open .out.: Not a directory|
 race-dir-symlink|plain|.d/planted.txt.: cannot open .d.: Not a directory|
+race-delta-basis-symlink|pulled|.sub/inner.txt.: cannot open .sub.: Not a directory|
 data-hash-mismatch|plain|content received for .big.txt. does not match its hash|
 data-too-long|plain|protocol error: peer .h:/x. sent more than 4095 bytes for .big.txt.|
 data-short|plain|content received for .big.txt. does not match its hash|
@@ -117,6 +118,12 @@ $(diff <(echo "$want") <(echo "$have"))"
 export HOSTILE_SECRET_HASH
 HOSTILE_SECRET_HASH=$(sha256sum "$T/outside/secret.txt" | cut -d' ' -f1)
 export HOSTILE_CAPTURE=$T/capture HOSTILE_LOG=$T/hlog
+# The tool notes a signature of HOSTILE_SECRET_FILE: first seen to work on the victim's own basis.
+printf 'inner\n' >"$T/inner-tree1"
+cp -a "$T/tpl/pulled" "$T/V"
+HOSTILE_SECRET_FILE=$T/inner-tree1 expect_rc 0 mm -C "$T/V" pull --ssh "$HOSTILE server honest" h:/x
+grep -q "the victim sent the signature of" "$T/hlog" || fail "the tool does not see the signature of a basis"
+export HOSTILE_SECRET_FILE=$T/outside/decoy/inner.txt
 V=$T/V
 n=0
 while IFS='|' read -r c tpl pat extra; do
@@ -128,10 +135,13 @@ while IFS='|' read -r c tpl pat extra; do
 	outside_before=$(snap_outside)
 	tree_before=$(snap_tree "$V")
 	unset HOSTILE_RACE
-	if [ "${c#c-}" = race-dir-symlink ]; then
-		# once the victim has scanned: its directory d becomes a link to the sentinel
-		export HOSTILE_RACE="mv '$V/d' '$V/d.moved' && ln -s '$T/outside' '$V/d'"
-	fi
+	# once the victim has scanned: a directory of it becomes a link outside
+	race=
+	case $c in
+	*race-dir-symlink) race=d to=$T/outside ;;
+	race-delta-basis-symlink) race=sub to=$T/outside/decoy ;;
+	esac
+	[ -z "$race" ] || export HOSTILE_RACE="mv '$V/$race' '$V/$race.moved' && ln -s '$to' '$V/$race'"
 	limit=60
 	case $c in silent-*) limit=2 ;; esac
 	case $c in
@@ -145,11 +155,13 @@ while IFS='|' read -r c tpl pat extra; do
 		fail "case $c: something outside the root changed:
 $(diff <(echo "$outside_before") <(snap_outside))"
 	[ ! -e "$T/capture" ] || ! grep -qF "$SECRET" "$T/capture" || fail "case $c: the victim sent what lies outside its root"
-	# nothing lost inside: every entry holds what it held or the peer's version (the race moved d itself)
+	[ ! -e "$T/hlog" ] || ! grep -q "the victim sent the signature of" "$T/hlog" ||
+		fail "case $c: the victim sent the signature of a file outside its root"
+	# nothing lost inside: every entry holds what it held or the peer's version (a race moved a directory itself)
 	tree_after=$(snap_tree "$V")
-	if [ "${c#c-}" = race-dir-symlink ]; then
-		tree_before=$(sed -e "s#^\./d\([ /]\)#./d.moved\1#" -e "s#  \./d/#  ./d.moved/#" <<<"$tree_before" | sort)
-		tree_after=$(grep -v '^\./d ' <<<"$tree_after" | sort)
+	if [ -n "$race" ]; then
+		tree_before=$(sed -e "s#^\./$race\([ /]\)#./$race.moved\1#" -e "s#  \./$race/#  ./$race.moved/#" <<<"$tree_before" | sort)
+		tree_after=$(grep -v "^\./$race " <<<"$tree_after" | sort)
 	fi
 	old_or_new "$tree_before" "$tree_after" "$(cat "$T/tpl/$tpl.snap")" "case $c"
 	no_tmp "$V"
@@ -162,8 +174,9 @@ $(diff <(echo "$outside_before") <(snap_outside))"
 		;;
 	esac
 	expect_rc 0 mm -C "$V" status
-	# and an honest peer gets through afterwards
+	# and an honest peer gets through afterwards (the race undone first: a link there is the user's own change)
 	unset HOSTILE_RACE
+	[ -z "$race" ] || { rm "$V/$race" && mv "$V/$race.moved" "$V/$race"; } || fail "cannot undo the race"
 	case $c in
 	c-*) expect_rc 0 "$HOSTILE" client c-honest-push "$V" ;;
 	*) expect_rc 0 mm -C "$V" pull --ssh "$HOSTILE server honest" h:/x ;;
