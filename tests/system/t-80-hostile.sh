@@ -89,9 +89,9 @@ delta-copy-wrap|pulled|.big.txt.: the peer no longer has its content|
 delta-too-much|pulled|.big.txt.: the peer no longer has its content|
 delta-garbage|pulled|.big.txt.: the peer no longer has its content|
 delta-end-miscount|pulled|protocol error: peer .h:/x. miscounted the delta of .big.txt.|
-silent-at-hello|plain|timed out: the run.s time limit was reached while waiting for peer .h:/x.|
-silent-after-hello|plain|timed out: the run.s time limit was reached while waiting for peer .h:/x.|
-silent-mid-data|plain|timed out: the run.s time limit was reached while waiting for peer .h:/x.|
+silent-at-hello|plain|timed out: the run.s time limit|
+silent-after-hello|plain|timed out: the run.s time limit|
+silent-mid-data|plain|timed out: the run.s time limit|
 c-path-dotdot|plain|the victim said: protocol error: the peer sent an invalid path|
 c-link-then-file-beneath|plain|.esc/planted.txt.: cannot open .esc.: Not a directory|
 c-data-hash-mismatch|plain|content received for .big.txt. does not match its hash|
@@ -109,7 +109,7 @@ c-signature-garbage|plain|the victim said: protocol error: a signature cut short
 '
 
 # Every case of the tool is here (but the honest ones), and at least 40 of them.
-want=$("$HOSTILE" --list | awk '$1 !~ /^(honest|honest-zstd|cut|c-honest-push)$/ { print $1 }' | sort)
+want=$("$HOSTILE" --list | awk '$1 !~ /^(honest|cut|c-honest-push)$/ { print $1 }' | sort)
 have=$(printf '%s\n' "$cases" | sed '/^$/d' | cut -d'|' -f1 | sort)
 [ "$want" = "$have" ] || fail "the case list differs from mmsync-hostile --list:
 $(diff <(echo "$want") <(echo "$have"))"
