@@ -43,7 +43,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
 BIN := $(O)/mmsync
 UNIT := $(O)/tests/unit/run-unit
 
-.PHONY: all check unit system hostile deps demo install clean format bench lint-man
+.PHONY: all check unit system deps demo install clean format bench lint-man
 all: mmsync
 
 # cp then rename: a running ./mmsync (a test, a sync) never blocks the update
@@ -66,6 +66,7 @@ $(UNIT): $(UNIT_OBJ) $(O)/libmmsync.a
 
 # the malicious peer of the t-8x-hostile system tests (tests/hostile/hostile.c)
 HOSTILE := $(O)/tests/hostile/mmsync-hostile
+.PHONY: hostile
 hostile: $(HOSTILE)
 $(HOSTILE): $(O)/tests/hostile/hostile.o $(O)/libmmsync.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/libmmsync.a $(PKG_LIBS)
