@@ -102,14 +102,17 @@ static int serve_stdio(struct cmd_ctx *ctx)
 
 	conn_init(&conn, 0, 1, "client");
 	/* stdout is the protocol: every failure from here on goes to the client as a frame */
-	if ((err = replica_find(&root, ctx->dir ? ctx->dir : ctx->cwd)) < 0)
-		return refuse(&conn, err);
-	err = replica_open(&ctx->r, root, REPLICA_LOCK);
-	free(root);
-	if (err < 0)
-		return refuse(&conn, err);
-	if ((err = cmd_prepare(ctx, 0, &st)) < 0)
-		return refuse(&conn, err);
+	if ((err = replica_find(&root, ctx->dir ? ctx->dir : ctx->cwd)) == 0) {
+		err = replica_open(&ctx->r, root, REPLICA_LOCK);
+		free(root);
+	}
+	if (err == 0)
+		err = cmd_prepare(ctx, 0, &st);
+	if (err < 0) {
+		rc = refuse(&conn, err);
+		conn_dispose(&conn);
+		return rc;
+	}
 	so.on_event = on_event;
 	so.arg = ctx;
 	so.zstd_level = SERVE_ZSTD_LEVEL;

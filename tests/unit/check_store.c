@@ -1287,6 +1287,69 @@ START_TEST(test_open_schema5_refused)
 }
 END_TEST
 
+struct problems {
+	char text[2048];
+	int n;
+};
+
+static int note_problem(void *arg, const char *path, const char *problem)
+{
+	struct problems *p = arg;
+	size_t len = strlen(p->text);
+
+	snprintf(p->text + len, sizeof(p->text) - len, "%s: %s\n", path, problem);
+	p->n++;
+	return 0;
+}
+
+START_TEST(test_verify_rows)
+{
+	struct fixture f;
+	struct problems p = {"", 0};
+	struct entry e;
+	uint64_t rows;
+
+	fixture_new(&f);
+	TU_OK(store_begin(f.s));
+	file_entry(&e, "good", 1);
+	TU_OK(store_put_next_seq(f.s, &e));
+	entry_dispose(&e);
+	TU_OK(store_commit(f.s));
+	ck_assert_int_eq(store_verify(f.s, note_problem, &p, &rows), 0);
+	ck_assert_msg(p.n == 0, "a clean store: %s", p.text);
+	ck_assert_uint_eq(rows, 1);
+
+	TU_OK(store_begin(f.s));
+	file_entry(&e, "nohash", 1);
+	e.has_hash = 0;
+	TU_OK(store_put_next_seq(f.s, &e));
+	entry_dispose(&e);
+	file_entry(&e, "future", 1);
+	TU_OK(store_put_next_seq(f.s, &e));
+	e.seq = 999; /* past the store's last sequence number */
+	TU_OK(store_put(f.s, &e));
+	entry_dispose(&e);
+	file_entry(&e, "writer", 1);
+	e.writer = 77; /* not in its vector */
+	TU_OK(store_put_next_seq(f.s, &e));
+	entry_dispose(&e);
+	file_entry(&e, "target", 1);
+	TU_OK(entry_set_target(&e, "x", 1));
+	TU_OK(store_put_next_seq(f.s, &e));
+	entry_dispose(&e);
+	TU_OK(store_commit(f.s));
+	ck_assert_int_eq(store_verify(f.s, note_problem, &p, &rows), 0);
+	ck_assert_uint_eq(rows, 5);
+	ck_assert_msg(p.n == 4 && tu_contains(p.text, "nohash: a file with no content hash") &&
+			      tu_contains(p.text, "future: a sequence number past") &&
+			      tu_contains(p.text, "writer: its writer is not in its version vector") &&
+			      tu_contains(p.text, "target: a link target on something that is not a link"),
+		      "problems: %s", p.text);
+	fixture_free(&f);
+}
+END_TEST
+
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1320,6 +1383,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_longest_path);
 	tcase_add_test(tc, test_put_empty_path);
 	tcase_add_test(tc, test_count);
+	tcase_add_test(tc, test_verify_rows);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("batch");
