@@ -6,8 +6,9 @@
 # peer closed the connection, with no sanitizer report and no temporary file
 # left, every path holding its old or its new version (batches complete
 # before the cut may be committed).  At every message boundary, and wherever
-# the victim's tree differs from the cut before, the next honest pull must
-# finish with the peer's tree and no conflict.
+# the victim's tree differs from the cut before, `mmsync check` must find the
+# store sound and the next honest pull must finish with the peer's tree and
+# no conflict.
 part=$1
 parts=$2
 . "$(dirname "${BASH_SOURCE[0]}")/hostilelib.sh"
@@ -58,6 +59,7 @@ for ((i = lo; i < hi; i++)); do
 		old_or_new "$before" "$(snap_tree "$T/V")" "$final" "cut at $i of $total"
 	fi
 	if [ -n "${edge[$i]:-}" ] || [ "$after" != "$prev" ]; then
+		expect_rc 0 mm -C "$T/V" check
 		expect_rc 0 mm -C "$T/V" pull --ssh "$HOSTILE server honest" h:/x
 		no_sanitizer_report
 		expect_rc 0 mm -C "$T/V" status

@@ -5,8 +5,9 @@
 # bomb, forged vectors, messages out of order or not negotiated, a peer that
 # never answers.  For each: exit 3 with a message that names the fault,
 # nothing created, changed or read outside the victim's root, nothing lost
-# inside it, no temporary file left, no sanitizer report, and an honest sync
-# afterwards still works.
+# inside it (and `mmsync check` finds the store sound and true to the tree),
+# no temporary file left, no sanitizer report, and an honest sync afterwards
+# still works.
 . "$(dirname "$0")/hostilelib.sh"
 
 hostile_templates
@@ -174,6 +175,9 @@ $(diff <(echo "$outside_before") <(snap_outside))"
 		;;
 	esac
 	expect_rc 0 mm -C "$V" status
+	# the store is sound and holds what the tree holds
+	expect_rc 0 mm -C "$V" check
+	no_sanitizer_report
 	# and an honest peer gets through afterwards (the race undone first: a link there is the user's own change)
 	unset HOSTILE_RACE
 	[ -z "$race" ] || { rm "$V/$race" && mv "$V/$race.moved" "$V/$race"; } || fail "cannot undo the race"
