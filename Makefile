@@ -66,6 +66,14 @@ $(BIN): $(CMD_OBJ) $(O)/libmmsync.a
 $(UNIT): $(UNIT_OBJ) $(O)/libmmsync.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(O)/libmmsync.a $(PKG_LIBS) $(CHECK_LIBS)
 
+# the malicious peer of the t-8x-hostile system tests (tests/hostile/hostile.c)
+HOSTILE := $(O)/tests/hostile/mmsync-hostile
+.PHONY: hostile
+hostile: $(HOSTILE)
+$(HOSTILE): $(O)/tests/hostile/hostile.o $(O)/libmmsync.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/libmmsync.a $(PKG_LIBS)
+-include $(O)/tests/hostile/hostile.d
+
 deps:
 	@sh scripts/deps.sh
 
@@ -77,8 +85,8 @@ check: deps
 unit: $(UNIT)
 	cd tests/unit && MMSYNC_TEST_TMP=$${TMPDIR:-/tmp} $(CURDIR)/$(UNIT)
 
-system: $(BIN)
-	MMSYNC=$(CURDIR)/$(BIN) MMSYNC_TEST_TIMEOUT=$(TEST_TIMEOUT) sh tests/system/run.sh
+system: $(BIN) $(HOSTILE)
+	MMSYNC=$(CURDIR)/$(BIN) MMSYNC_HOSTILE=$(CURDIR)/$(HOSTILE) MMSYNC_TEST_TIMEOUT=$(TEST_TIMEOUT) sh tests/system/run.sh
 
 # CI: the plain build, then ASan + UBSan, then valgrind (each prints its summary lines)
 check-all: deps

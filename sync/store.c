@@ -618,7 +618,9 @@ int store_put_local_change(struct store *s, struct entry *e)
 	if (s->counter == UINT64_MAX || s->seq == UINT64_MAX)
 		return mm_error_set(MM_ECORRUPT, "metadata store '%s': counters exhausted", s->path);
 	if (vv_bump(&e->vv, s->replica_id, s->counter + 1, &counter) < 0)
-		return mm_error_set(MM_EINVAL, "cannot record a new version of '%s'", e->path);
+		/* a vector whose counter for this replica is at its end (taken in before peers were bounded) */
+		return mm_error_set(MM_ECORRUPT, "cannot record a new version of '%s': its version vector is exhausted",
+				    e->path);
 	s->counter = counter;
 	e->writer = s->replica_id;
 	e->origin = 0;

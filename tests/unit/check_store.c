@@ -669,6 +669,30 @@ START_TEST(test_failed_commit_rolls_back)
 }
 END_TEST
 
+/*
+ * A vector whose counter for this replica is at its end (a forged one, taken
+ * in before peers' counters were bounded): refused as a corrupt store, not
+ * as a usage error, and nothing is handed out.
+ */
+START_TEST(test_local_change_exhausted)
+{
+	static const uint64_t end[] = {RID, UINT64_MAX};
+	struct fixture f;
+	struct entry a;
+
+	fixture_new(&f);
+	new_dir(&a, "a");
+	tu_vv(&a.vv, end, 1);
+	TU_OK(store_begin(f.s));
+	ck_assert_int_eq(store_put_local_change(f.s, &a), MM_ECORRUPT);
+	ck_assert_msg(strstr(mm_error_msg(), "'a'") != NULL, "%s", mm_error_msg());
+	store_rollback(f.s);
+	ck_assert_uint_eq(store_last_seq(f.s), 0);
+	entry_dispose(&a);
+	fixture_free(&f);
+}
+END_TEST
+
 START_TEST(test_local_change_counter)
 {
 	static const uint64_t other[] = {5, 10};
@@ -1416,6 +1440,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_rollback_undoes_rows_and_counters);
 	tcase_add_test(tc, test_failed_commit_rolls_back);
 	tcase_add_test(tc, test_local_change_counter);
+	tcase_add_test(tc, test_local_change_exhausted);
 	tcase_add_test(tc, test_counters_exhausted);
 	tcase_add_test(tc, test_seq_strictly_increasing);
 	suite_add_tcase(s, tc);
