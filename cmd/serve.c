@@ -92,7 +92,7 @@ static int refuse(struct conn *c, int code)
 
 	snprintf(msg, sizeof(msg), "%s", mm_error_msg());
 	proto_put_error(&c->out, msg);
-	if (!gone && conn_flush(c) < 0)
+	if (conn_flush(c) < 0 && !gone)
 		cmd_error("%s", msg);
 	return cmd_exit_for(code);
 }
