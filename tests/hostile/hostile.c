@@ -101,6 +101,7 @@ struct hcase {
 	flow_fn after_hello;     /* NULL: the honest flow */
 	uint64_t caps;           /* what the hostile side accepts/offers */
 	const char *const *filters;
+	const char *path;        /* hk_plant_path: the path its first row names instead */
 };
 
 static struct vent tree1[] = {
@@ -920,20 +921,10 @@ static void first_row_path(int stage, int idx, struct wbuf *m, const char *path,
 	}
 }
 static char outside_abs[4200];
-static void hk_path_dotdot(struct peer *p, int stage, int idx, struct wbuf *m)
+/* The first row names the case's path instead of its own (a file with some content). */
+static void hk_plant_path(struct peer *p, int stage, int idx, struct wbuf *m)
 {
-	(void) p;
-	first_row_path(stage, idx, m, "../escape.txt", 0, ENTRY_FILE, "escaped\n");
-}
-static void hk_path_dotdot_mid(struct peer *p, int stage, int idx, struct wbuf *m)
-{
-	(void) p;
-	first_row_path(stage, idx, m, "sub/../../escape.txt", 0, ENTRY_FILE, "escaped\n");
-}
-static void hk_path_dot(struct peer *p, int stage, int idx, struct wbuf *m)
-{
-	(void) p;
-	first_row_path(stage, idx, m, "./new.txt", 0, ENTRY_FILE, "escaped\n");
+	first_row_path(stage, idx, m, p->hc->path, 0, ENTRY_FILE, "planted\n");
 }
 static void hk_path_absolute(struct peer *p, int stage, int idx, struct wbuf *m)
 {
@@ -959,26 +950,6 @@ static void hk_path_nul(struct peer *p, int stage, int idx, struct wbuf *m)
 	first_row_path(stage, idx, m, "new.txt#../../escape", 0, ENTRY_FILE, "escaped\n");
 	if (FIRST_ROW)
 		m->p[7 + 7] = '\0';
-}
-static void hk_path_slashes(struct peer *p, int stage, int idx, struct wbuf *m)
-{
-	(void) p;
-	first_row_path(stage, idx, m, "sub//x.txt", 0, ENTRY_FILE, "escaped\n");
-}
-static void hk_path_mmsync(struct peer *p, int stage, int idx, struct wbuf *m)
-{
-	(void) p;
-	first_row_path(stage, idx, m, ".mmsync/config", 0, ENTRY_FILE, "[core]\n");
-}
-static void hk_path_mmsync_nested(struct peer *p, int stage, int idx, struct wbuf *m)
-{
-	(void) p;
-	first_row_path(stage, idx, m, "sub/.mmsync/meta.db", 0, ENTRY_FILE, "x\n");
-}
-static void hk_path_tmp(struct peer *p, int stage, int idx, struct wbuf *m)
-{
-	(void) p;
-	first_row_path(stage, idx, m, MM_TMP_PREFIX "planted", 0, ENTRY_FILE, "planted\n");
 }
 static char longpath[MM_PATH_MAX + 2];
 static void hk_path_too_long(struct peer *p, int stage, int idx, struct wbuf *m)
@@ -1514,111 +1485,111 @@ static const struct vent filter_sub_tree[] = {
 
 static const struct hcase cases[] = {
         /* the honest peer (for setups and the truncation test) */
-        {"honest", SERVER, NULL, NULL, NULL, 0, NULL},
-        {"cut", SERVER, NULL, NULL, NULL, 0, NULL},
-        {"c-honest-push", CLIENT_PUSH, NULL, NULL, NULL, 0, NULL},
+        {"honest", SERVER, NULL, NULL, NULL, 0, NULL, NULL},
+        {"cut", SERVER, NULL, NULL, NULL, 0, NULL, NULL},
+        {"c-honest-push", CLIENT_PUSH, NULL, NULL, NULL, 0, NULL, NULL},
         /* frames */
-        {"frame-len-zero", SERVER, hk_frame_len_zero, NULL, NULL, 0, NULL},
-        {"frame-len-huge", SERVER, hk_frame_len_huge, NULL, NULL, 0, NULL},
-        {"frame-len-over", SERVER, hk_frame_len_over, NULL, NULL, 0, NULL},
+        {"frame-len-zero", SERVER, hk_frame_len_zero, NULL, NULL, 0, NULL, NULL},
+        {"frame-len-huge", SERVER, hk_frame_len_huge, NULL, NULL, 0, NULL, NULL},
+        {"frame-len-over", SERVER, hk_frame_len_over, NULL, NULL, 0, NULL, NULL},
         /* hello and negotiation */
-        {"hello-magic", SERVER, hk_hello_magic, NULL, NULL, 0, NULL},
-        {"hello-name-len", SERVER, hk_hello_name_len, NULL, NULL, 0, NULL},
-        {"hello-name-bad", SERVER, hk_hello_name_bad, NULL, NULL, 0, NULL},
-        {"hello-filter-count", SERVER, hk_hello_filter_count, NULL, NULL, 0, NULL},
-        {"hello-version", SERVER, hk_hello_version, NULL, NULL, 0, NULL},
-        {"hello-caps-unoffered", SERVER, hk_hello_caps, NULL, NULL, 0, NULL},
-        {"hello-same-id", SERVER, hk_hello_same_id, NULL, NULL, 0, NULL},
-        {"hello-twice", SERVER, hk_hello_twice, NULL, NULL, 0, NULL},
-        {"order-index-end-first", SERVER, hk_index_end_first, NULL, NULL, 0, NULL},
-        {"order-data-in-index", SERVER, hk_data_in_index, NULL, NULL, 0, NULL},
-        {"type-unknown", SERVER, hk_type_unknown, NULL, NULL, 0, NULL},
-        {"type-bundle", SERVER, hk_type_bundle, NULL, NULL, 0, NULL},
-        {"zstd-unagreed", SERVER, NULL, NULL, after_hello_zstd_unagreed, 0, NULL},
-        {"zstd-plain-after", SERVER, NULL, NULL, after_hello_plain_when_zstd, PROTO_CAP_ZSTD, NULL},
-        {"zstd-garbage", SERVER, NULL, NULL, after_hello_zstd_garbage, PROTO_CAP_ZSTD, NULL},
-        {"zstd-window", SERVER, NULL, NULL, after_hello_zstd_window, PROTO_CAP_ZSTD, NULL},
-        {"zstd-bomb", SERVER, NULL, NULL, after_hello_zstd_bomb, PROTO_CAP_ZSTD, NULL},
+        {"hello-magic", SERVER, hk_hello_magic, NULL, NULL, 0, NULL, NULL},
+        {"hello-name-len", SERVER, hk_hello_name_len, NULL, NULL, 0, NULL, NULL},
+        {"hello-name-bad", SERVER, hk_hello_name_bad, NULL, NULL, 0, NULL, NULL},
+        {"hello-filter-count", SERVER, hk_hello_filter_count, NULL, NULL, 0, NULL, NULL},
+        {"hello-version", SERVER, hk_hello_version, NULL, NULL, 0, NULL, NULL},
+        {"hello-caps-unoffered", SERVER, hk_hello_caps, NULL, NULL, 0, NULL, NULL},
+        {"hello-same-id", SERVER, hk_hello_same_id, NULL, NULL, 0, NULL, NULL},
+        {"hello-twice", SERVER, hk_hello_twice, NULL, NULL, 0, NULL, NULL},
+        {"order-index-end-first", SERVER, hk_index_end_first, NULL, NULL, 0, NULL, NULL},
+        {"order-data-in-index", SERVER, hk_data_in_index, NULL, NULL, 0, NULL, NULL},
+        {"type-unknown", SERVER, hk_type_unknown, NULL, NULL, 0, NULL, NULL},
+        {"type-bundle", SERVER, hk_type_bundle, NULL, NULL, 0, NULL, NULL},
+        {"zstd-unagreed", SERVER, NULL, NULL, after_hello_zstd_unagreed, 0, NULL, NULL},
+        {"zstd-plain-after", SERVER, NULL, NULL, after_hello_plain_when_zstd, PROTO_CAP_ZSTD, NULL, NULL},
+        {"zstd-garbage", SERVER, NULL, NULL, after_hello_zstd_garbage, PROTO_CAP_ZSTD, NULL, NULL},
+        {"zstd-window", SERVER, NULL, NULL, after_hello_zstd_window, PROTO_CAP_ZSTD, NULL, NULL},
+        {"zstd-bomb", SERVER, NULL, NULL, after_hello_zstd_bomb, PROTO_CAP_ZSTD, NULL, NULL},
         /* index messages */
-        {"replica-name-bad", SERVER, hk_replica_bad_name, NULL, NULL, 0, NULL},
-        {"replica-id-zero", SERVER, hk_replica_id_zero, NULL, NULL, 0, NULL},
-        {"index-end-short", SERVER, hk_index_end_malformed, NULL, NULL, 0, NULL},
-        {"error-escapes", SERVER, hk_error_escape, NULL, NULL, 0, NULL},
-        {"error-malformed", SERVER, hk_error_malformed, NULL, NULL, 0, NULL},
-        {"row-path-len", SERVER, hk_row_path_len, NULL, NULL, 0, NULL},
-        {"row-vv-len-huge", SERVER, hk_row_vv_len_huge, NULL, NULL, 0, NULL},
-        {"row-vv-len-short", SERVER, hk_row_vv_len_short, NULL, NULL, 0, NULL},
-        {"row-kind", SERVER, hk_row_kind, NULL, NULL, 0, NULL},
-        {"row-mode", SERVER, hk_row_mode, NULL, NULL, 0, NULL},
-        {"row-writer-zero", SERVER, hk_row_writer_zero, NULL, NULL, 0, NULL},
-        {"row-size-huge", SERVER, hk_row_size_huge, NULL, NULL, 0, NULL},
-        {"row-trailing", SERVER, hk_row_trailing, NULL, NULL, 0, NULL},
-        {"row-short", SERVER, hk_row_short, NULL, NULL, 0, NULL},
-        {"row-link-empty", SERVER, hk_row_link_empty, NULL, NULL, 0, NULL},
-        {"vv-count-huge", SERVER, hk_vv_count_huge, NULL, NULL, 0, NULL},
-        {"vv-count-over", SERVER, hk_vv_count_over, NULL, NULL, 0, NULL},
-        {"vv-zero-counter", SERVER, hk_vv_zero_counter, NULL, NULL, 0, NULL},
-        {"vv-empty", SERVER, hk_vv_empty, NULL, NULL, 0, NULL},
-        {"vv-unsorted", SERVER, hk_vv_unsorted, NULL, NULL, 0, NULL},
-        {"vv-overlong-varint", SERVER, hk_vv_overlong_varint, NULL, NULL, 0, NULL},
-        {"vv-own-counter-huge", SERVER, hk_vv_own_counter_huge, NULL, NULL, 0, NULL},
-        {"vv-counter-huge", SERVER, hk_vv_counter_huge, NULL, NULL, 0, NULL},
+        {"replica-name-bad", SERVER, hk_replica_bad_name, NULL, NULL, 0, NULL, NULL},
+        {"replica-id-zero", SERVER, hk_replica_id_zero, NULL, NULL, 0, NULL, NULL},
+        {"index-end-short", SERVER, hk_index_end_malformed, NULL, NULL, 0, NULL, NULL},
+        {"error-escapes", SERVER, hk_error_escape, NULL, NULL, 0, NULL, NULL},
+        {"error-malformed", SERVER, hk_error_malformed, NULL, NULL, 0, NULL, NULL},
+        {"row-path-len", SERVER, hk_row_path_len, NULL, NULL, 0, NULL, NULL},
+        {"row-vv-len-huge", SERVER, hk_row_vv_len_huge, NULL, NULL, 0, NULL, NULL},
+        {"row-vv-len-short", SERVER, hk_row_vv_len_short, NULL, NULL, 0, NULL, NULL},
+        {"row-kind", SERVER, hk_row_kind, NULL, NULL, 0, NULL, NULL},
+        {"row-mode", SERVER, hk_row_mode, NULL, NULL, 0, NULL, NULL},
+        {"row-writer-zero", SERVER, hk_row_writer_zero, NULL, NULL, 0, NULL, NULL},
+        {"row-size-huge", SERVER, hk_row_size_huge, NULL, NULL, 0, NULL, NULL},
+        {"row-trailing", SERVER, hk_row_trailing, NULL, NULL, 0, NULL, NULL},
+        {"row-short", SERVER, hk_row_short, NULL, NULL, 0, NULL, NULL},
+        {"row-link-empty", SERVER, hk_row_link_empty, NULL, NULL, 0, NULL, NULL},
+        {"vv-count-huge", SERVER, hk_vv_count_huge, NULL, NULL, 0, NULL, NULL},
+        {"vv-count-over", SERVER, hk_vv_count_over, NULL, NULL, 0, NULL, NULL},
+        {"vv-zero-counter", SERVER, hk_vv_zero_counter, NULL, NULL, 0, NULL, NULL},
+        {"vv-empty", SERVER, hk_vv_empty, NULL, NULL, 0, NULL, NULL},
+        {"vv-unsorted", SERVER, hk_vv_unsorted, NULL, NULL, 0, NULL, NULL},
+        {"vv-overlong-varint", SERVER, hk_vv_overlong_varint, NULL, NULL, 0, NULL, NULL},
+        {"vv-own-counter-huge", SERVER, hk_vv_own_counter_huge, NULL, NULL, 0, NULL, NULL},
+        {"vv-counter-huge", SERVER, hk_vv_counter_huge, NULL, NULL, 0, NULL, NULL},
         /* paths */
-        {"path-dotdot", SERVER, hk_path_dotdot, NULL, NULL, 0, NULL},
-        {"path-dotdot-inner", SERVER, hk_path_dotdot_mid, NULL, NULL, 0, NULL},
-        {"path-dot", SERVER, hk_path_dot, NULL, NULL, 0, NULL},
-        {"path-absolute", SERVER, hk_path_absolute, NULL, NULL, 0, NULL},
-        {"path-empty", SERVER, hk_path_empty, NULL, NULL, 0, NULL},
-        {"path-nul", SERVER, hk_path_nul, NULL, NULL, 0, NULL},
-        {"path-double-slash", SERVER, hk_path_slashes, NULL, NULL, 0, NULL},
-        {"path-state-dir", SERVER, hk_path_mmsync, NULL, NULL, 0, NULL},
-        {"path-state-dir-inner", SERVER, hk_path_mmsync_nested, NULL, NULL, 0, NULL},
-        {"path-tmp-name", SERVER, hk_path_tmp, NULL, NULL, 0, NULL},
-        {"path-too-long", SERVER, hk_path_too_long, NULL, NULL, 0, NULL},
-        {"path-name-too-long", SERVER, hk_name_too_long, NULL, NULL, 0, NULL},
-        {"path-duplicate", SERVER, hk_path_duplicate, NULL, NULL, 0, NULL},
-        {"path-out-of-order", SERVER, hk_path_order, NULL, NULL, 0, NULL},
-        {"path-outside-filter", SERVER, NULL, filter_sub_tree, NULL, 0, NULL}, /* the victim asks for "sub" */
+        {"path-dotdot", SERVER, hk_plant_path, NULL, NULL, 0, NULL, "../escape.txt"},
+        {"path-dotdot-inner", SERVER, hk_plant_path, NULL, NULL, 0, NULL, "sub/../../escape.txt"},
+        {"path-dot", SERVER, hk_plant_path, NULL, NULL, 0, NULL, "./new.txt"},
+        {"path-absolute", SERVER, hk_path_absolute, NULL, NULL, 0, NULL, NULL},
+        {"path-empty", SERVER, hk_path_empty, NULL, NULL, 0, NULL, NULL},
+        {"path-nul", SERVER, hk_path_nul, NULL, NULL, 0, NULL, NULL},
+        {"path-double-slash", SERVER, hk_plant_path, NULL, NULL, 0, NULL, "sub//x.txt"},
+        {"path-state-dir", SERVER, hk_plant_path, NULL, NULL, 0, NULL, ".mmsync/config"},
+        {"path-state-dir-inner", SERVER, hk_plant_path, NULL, NULL, 0, NULL, "sub/.mmsync/meta.db"},
+        {"path-tmp-name", SERVER, hk_plant_path, NULL, NULL, 0, NULL, MM_TMP_PREFIX "planted"},
+        {"path-too-long", SERVER, hk_path_too_long, NULL, NULL, 0, NULL, NULL},
+        {"path-name-too-long", SERVER, hk_name_too_long, NULL, NULL, 0, NULL, NULL},
+        {"path-duplicate", SERVER, hk_path_duplicate, NULL, NULL, 0, NULL, NULL},
+        {"path-out-of-order", SERVER, hk_path_order, NULL, NULL, 0, NULL, NULL},
+        {"path-outside-filter", SERVER, NULL, filter_sub_tree, NULL, 0, NULL, NULL}, /* the victim asks for "sub" */
         /* links and races */
-        {"link-then-file-beneath", SERVER, hk_link_beneath, NULL, NULL, 0, NULL},
-        {"file-beneath-victim-link", SERVER, hk_file_beneath_victim_link, NULL, NULL, 0, NULL},
-        {"race-dir-symlink", SERVER, hk_race_dir, NULL, NULL, 0, NULL},
-        {"race-delta-basis-symlink", SERVER, NULL, NULL, NULL, 0, NULL},
+        {"link-then-file-beneath", SERVER, hk_link_beneath, NULL, NULL, 0, NULL, NULL},
+        {"file-beneath-victim-link", SERVER, hk_file_beneath_victim_link, NULL, NULL, 0, NULL, NULL},
+        {"race-dir-symlink", SERVER, hk_race_dir, NULL, NULL, 0, NULL, NULL},
+        {"race-delta-basis-symlink", SERVER, NULL, NULL, NULL, 0, NULL, NULL},
         /* content */
-        {"data-hash-mismatch", SERVER, hk_hash_mismatch, NULL, NULL, 0, NULL},
-        {"data-too-long", SERVER, hk_data_too_long, NULL, NULL, 0, NULL},
-        {"data-short", SERVER, hk_data_short, NULL, NULL, 0, NULL},
-        {"data-end-miscount", SERVER, hk_data_end_miscount, NULL, NULL, 0, NULL},
-        {"data-end-short", SERVER, hk_data_end_short, NULL, NULL, 0, NULL},
-        {"data-wrong-type", SERVER, hk_data_wrong_type, NULL, NULL, 0, NULL},
-        {"data-delta-unasked", SERVER, hk_delta_unasked, NULL, NULL, 0, NULL},
-        {"data-missing-payload", SERVER, hk_missing_payload, NULL, NULL, 0, NULL},
-        {"data-all-missing", SERVER, hk_all_missing, NULL, NULL, 0, NULL},
+        {"data-hash-mismatch", SERVER, hk_hash_mismatch, NULL, NULL, 0, NULL, NULL},
+        {"data-too-long", SERVER, hk_data_too_long, NULL, NULL, 0, NULL, NULL},
+        {"data-short", SERVER, hk_data_short, NULL, NULL, 0, NULL, NULL},
+        {"data-end-miscount", SERVER, hk_data_end_miscount, NULL, NULL, 0, NULL, NULL},
+        {"data-end-short", SERVER, hk_data_end_short, NULL, NULL, 0, NULL, NULL},
+        {"data-wrong-type", SERVER, hk_data_wrong_type, NULL, NULL, 0, NULL, NULL},
+        {"data-delta-unasked", SERVER, hk_delta_unasked, NULL, NULL, 0, NULL, NULL},
+        {"data-missing-payload", SERVER, hk_missing_payload, NULL, NULL, 0, NULL, NULL},
+        {"data-all-missing", SERVER, hk_all_missing, NULL, NULL, 0, NULL, NULL},
         /* deltas (the victim holds big.txt from an honest pull, sync.deltaMinSize = 1) */
-        {"delta-copy-past-basis", SERVER, hk_delta_copy_past, NULL, NULL, 0, NULL},
-        {"delta-copy-wrap", SERVER, hk_delta_copy_wrap, NULL, NULL, 0, NULL},
-        {"delta-too-much", SERVER, hk_delta_too_much, NULL, NULL, 0, NULL},
-        {"delta-garbage", SERVER, hk_delta_garbage, NULL, NULL, 0, NULL},
-        {"delta-end-miscount", SERVER, hk_delta_end_miscount, NULL, NULL, 0, NULL},
+        {"delta-copy-past-basis", SERVER, hk_delta_copy_past, NULL, NULL, 0, NULL, NULL},
+        {"delta-copy-wrap", SERVER, hk_delta_copy_wrap, NULL, NULL, 0, NULL, NULL},
+        {"delta-too-much", SERVER, hk_delta_too_much, NULL, NULL, 0, NULL, NULL},
+        {"delta-garbage", SERVER, hk_delta_garbage, NULL, NULL, 0, NULL, NULL},
+        {"delta-end-miscount", SERVER, hk_delta_end_miscount, NULL, NULL, 0, NULL, NULL},
         /* a peer that never answers */
-        {"silent-at-hello", SERVER, hk_silent_at_hello, NULL, NULL, 0, NULL},
-        {"silent-mid-data", SERVER, hk_silent_at_data, NULL, NULL, 0, NULL},
-        {"silent-after-hello", SERVER, NULL, NULL, after_hello_silent, 0, NULL},
+        {"silent-at-hello", SERVER, hk_silent_at_hello, NULL, NULL, 0, NULL, NULL},
+        {"silent-mid-data", SERVER, hk_silent_at_data, NULL, NULL, 0, NULL, NULL},
+        {"silent-after-hello", SERVER, NULL, NULL, after_hello_silent, 0, NULL, NULL},
         /* the victim is a server: a hostile client pushes (or pulls) */
-        {"c-path-dotdot", CLIENT_PUSH, hk_path_dotdot, NULL, NULL, 0, NULL},
-        {"c-link-then-file-beneath", CLIENT_PUSH, hk_link_beneath, NULL, NULL, 0, NULL},
-        {"c-data-hash-mismatch", CLIENT_PUSH, hk_hash_mismatch, NULL, NULL, 0, NULL},
-        {"c-row-vv-len-huge", CLIENT_PUSH, hk_row_vv_len_huge, NULL, NULL, 0, NULL},
-        {"c-hello-op", CLIENT_PUSH, hk_c_op_bad, NULL, NULL, 0, NULL},
-        {"c-hello-filter-bad", CLIENT_PULL, NULL, NULL, NULL, 0, bad_filters},
-        {"c-no-bye", CLIENT_PUSH, hk_c_no_bye, NULL, NULL, 0, NULL},
-        {"c-silent-client", CLIENT_PUSH, hk_c_silent, NULL, NULL, 0, NULL},
-        {"c-race-dir-symlink", CLIENT_PUSH, hk_race_dir, NULL, NULL, 0, NULL},
-        {"c-delta-copy-past-basis", CLIENT_PUSH, hk_delta_copy_past, NULL, NULL, 0, NULL},
-        {"c-request-before-want", CLIENT_PULL, hk_c_request_in_want, NULL, NULL, 0, NULL},
-        {"c-request-secret", CLIENT_PULL, NULL, NULL, after_hello_c_request_secret, 0, NULL},
-        {"c-signature-huge", CLIENT_PULL, NULL, NULL, after_hello_c_sig_huge, 0, NULL},
-        {"c-signature-garbage", CLIENT_PULL, NULL, NULL, after_hello_c_sig_garbage, 0, NULL},
+        {"c-path-dotdot", CLIENT_PUSH, hk_plant_path, NULL, NULL, 0, NULL, "../escape.txt"},
+        {"c-link-then-file-beneath", CLIENT_PUSH, hk_link_beneath, NULL, NULL, 0, NULL, NULL},
+        {"c-data-hash-mismatch", CLIENT_PUSH, hk_hash_mismatch, NULL, NULL, 0, NULL, NULL},
+        {"c-row-vv-len-huge", CLIENT_PUSH, hk_row_vv_len_huge, NULL, NULL, 0, NULL, NULL},
+        {"c-hello-op", CLIENT_PUSH, hk_c_op_bad, NULL, NULL, 0, NULL, NULL},
+        {"c-hello-filter-bad", CLIENT_PULL, NULL, NULL, NULL, 0, bad_filters, NULL},
+        {"c-no-bye", CLIENT_PUSH, hk_c_no_bye, NULL, NULL, 0, NULL, NULL},
+        {"c-silent-client", CLIENT_PUSH, hk_c_silent, NULL, NULL, 0, NULL, NULL},
+        {"c-race-dir-symlink", CLIENT_PUSH, hk_race_dir, NULL, NULL, 0, NULL, NULL},
+        {"c-delta-copy-past-basis", CLIENT_PUSH, hk_delta_copy_past, NULL, NULL, 0, NULL, NULL},
+        {"c-request-before-want", CLIENT_PULL, hk_c_request_in_want, NULL, NULL, 0, NULL, NULL},
+        {"c-request-secret", CLIENT_PULL, NULL, NULL, after_hello_c_request_secret, 0, NULL, NULL},
+        {"c-signature-huge", CLIENT_PULL, NULL, NULL, after_hello_c_sig_huge, 0, NULL, NULL},
+        {"c-signature-garbage", CLIENT_PULL, NULL, NULL, after_hello_c_sig_garbage, 0, NULL, NULL},
 };
 
 static const struct hcase *find_case(const char *name)
