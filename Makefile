@@ -1,5 +1,7 @@
 # mmsync build.  `make` builds ./mmsync; `make check` runs every test;
-# `make check SANITIZE=1` does the same under ASan and UBSan.
+# `make check SANITIZE=1` does the same under ASan and UBSan;
+# `make check-valgrind` runs a subset of the system tests under memcheck;
+# `make check-all` (what CI runs) does all three.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -43,7 +45,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
 BIN := $(O)/mmsync
 UNIT := $(O)/tests/unit/run-unit
 
-.PHONY: all check unit system deps demo install clean format bench lint-man
+.PHONY: all check check-all check-valgrind unit system deps demo install clean format bench lint-man
 all: mmsync
 
 # cp then rename: a running ./mmsync (a test, a sync) never blocks the update
@@ -64,6 +66,14 @@ $(BIN): $(CMD_OBJ) $(O)/libmmsync.a
 $(UNIT): $(UNIT_OBJ) $(O)/libmmsync.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(O)/libmmsync.a $(PKG_LIBS) $(CHECK_LIBS)
 
+# the malicious peer of the t-8x-hostile system tests (tests/hostile/hostile.c)
+HOSTILE := $(O)/tests/hostile/mmsync-hostile
+.PHONY: hostile
+hostile: $(HOSTILE)
+$(HOSTILE): $(O)/tests/hostile/hostile.o $(O)/libmmsync.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/libmmsync.a $(PKG_LIBS)
+-include $(O)/tests/hostile/hostile.d
+
 deps:
 	@sh scripts/deps.sh
 
@@ -75,8 +85,25 @@ check: deps
 unit: $(UNIT)
 	cd tests/unit && MMSYNC_TEST_TMP=$${TMPDIR:-/tmp} $(CURDIR)/$(UNIT)
 
-system: $(BIN)
-	MMSYNC=$(CURDIR)/$(BIN) MMSYNC_TEST_TIMEOUT=$(TEST_TIMEOUT) sh tests/system/run.sh
+system: $(BIN) $(HOSTILE)
+	MMSYNC=$(CURDIR)/$(BIN) MMSYNC_HOSTILE=$(CURDIR)/$(HOSTILE) MMSYNC_TEST_TIMEOUT=$(TEST_TIMEOUT) sh tests/system/run.sh
+
+# CI: the plain build, then ASan + UBSan, then valgrind (each prints its summary lines)
+check-all: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory check SANITIZE=1
+	@$(MAKE) --no-print-directory check-valgrind
+
+# System tests under valgrind's memcheck (tests/valgrind/mmsync): the plain
+# binary, local peers included; any error or definite leak fails.
+VALGRIND_TESTS ?= t-02 t-05 t-18 t-19 t-20 t-26 t-39 t-75 t-76
+VG_LOGS := $(CURDIR)/build/valgrind-logs
+check-valgrind: deps
+	@$(MAKE) --no-print-directory SANITIZE= build/plain/mmsync
+	@rm -rf $(VG_LOGS) && mkdir -p $(VG_LOGS)
+	MMSYNC=$(CURDIR)/tests/valgrind/mmsync MMSYNC_REAL=$(CURDIR)/build/plain/mmsync MMSYNC_VG_LOGS=$(VG_LOGS) \
+		MMSYNC_TEST_TIMEOUT=900 sh tests/system/run.sh $(VALGRIND_TESTS)
+	@sh tests/valgrind/summary $(VG_LOGS)
 
 # mandoc lint of every page (any message fails), and man/mmsync.1 checked
 # against the commands and options of cmd/ (see the script)

@@ -20,6 +20,7 @@
 struct bundle_args {
 	const char *for_peer;
 	int progress;
+	int force;
 };
 
 static int bundle_opt(void *arg, int opt, const char *val)
@@ -30,6 +31,8 @@ static int bundle_opt(void *arg, int opt, const char *val)
 		a->for_peer = val;
 	else if (opt == 'P')
 		a->progress = 1;
+	else if (opt == 'F')
+		a->force = 1;
 	return 0;
 }
 
@@ -215,9 +218,9 @@ int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"for", required_argument, NULL, 'f'}, {"progress", no_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+		{"force", no_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const struct command *c = cmd_find("bundle");
-	struct bundle_args a = {NULL, 0};
+	struct bundle_args a = {NULL, 0, 0};
 	struct peer_opts po = {0};
 	const char *sub;
 	int first, nargs;
@@ -249,6 +252,12 @@ int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_error("bundle %s: --progress is for 'bundle apply'", sub);
 		return EXIT_USAGE;
 	}
+	if (a.force && !strcmp(sub, "list")) {
+		cmd_error("bundle list: --force is for 'bundle create' and 'bundle apply'");
+		return EXIT_USAGE;
+	}
+	ctx->force = a.force;
+	po.force = a.force;
 	if (!strcmp(sub, "create"))
 		return bundle_create_cmd(ctx, c, &a, argv + first + 1, nargs);
 	if (!strcmp(sub, "list"))

@@ -25,6 +25,7 @@ struct cmd_ctx {
 	const char *dir;      /* -C DIR, or NULL */
 	const char *cwd;      /* where the command was started */
 	int quiet, verbose, json;
+	int force;            /* --force: scans record deletions past the guard (sync/scan.h) */
 	struct replica *r;    /* opened by main for commands that need one */
 };
 
@@ -95,6 +96,7 @@ int cmd_log(struct cmd_ctx *ctx, int argc, char **argv);
  */
 int cmd_replica_paths(struct cmd_ctx *ctx, char **args, size_t n, char ***out);
 int cmd_gc(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_check(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_peer(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_trust(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_untrust(struct cmd_ctx *ctx, int argc, char **argv);
@@ -109,6 +111,7 @@ struct peer_opts {
 	int all;                  /* --all (sync) */
 	int bundle;               /* the peers are bundle files (bundle apply) */
 	int progress;             /* --progress: the progress line even when stderr is not a terminal */
+	int force;                /* --force: record deletions past the guard (sync/scan.h) */
 };
 
 /* cmd_sync_run's op: with PROTO_OP_PULL, the peer is a bundle file (`bundle apply`). */
@@ -118,7 +121,7 @@ struct peer_opts {
 #define PEER_LONGOPTS                                                                                          \
 	{"ssh", required_argument, NULL, 'S'}, {"remote-mmsync", required_argument, NULL, 'R'},                    \
 		{"fingerprint", required_argument, NULL, 'F'}, {"timeout", required_argument, NULL, 'T'},          \
-		{"progress", no_argument, NULL, 'P'}
+		{"progress", no_argument, NULL, 'P'}, {"force", no_argument, NULL, 'f'}
 int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *val);
 
 /*

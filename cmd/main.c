@@ -23,13 +23,17 @@ static const struct command commands[] = {
 	 "\n"
 	 "Prints the replica's name, id and TLS certificate fingerprint, one per line.\n"},
 	{"scan", cmd_scan, CMD_REPLICA | CMD_LOCK, "record local changes in the metadata store",
-	 "usage: mmsync scan [--progress]\n"
+	 "usage: mmsync scan [--progress] [--force]\n"
 	 "\n"
 	 "Records what changed in the tree since the last scan. With -v, prints each\n"
 	 "changed path; with --json, a summary object. Exit 3 when a path could not be\n"
 	 "read (it keeps its recorded state).\n"
+	 "Deletions that would empty the tree, or remove more of it than\n"
+	 "sync.maxDelete allows (default 50%), are not recorded (exit 3) unless\n"
+	 "--force is given: an unmounted disk must not delete every other replica.\n"
 	 "\n"
-	 "    --progress    show the progress line even when stderr is not a terminal\n"},
+	 "    --progress    show the progress line even when stderr is not a terminal\n"
+	 "    --force       record such deletions\n"},
 	{"status", cmd_status, CMD_REPLICA, "show local changes not yet recorded, and open conflicts",
 	 "usage: mmsync status\n"
 	 "\n"
@@ -60,7 +64,9 @@ static const struct command commands[] = {
 	 "    --fingerprint FP      the TLS server's certificate fingerprint (the pin)\n"
 	 "    --timeout SECONDS     give up on the whole run after this long (exit 3)\n"
 	 "    --progress            show the progress line (files, bytes, rate, time left)\n"
-	 "                          even when stderr is not a terminal; never with -q\n"},
+	 "                          even when stderr is not a terminal; never with -q\n"
+	 "    --force               record local deletions that would empty the tree or\n"
+	 "                          pass sync.maxDelete (see 'mmsync help scan')\n"},
 	{"push", cmd_push, CMD_REPLICA | CMD_LOCK, "send this replica's changes to a peer",
 	 "usage: mmsync push [PEER OPTIONS] PEER [PATH...]\n"
 	 "\n"
@@ -78,8 +84,8 @@ static const struct command commands[] = {
 	 "    --all                 every peer of 'mmsync peer list', in order\n"
 	 "    (and the peer options of 'mmsync help pull')\n"},
 	{"bundle", cmd_bundle, CMD_REPLICA | CMD_LOCK, "offline sync through a file",
-	 "usage: mmsync bundle create FILE [--for PEER] [PATH...]\n"
-	 "       mmsync bundle apply [--progress] FILE\n"
+	 "usage: mmsync bundle create FILE [--for PEER] [--force] [PATH...]\n"
+	 "       mmsync bundle apply [--progress] [--force] FILE\n"
 	 "       mmsync bundle list FILE\n"
 	 "\n"
 	 "create: write the changes a peer lacks (without --for, everything) to FILE, a\n"
@@ -93,7 +99,8 @@ static const struct command commands[] = {
 	 "A truncated, corrupt, tampered or foreign bundle is refused (exit 3).\n"
 	 "\n"
 	 "    --for PEER    leave out what PEER has; only PEER may apply it\n"
-	 "    --progress    apply: as for 'mmsync help pull'\n"},
+	 "    --progress    apply: as for 'mmsync help pull'\n"
+	 "    --force       record local deletions past the guard ('mmsync help scan')\n"},
 	{"peer", cmd_peer, CMD_REPLICA, "add, list and remove named peers",
 	 "usage: mmsync peer add NAME URL [--fingerprint FP]\n"
 	 "       mmsync peer list\n"
@@ -151,6 +158,18 @@ static const struct command commands[] = {
 	 "\n"
 	 "    -n N               how many lines\n"
 	 "    --since DURATION   only lines this recent\n"},
+	{"check", cmd_check, CMD_REPLICA | CMD_LOCK, "verify the metadata store against the tree",
+	 "usage: mmsync check [--progress]\n"
+	 "\n"
+	 "Verifies the metadata store and the tree, and changes nothing: SQLite's\n"
+	 "integrity check, every recorded row, then every file of the tree read\n"
+	 "again. One line per problem, KIND<TAB>PATH<TAB>DETAIL: 'store' (the store\n"
+	 "itself), 'damaged' (a file whose content is not the recorded one though all\n"
+	 "its stat data is, such as bit rot: no scan can see it), 'unreadable'.\n"
+	 "Changes made since the last scan are counted, not problems.\n"
+	 "With --json, one object. Exit 0 when no problem was found, else 3.\n"
+	 "\n"
+	 "    --progress    show the progress line even when stderr is not a terminal\n"},
 	{"gc", cmd_gc, CMD_REPLICA | CMD_LOCK, "drop merge bases and tombstones no known peer can still need",
 	 "usage: mmsync gc\n"
 	 "\n"

@@ -110,8 +110,11 @@ static int check_local(struct cmd_ctx *ctx, struct remote *rm)
 	}
 	if (stat(abs, &st) < 0)
 		say(rm, "peer '%s': %s", rm->arg, strerror(errno));
+	else if (S_ISDIR(st.st_mode) && replica_dir_is_empty(abs))
+		say(rm, "peer '%s' is not a replica: it is empty (is its disk not mounted?)", rm->arg);
 	else if (!cmd_is_replica_dir(ctx, abs))
-		say(rm, "peer '%s' is not a replica (no .mmsync/ in it)", rm->arg);
+		say(rm, "peer '%s' is not a replica (no .mmsync/ in it; if it was one and lost it, 'mmsync init' "
+			"makes it one again)", rm->arg);
 	else
 		rc = EXIT_OK;
 	if (rc == EXIT_OK) {

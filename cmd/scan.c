@@ -42,7 +42,7 @@ static void on_progress(void *arg, const struct scan_stats *st)
 
 const char *cmd_change_name(enum scan_change what)
 {
-	return what == SCAN_ADDED ? "added" : what == SCAN_MODIFIED ? "modified" : "deleted";
+	return what == SCAN_ADDED ? "added" : what == SCAN_MODIFIED ? "modified" : what == SCAN_DELETED ? "deleted" : "damaged";
 }
 
 int cmd_run_scan(struct cmd_ctx *ctx, unsigned flags, scan_change_fn on_change, void *arg, struct scan_stats *st)
@@ -51,7 +51,7 @@ int cmd_run_scan(struct cmd_ctx *ctx, unsigned flags, scan_change_fn on_change, 
 	struct scan_opts o = SCAN_OPTS_INIT;
 	int err;
 
-	o.flags = flags;
+	o.flags = flags | (ctx->force ? SCAN_FORCE : 0);
 	o.on_change = forward_change;
 	o.on_warning = on_warning;
 	o.ctx = &rep;
@@ -69,6 +69,7 @@ int cmd_prepare(struct cmd_ctx *ctx, int show_progress, struct scan_stats *st)
 	struct scan_opts o = SCAN_OPTS_INIT;
 	int err;
 
+	o.flags = ctx->force ? SCAN_FORCE : 0;
 	o.on_warning = cmd_scan_warning;
 	o.ctx = ctx;
 	if (show_progress && progress_on()) {
@@ -90,22 +91,33 @@ static void print_change(void *arg, enum scan_change what, const struct entry *n
 	putchar('\n');
 }
 
+struct scan_args {
+	struct cmd_ctx *ctx;
+	int progress;
+};
+
 static int scan_opt(void *arg, int opt, const char *val)
 {
+	struct scan_args *a = arg;
+
 	(void)val;
 	if (opt == 'P')
-		*(int *)arg = 1;
+		a->progress = 1;
+	else if (opt == 'f')
+		a->ctx->force = 1;
 	return 0;
 }
 
 int cmd_scan(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"progress", no_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+		{"progress", no_argument, NULL, 'P'}, {"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct scan_args a = {ctx, 0};
 	struct scan_stats st;
-	int first, err, forced = 0;
+	int first, err;
 
-	if ((first = cmd_getopt(cmd_find("scan"), argc, argv, "", longopts, scan_opt, &forced)) < 0)
+	if ((first = cmd_getopt(cmd_find("scan"), argc, argv, "", longopts, scan_opt, &a)) < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
 	if (first < argc) {
 		cmd_error("scan: too many arguments");
@@ -113,7 +125,7 @@ int cmd_scan(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if ((err = cmd_open_replica(ctx, cmd_find("scan"))) != EXIT_OK)
 		return err;
-	progress_init(ctx, forced);
+	progress_init(ctx, a.progress);
 	err = cmd_run_scan(ctx, 0, ctx->verbose && !ctx->json ? print_change : NULL, NULL, &st);
 	if (err < 0)
 		return cmd_fail(err);

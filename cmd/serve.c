@@ -82,13 +82,18 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 
 /*
  * Tells the client why, in a frame it reads instead of its next message; the
- * client shows it, so it is not printed here too.
+ * client shows it, so it is not printed here too.  A client that went away
+ * says why itself: then only a failure of this side's own is printed.
  */
 static int refuse(struct conn *c, int code)
 {
-	proto_put_error(&c->out, mm_error_msg());
-	if (conn_flush(c) < 0)
-		return cmd_fail(code); /* the client is gone: say it here */
+	char msg[PROTO_MAX_MSG + 1];
+	int gone = c->gone;
+
+	snprintf(msg, sizeof(msg), "%s", mm_error_msg());
+	proto_put_error(&c->out, msg);
+	if (conn_flush(c) < 0 && !gone)
+		cmd_error("%s", msg);
 	return cmd_exit_for(code);
 }
 
@@ -102,14 +107,17 @@ static int serve_stdio(struct cmd_ctx *ctx)
 
 	conn_init(&conn, 0, 1, "client");
 	/* stdout is the protocol: every failure from here on goes to the client as a frame */
-	if ((err = replica_find(&root, ctx->dir ? ctx->dir : ctx->cwd)) < 0)
-		return refuse(&conn, err);
-	err = replica_open(&ctx->r, root, REPLICA_LOCK);
-	free(root);
-	if (err < 0)
-		return refuse(&conn, err);
-	if ((err = cmd_prepare(ctx, 0, &st)) < 0)
-		return refuse(&conn, err);
+	if ((err = replica_find(&root, ctx->dir ? ctx->dir : ctx->cwd)) == 0) {
+		err = replica_open(&ctx->r, root, REPLICA_LOCK);
+		free(root);
+	}
+	if (err == 0)
+		err = cmd_prepare(ctx, 0, &st);
+	if (err < 0) {
+		rc = refuse(&conn, err);
+		conn_dispose(&conn);
+		return rc;
+	}
 	so.on_event = on_event;
 	so.arg = ctx;
 	so.zstd_level = SERVE_ZSTD_LEVEL;

@@ -360,6 +360,7 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, cons
 		rcs[0] = remote_start(ctx, &rv[0], deadline);
 	/* ssh may be asking for a password on the terminal meanwhile: the line must not draw over it */
 	ask = npeers && rv[0].started && rv[0].url.kind == URL_SSH && !rv[0].ssh.batch;
+	ctx->force = po->force;
 	if ((err = cmd_prepare(ctx, !ask, &st)) < 0) {
 		rc = cmd_fail(err);
 		goto done;
@@ -430,6 +431,9 @@ int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *
 		break;
 	case 'P':
 		po->progress = 1;
+		break;
+	case 'f':
+		po->force = 1;
 		break;
 	}
 	return 0;

@@ -14,14 +14,14 @@
 
 # The commands of cmd/main.c's table.
 # shellcheck disable=SC2086 # (the lists below are split on purpose)
-_mmsync_commands='init id scan status clone pull push sync peer serve trust untrust conflicts bundle log gc help'
+_mmsync_commands='init id scan status clone pull push sync peer serve trust untrust conflicts bundle log check gc help'
 # The options of every command that take a value (the next word, or --opt=VALUE).
 _mmsync_valued=' --name --ssh --remote-mmsync --fingerprint --timeout --listen --since --for -n '
 
 # Sets `opts` to the options of command $1 (its getopt longopts).
 _mmsync_cmd_opts()
 {
-	local peer='--ssh --remote-mmsync --fingerprint --timeout --progress'
+	local peer='--ssh --remote-mmsync --fingerprint --timeout --progress --force'
 	case $1 in
 	init | trust) opts='--name' ;;
 	clone) opts="--name $peer" ;;
@@ -31,8 +31,9 @@ _mmsync_cmd_opts()
 	serve) opts='--stdio --tls --listen --timeout' ;;
 	conflicts) opts='--ours --theirs' ;;
 	log) opts='-n --since' ;;
-	scan) opts='--progress' ;;
-	bundle) opts='--for --progress' ;;
+	scan) opts='--progress --force' ;;
+	check) opts='--progress' ;;
+	bundle) opts='--for --progress --force' ;;
 	*) opts= ;;
 	esac
 	opts+=${opts:+ }--help
@@ -343,8 +344,8 @@ _mmsync()
 		peer:add | peer:) ;;
 		peer:*) opts='--help' ;;
 		bundle:) ;;
-		bundle:create) opts='--for --help' ;;
-		bundle:apply) opts='--progress --help' ;;
+		bundle:create) opts='--for --force --help' ;;
+		bundle:apply) opts='--progress --force --help' ;;
 		bundle:*) opts='--help' ;;
 		esac
 		_mmsync_add $opts

@@ -47,6 +47,7 @@ struct apply_tmp {
 	int fd;
 	int dirfd;
 	char name[TMP_NAME_LEN + 1];
+	char *path; /* its target, for messages */
 	uint64_t size;
 	struct wbuf *keep;
 	size_t keep_max;
@@ -66,6 +67,11 @@ struct apply {
 	uint64_t batch_bytes;
 	struct apply_stats st;
 	int broken;
+	int dirty; /* the batch changed the tree at once (directories, links, removals, modes): sync before commit */
+	dev_t root_dev;
+	int *fs_fds;   /* a directory on each other file system (a mount beneath the root) the batch wrote to */
+	size_t nfs, capFs;
+	int fs_lost;   /* one could not be noted: sync them all */
 	uint8_t *buf;
 	struct wbuf frame;
 };
@@ -76,9 +82,43 @@ static void warn(struct apply *a, const char *path, const char *msg)
 		a->warn(a->arg, path, msg);
 }
 
+/*
+ * Notes the file system of `dirfd`, where the batch writes: syncfs() on the
+ * root's covers only the root's, and a replica may hold a mount point.
+ */
+static void note_fs(struct apply *a, int dirfd)
+{
+	struct stat sb;
+	int fd;
+
+	if (fstat(dirfd, &sb) < 0 || sb.st_dev == a->root_dev)
+		return;
+	for (size_t i = 0; i < a->nfs; i++) {
+		struct stat other;
+		if (fstat(a->fs_fds[i], &other) == 0 && other.st_dev == sb.st_dev)
+			return;
+	}
+	if (a->nfs == a->capFs) {
+		size_t cap = a->capFs ? a->capFs * 2 : 4;
+		int *p = realloc(a->fs_fds, cap * sizeof(*p));
+		if (!p) {
+			a->fs_lost = 1;
+			return;
+		}
+		a->fs_fds = p;
+		a->capFs = cap;
+	}
+	if ((fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		a->fs_lost = 1;
+		return;
+	}
+	a->fs_fds[a->nfs++] = fd;
+}
+
 int apply_open(struct apply **out, struct replica *r, apply_warn_fn warnfn, void *arg)
 {
 	struct apply *a = calloc(1, sizeof(*a));
+	struct stat sb;
 	int err;
 
 	*out = NULL;
@@ -87,6 +127,8 @@ int apply_open(struct apply **out, struct replica *r, apply_warn_fn warnfn, void
 		return mm_error_oom();
 	}
 	a->r = r;
+	if (fstat(r->rootfd, &sb) == 0)
+		a->root_dev = sb.st_dev;
 	a->warn = warnfn;
 	a->arg = arg;
 	wbuf_init(&a->frame);
@@ -116,6 +158,11 @@ static void drop_items(struct apply *a)
 	}
 	a->n = 0;
 	a->batch_bytes = 0;
+	a->dirty = 0;
+	for (size_t i = 0; i < a->nfs; i++)
+		close(a->fs_fds[i]);
+	a->nfs = 0;
+	a->fs_lost = 0;
 	for (size_t i = 0; i < a->nhist; i++) {
 		free(a->hist[i].path);
 		vv_dispose(&a->hist[i].vv);
@@ -128,6 +175,7 @@ void apply_free(struct apply *a)
 	if (!a)
 		return;
 	drop_items(a);
+	free(a->fs_fds);
 	free(a->items);
 	free(a->hist);
 	hasher_free(a->h);
@@ -276,6 +324,10 @@ int apply_tmp_begin(struct apply *a, struct apply_tmp **out, const char *path)
 	if (!(t = calloc(1, sizeof(*t))))
 		return mm_error_oom();
 	t->fd = t->dirfd = -1;
+	if (!(t->path = strdup(path))) {
+		free(t);
+		return mm_error_oom();
+	}
 	err = fs_open_parent(&t->dirfd, &name, a->r->rootfd, path);
 	if (err == MM_ENOTFOUND && (err = make_parents(a, path)) == 0)
 		err = fs_open_parent(&t->dirfd, &name, a->r->rootfd, path);
@@ -327,11 +379,12 @@ int apply_tmp_write(struct apply *a, struct apply_tmp *t, const void *buf, size_
 			put_bytes(t->keep, buf, len);
 	}
 	while (off < len) {
-		ssize_t n = write(t->fd, p + off, len - off);
+		int injected = failpoint_err("apply-write");
+		ssize_t n = injected ? (errno = injected, -1) : write(t->fd, p + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return mm_error_errno(MM_EIO, errno, "cannot write a temporary file");
+			return mm_error_errno(MM_EIO, errno, "cannot write a temporary file for '%s'", t->path);
 		off += (size_t)n;
 	}
 	t->size += len;
@@ -404,6 +457,7 @@ void apply_tmp_abort(struct apply *a, struct apply_tmp *t)
 			unlinkat(t->dirfd, t->name, 0);
 		close(t->dirfd);
 	}
+	free(t->path);
 	free(t);
 }
 
@@ -471,7 +525,7 @@ int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *r
 	failpoint("apply-tmp-written");
 	/* start the write-back now: the batch's syncfs then finds most of it done */
 	sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	if (close(t->fd) < 0) {
+	if (close(t->fd) < 0 || (errno = failpoint_err("apply-close")) != 0) {
 		t->fd = -1;
 		err = mm_error_errno(MM_EIO, errno, "cannot write '%s'", row->path);
 		goto fail;
@@ -485,7 +539,9 @@ int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *r
 		memcpy(a->items[a->n - 1].base, base_oid, 20);
 	}
 	a->batch_bytes += t->size;
+	note_fs(a, t->dirfd);
 	close(t->dirfd);
+	free(t->path);
 	free(t);
 	if (a->n >= APPLY_BATCH_ITEMS || a->batch_bytes >= APPLY_BATCH_BYTES)
 		return apply_flush(a);
@@ -613,6 +669,8 @@ static int record_at(struct apply *a, int dirfd, const char *name, const struct 
 		if (e.kind == ENTRY_DIR)
 			e.size = 0;
 	}
+	a->dirty = 1;
+	note_fs(a, dirfd);
 	err = apply_record(a, &e, local);
 	a->st.files++;
 done:
@@ -771,8 +829,11 @@ int apply_remove(struct apply *a, const struct entry *ours)
 		return rc;
 	rc = remove_at(dirfd, name, ours);
 	failpoint("apply-remove");
-	if (rc > 0)
+	if (rc > 0) {
 		a->st.deleted++;
+		a->dirty = 1;
+		note_fs(a, dirfd);
+	}
 	close(dirfd);
 	return rc;
 }
@@ -798,6 +859,9 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
 		if ((err = entry_copy(&e, copy)) == 0 && fstatat(destfd, dname, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    e.kind == ENTRY_FILE)
 			entry_fill_stat(&e, &sb);
+		a->dirty = 1;
+		note_fs(a, dirfd);
+		note_fs(a, destfd);
 		rc = err < 0 ? err : apply_record(a, &e, 1);
 		entry_dispose(&e);
 		rc = rc < 0 ? rc : 1;
@@ -807,11 +871,22 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
 	return rc;
 }
 
+/* Makes what the batch wrote durable: one syncfs() for the root's file system and one for each other it wrote to. */
 static int sync_root(struct apply *a, const char *point)
 {
+	int injected;
+
 	failpoint(point);
-	if (syncfs(a->r->rootfd) < 0)
-		return mm_error_errno(MM_EIO, errno, "cannot make '%s' durable", a->r->root);
+	if ((injected = failpoint_err(point)) != 0 || syncfs(a->r->rootfd) < 0)
+		return mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
+				      a->r->root);
+	for (size_t i = 0; i < a->nfs; i++)
+		if ((injected = failpoint_err(point)) != 0 || syncfs(a->fs_fds[i]) < 0)
+			return mm_error_errno(MM_EIO, injected ? injected : errno,
+					      "cannot make '%s' durable (syncfs of a file system mounted beneath it)",
+					      a->r->root);
+	if (a->fs_lost)
+		sync();
 	return 0;
 }
 
@@ -903,6 +978,9 @@ int apply_flush(struct apply *a)
 		failpoint("apply-journal");
 		if ((err = rename_all(a)) < 0 || (err = sync_root(a, "apply-sync-renames")) < 0)
 			goto done;
+	} else if (a->dirty && (err = sync_root(a, "apply-sync-renames")) < 0) {
+		/* directories, links, removals: durable before the rows that record them */
+		goto done;
 	}
 	/* the blobs history rows name are durable before the rows are */
 	if (a->r->bases && (err = bases_flush(a->r->bases)) < 0)
@@ -943,6 +1021,7 @@ struct recover_ctx {
 	struct hasher *h;
 	struct entry e;
 	int err;
+	int found;
 };
 
 static int recover_one(void *arg, const char *path, const void *row, size_t len)
@@ -960,7 +1039,17 @@ static int recover_one(void *arg, const char *path, const void *row, size_t len)
 		return 0;
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == rc->e.size &&
 	    hasher_fd(rc->h, fd, rc->e.path, h, &n) == 0 && !memcmp(h, rc->e.hash, MM_HASH_LEN)) {
-		/* renamed in before the crash: this is the received version */
+		/* renamed in before the crash: this is the received version, once it is durable */
+		struct stat root;
+		int injected = 0;
+		if (fstat(rc->r->rootfd, &root) == 0 && root.st_dev != sb.st_dev &&
+		    ((injected = failpoint_err("apply-sync-recover")) != 0 || syncfs(fd) < 0)) {
+			rc->err = mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
+						 rc->e.path);
+			close(fd);
+			return rc->err;
+		}
+		rc->found = 1;
 		entry_fill_stat(&rc->e, &sb);
 		if ((rc->err = store_put_next_seq(rc->r->store, &rc->e)) < 0) {
 			close(fd);
@@ -973,7 +1062,7 @@ static int recover_one(void *arg, const char *path, const void *row, size_t len)
 
 int apply_recover(struct replica *r)
 {
-	struct recover_ctx rc = {r, NULL, {0}, 0};
+	struct recover_ctx rc = {r, NULL, {0}, 0, 0};
 	int err;
 
 	entry_init(&rc.e);
@@ -981,6 +1070,13 @@ int apply_recover(struct replica *r)
 		return err;
 	if ((err = store_begin(r->store)) == 0) {
 		err = store_pending_each(r->store, recover_one, &rc);
+		/* the renames may have been lost with their syncfs: the rows wait until they are durable */
+		if (err == 0 && rc.found) {
+			int injected = failpoint_err("apply-sync-recover");
+			if (injected || syncfs(r->rootfd) < 0)
+				err = mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
+						     r->root);
+		}
 		if (err == 0)
 			err = store_pending_clear(r->store);
 		if (err == 0)

@@ -3,12 +3,14 @@
  *
  * New file content goes to a temporary file beside its target, is checked
  * against its SHA-256 and queued.  apply_flush() then makes the batch
- * durable with one syncfs() pass, journals the batch's rows in the store,
+ * durable with one syncfs() pass (and one per other file system mounted
+ * beneath the root that the batch wrote to), journals the batch's rows in the store,
  * re-checks each target against what the scan recorded (a path changed
  * since is a new local change: it is kept and the item skipped), renames
  * into place, syncs again and commits the rows in one transaction.
  * Directories, links and deletions are done at once, each after the same
- * re-check, and their rows join the batch.  Every path goes through the
+ * re-check, and their rows join the batch; a batch with no new file is made
+ * durable with one syncfs() too before its rows are committed.  Every path goes through the
  * root's directory fd (fs.h).
  */
 #ifndef MMSYNC_APPLY_H

@@ -185,11 +185,15 @@ static ssize_t read_raw(struct conn *c, void *buf, size_t len, int mid_message)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
-		if (n < 0)
+		if (n < 0) {
+			c->gone = errno == ECONNRESET;
 			return mm_error_errno(MM_EIO, errno, "cannot read from peer '%s'", c->peer);
-		if (n == 0)
+		}
+		if (n == 0) {
+			c->gone = 1;
 			return mm_error_set(MM_EIO, "peer '%s' closed the connection%s", c->peer,
 					    mid_message ? " in the middle of a message" : "");
+		}
 		c->bytes_in += (uint64_t)n;
 		return n;
 	}
@@ -333,8 +337,10 @@ int conn_flush(struct conn *c)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			c->gone = errno == EPIPE || errno == ECONNRESET;
 			return mm_error_errno(MM_EIO, errno, "cannot send to peer '%s'", c->peer);
+		}
 		/* no room: wait for room, and take in what the peer sends meanwhile */
 		struct pollfd p[2] = {{c->wfd, c->io && c->io->wants ? c->io->wants(c->io->ctx) : POLLOUT, 0},
 				      {c->rfd, POLLIN, 0}};

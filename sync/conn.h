@@ -49,6 +49,7 @@ struct conn {
 	const struct conn_io *io; /* NULL: read(2)/write(2) */
 	struct conn_zstd *z;      /* set by conn_compress() */
 	char peer[128];   /* for messages */
+	int gone;         /* the peer closed or reset the connection */
 };
 
 /* Sets up `c` on `rfd`/`wfd` (not owned: the caller closes them). */

@@ -17,7 +17,8 @@ enum mm_code {
 	MM_ENOMEM = -6,    /* out of memory */
 	MM_EIO = -7,       /* the system refused an I/O operation */
 	MM_ECORRUPT = -8,  /* stored or received data is not well formed */
-	MM_ENOREPLICA = -9 /* a directory that is not a replica */
+	MM_ENOREPLICA = -9, /* a directory that is not a replica */
+	MM_EREFUSED = -10   /* a safety guard stopped the operation (scan.h: the deletion guard) */
 };
 
 /* Sets the message from a format and returns `code`. */

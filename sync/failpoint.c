@@ -1,6 +1,7 @@
 /* Failpoints: see failpoint.h. */
 #include "failpoint.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,7 @@ struct point {
 	char name[64];
 	long n;
 	long seen;
+	const char *rest; /* what follows "NAME:N:", or NULL */
 };
 
 /* Parses "NAME[:N]" from the environment variable `var` (once: a test hook, not configuration). */
@@ -28,8 +30,12 @@ static void load(struct point *p, const char *var, long def)
 		memcpy(p->name, env, len);
 		p->name[len] = '\0';
 	}
-	if (colon)
-		p->n = strtol(colon + 1, NULL, 10);
+	if (colon) {
+		char *end;
+		p->n = strtol(colon + 1, &end, 10);
+		if (*end == ':')
+			p->rest = end + 1;
+	}
 }
 
 void failpoint(const char *name)
@@ -55,4 +61,20 @@ int failpoint_garble(const char *name)
 	if (!garble.loaded)
 		load(&garble, "MMSYNC_GARBLE", 0);
 	return garble.name[0] && !strcmp(name, garble.name);
+}
+
+static struct point err;
+
+void failpoint_err_reset(void)
+{
+	memset(&err, 0, sizeof(err));
+}
+
+int failpoint_err(const char *name)
+{
+	if (!err.loaded)
+		load(&err, "MMSYNC_FAILERR", 1);
+	if (!err.name[0] || strcmp(name, err.name) || ++err.seen != err.n)
+		return 0;
+	return err.rest && !strcmp(err.rest, "ENOSPC") ? ENOSPC : EIO;
 }

@@ -28,6 +28,8 @@ int path_valid(const char *path, size_t len)
 			return 0;
 		if (n == sizeof(MM_STATE_DIR) - 1 && !memcmp(c, MM_STATE_DIR, n))
 			return 0;
+		if (n >= sizeof(MM_TMP_PREFIX) - 1 && !memcmp(c, MM_TMP_PREFIX, sizeof(MM_TMP_PREFIX) - 1))
+			return 0;
 		start = end + 1;
 	}
 	return 1;

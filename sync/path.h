@@ -1,7 +1,8 @@
 /*
  * Paths inside a replica: relative, '/'-separated, no empty, "." or ".."
- * component, no NUL, at most MM_PATH_MAX bytes, and never naming anything
- * under a `.mmsync` directory.  Every path from a peer, a bundle or the
+ * component, no NUL, at most MM_PATH_MAX bytes, never naming anything
+ * under a `.mmsync` directory, and no name of mmsync's temporary files (a
+ * peer could plant one that the next scan deletes).  Every path from a peer, a bundle or the
  * tree is checked with path_valid() before use.
  */
 #ifndef MMSYNC_PATH_H

@@ -252,6 +252,9 @@ int proto_get_row(struct entry *out, const uint8_t *p, size_t len)
 		return err;
 	if (vv_decode(&out->vv, vvp, vlen) < 0 || out->vv.n == 0)
 		return mm_error_set(MM_ECORRUPT, "protocol error: bad version vector for '%s'", out->path);
+	if (vv_max_counter(&out->vv) > PROTO_MAX_COUNTER)
+		return mm_error_set(MM_ECORRUPT, "protocol error: the version vector for '%s' has a counter past 2^62",
+				    out->path);
 	out->has_hash = hash != NULL;
 	if (hash)
 		memcpy(out->hash, hash, MM_HASH_LEN);

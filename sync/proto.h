@@ -35,6 +35,13 @@
 #define PROTO_MAX_NAME 64
 #define PROTO_MAX_FILTERS 1024
 #define PROTO_MAX_MSG 1024          /* ERROR message bytes */
+/*
+ * The largest version-vector counter a peer may send: far past what any
+ * replica reaches, far enough below 2^64 that the counters of a replica that
+ * takes such a vector in are never exhausted (a forged UINT64_MAX for its own
+ * id would leave it unable to record its next change to that path).
+ */
+#define PROTO_MAX_COUNTER (UINT64_C(1) << 62)
 
 enum proto_type {
 	MSG_HELLO = 1,

@@ -1,6 +1,7 @@
 /* Replicas: see replica.h. */
 #include "replica.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -46,6 +47,20 @@ static int has_state_dir(const char *dir)
 	return r;
 }
 
+int replica_dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int empty = 1;
+
+	if (!d)
+		return 0;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
 int replica_find(char **out, const char *start)
 {
 	char *dir = realpath(start, NULL);
@@ -67,7 +82,13 @@ int replica_find(char **out, const char *start)
 			*slash = '\0';
 	}
 	free(dir);
-	return mm_error_set(MM_ENOREPLICA, "not a replica (or inside one): '%s'", start);
+	if (replica_dir_is_empty(start))
+		return mm_error_set(MM_ENOREPLICA, "not a replica (or inside one): '%s' is empty: is its disk not mounted?",
+				    start);
+	return mm_error_set(MM_ENOREPLICA,
+			    "not a replica (or inside one): '%s' (no %s/ there or above; 'mmsync init' makes one, "
+			    "also of a replica whose %s/ was lost: then sync it with a peer)",
+			    start, MM_STATE_DIR, MM_STATE_DIR);
 }
 
 int replica_name_valid(const char *name)
@@ -271,8 +292,15 @@ int replica_open(struct replica **out, const char *root, unsigned flags)
 		err = mm_error_oom();
 		goto fail;
 	}
+	if (!has_state_dir(r->root) && replica_dir_is_empty(r->root)) {
+		err = mm_error_set(MM_ENOREPLICA, "'%s' is not a replica: it is empty (is its disk not mounted?)", r->root);
+		goto fail;
+	}
 	if (!has_state_dir(r->root)) {
-		err = mm_error_set(MM_ENOREPLICA, "'%s' is not a replica (no %s/ directory)", r->root, MM_STATE_DIR);
+		err = mm_error_set(MM_ENOREPLICA,
+				   "'%s' is not a replica (no %s/ directory; if it was one and lost it, 'mmsync init' "
+				   "makes it one again, then sync it with a peer)",
+				   r->root, MM_STATE_DIR);
 		goto fail;
 	}
 	if ((r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -294,8 +322,11 @@ int replica_open(struct replica **out, const char *root, unsigned flags)
 	}
 	if ((err = store_open(&r->store, p)) < 0) {
 		if (err == MM_ENOTFOUND)
-			err = mm_error_set(MM_ENOREPLICA, "replica '%s' has no metadata store (%s/%s is missing)",
-					   r->root, MM_STATE_DIR, STATE_DB);
+			err = mm_error_set(MM_ENOREPLICA,
+					   "replica '%s' has no metadata store (%s/%s is missing). The files of the tree "
+					   "are untouched; to recover, move '%s/%s' out of the tree, run 'mmsync init %s', "
+					   "then sync with a peer: what both sides hold alike will not conflict",
+					   r->root, MM_STATE_DIR, STATE_DB, r->root, MM_STATE_DIR, r->root);
 		goto fail;
 	}
 	r->id = store_replica_id(r->store);

@@ -35,6 +35,8 @@ struct replica {
  * absolute, in *out (caller frees); MM_ENOREPLICA when there is none.
  */
 int replica_find(char **out, const char *start);
+/* 1 when the directory `dir` holds no entry at all (what an unmounted disk's mount point looks like). */
+int replica_dir_is_empty(const char *dir);
 /* 1 when `name` may label a replica (see replica.c), else 0. */
 int replica_name_valid(const char *name);
 /*

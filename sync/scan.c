@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "bases.h"
+#include "config.h"
 #include "hash.h"
 #include "ignore.h"
 #include "merge.h"
@@ -49,6 +50,13 @@ struct scan {
 	int text;              /* ... and it is text */
 	int had_row;           /* the path being written had a stored row */
 	unsigned ticks;        /* paths met, for on_progress */
+	/* the deletion guard (scan.h): deletions wait until the whole tree was seen */
+	int guard;
+	uint64_t stored_live;  /* live rows of the store the cursor met */
+	struct wbuf deferred;  /* the paths of the deletions held back, each ending in NUL */
+	uint64_t ndeferred;
+	uint64_t max_delete;   /* sync.maxDelete: a percentage when max_delete_pct, else a number of paths */
+	int max_delete_pct;
 	uint8_t *chunk;        /* SCAN_CHUNK bytes, for large files when on_progress is set */
 };
 
@@ -87,6 +95,8 @@ static int cursor_next(struct scan *s)
 	if (rc < 0)
 		return rc;
 	s->have_cur = rc;
+	if (rc && s->cur.kind != ENTRY_DELETED)
+		s->stored_live++;
 	return 0;
 }
 
@@ -141,22 +151,19 @@ static void report(struct scan *s, enum scan_change what, const struct entry *no
 		s->st->added++;
 	else if (what == SCAN_MODIFIED)
 		s->st->modified++;
-	else
+	else if (what == SCAN_DELETED)
 		s->st->deleted++;
+	else
+		s->st->damaged++;
 	if (s->o->on_change)
 		s->o->on_change(s->o->ctx, what, now, before);
 }
 
-/* A stored row whose path is no longer in the tree. */
-static int missing(struct scan *s, struct entry *row)
+/* Records the deletion of the live stored row `row`. */
+static int record_deletion(struct scan *s, const struct entry *row)
 {
-	int ig, err;
+	int err;
 
-	if (row->kind == ENTRY_DELETED)
-		return 0;
-	/* A path that became ignored is left alone here, never deleted elsewhere. */
-	if ((ig = ignore_match(s->ig, row->path, row->kind == ENTRY_DIR)) != 0)
-		return ig < 0 ? ig : 0;
 	if ((err = entry_copy(&s->now, row)) < 0)
 		return err;
 	s->now.kind = ENTRY_DELETED;
@@ -173,8 +180,103 @@ static int missing(struct scan *s, struct entry *row)
 	if ((err = write_row(s, &s->now, ROW_VERSION, NULL)) < 0)
 		return err;
 	report(s, SCAN_DELETED, &s->now, row);
+	return 0;
+}
+
+/* A stored row whose path is no longer in the tree. */
+static int missing(struct scan *s, struct entry *row)
+{
+	int ig, err;
+
+	if (row->kind == ENTRY_DELETED)
+		return 0;
+	/* A path that became ignored is left alone here, never deleted elsewhere. */
+	if ((ig = ignore_match(s->ig, row->path, row->kind == ENTRY_DIR)) != 0)
+		return ig < 0 ? ig : 0;
+	if (s->guard) {
+		put_bytes(&s->deferred, row->path, strlen(row->path) + 1);
+		if (s->deferred.oom)
+			return mm_error_oom();
+		s->ndeferred++;
+	} else if ((err = record_deletion(s, row)) < 0) {
+		return err;
+	}
 	tick(s);
 	return 0;
+}
+
+/*
+ * The limit of sync.maxDelete: "N%" of the live paths, or N paths; *pct
+ * says which.  MM_EINVAL for anything else.
+ */
+static int max_delete_load(struct scan *s, uint64_t *limit, int *pct)
+{
+	char *v = NULL, *end;
+	unsigned long long n;
+	int err;
+
+	*limit = SCAN_MAX_DELETE_PCT;
+	*pct = 1;
+	if ((err = config_get_string(s->r->config, "sync.maxdelete", &v)) == MM_ENOTFOUND)
+		return 0;
+	if (err < 0)
+		return err;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	*pct = *end == '%';
+	if (errno || end == v || v[0] == '-' || end[*pct] != '\0' || (*pct && n > 100)) {
+		err = mm_error_set(MM_ERROR, "sync.maxDelete is '%s': it must be a percentage (50%%) or a number of paths",
+				   v);
+	} else {
+		*limit = n;
+	}
+	free(v);
+	return err;
+}
+
+/* After the walk: 0 when the deletions held back may be recorded, 1 (the message set) when not. */
+static int guard_refuses(struct scan *s)
+{
+	uint64_t live = s->st->files + s->st->dirs + s->st->links, limit = s->max_delete, gone;
+	int pct = s->max_delete_pct;
+
+	if (!s->ndeferred)
+		return 0;
+	if (live == 0) {
+		mm_error_set(MM_EREFUSED,
+			     "replica '%s' is empty but %llu path%s recorded in it: is its disk not mounted? "
+			     "Nothing was recorded as deleted; if %s deleted on purpose, run 'mmsync -C %s scan --force'",
+			     s->r->root, (unsigned long long)s->ndeferred, s->ndeferred == 1 ? " was" : "s were",
+			     s->ndeferred == 1 ? "it was" : "they were", s->r->root);
+		return 1;
+	}
+	/* paths that appeared make up for as many gone: a renamed directory is not a deletion */
+	gone = s->ndeferred > s->st->added ? s->ndeferred - s->st->added : 0;
+	if (pct ? gone * 100 <= limit * s->stored_live : gone <= limit)
+		return 0;
+	mm_error_set(MM_EREFUSED,
+		     "replica '%s': %llu of its %llu paths are gone, more than sync.maxDelete (%llu%s) allows. "
+		     "Nothing was recorded as deleted; if they were deleted on purpose, run 'mmsync -C %s scan --force'",
+		     s->r->root, (unsigned long long)s->ndeferred, (unsigned long long)s->stored_live,
+		     (unsigned long long)limit, pct ? "%" : " paths", s->r->root);
+	return 1;
+}
+
+/* Records the deletions the guard let through. */
+static int record_deferred(struct scan *s)
+{
+	struct entry row;
+	int err = 0;
+
+	entry_init(&row);
+	for (size_t off = 0; off < s->deferred.len && err == 0;) {
+		const char *path = (const char *)s->deferred.p + off;
+		off += strlen(path) + 1;
+		if ((err = store_get(s->r->store, path, &row)) == 0)
+			err = record_deletion(s, &row);
+	}
+	entry_dispose(&row);
+	return err;
 }
 
 /* Deals with every stored row before s->path; leaves the cursor at or past it. */
@@ -343,6 +445,25 @@ static int read_link(struct scan *s, int dirfd, const char *name, const struct s
 }
 
 /*
+ * SCAN_VERIFY: the file at s->path looks unchanged since `old` was
+ * recorded; reads it and reports SCAN_DAMAGED when its content is not what
+ * was recorded.
+ */
+static int verify(struct scan *s, int dirfd, const char *name, const struct entry *old)
+{
+	int rc;
+
+	if ((rc = entry_copy(&s->now, old)) < 0)
+		return rc;
+	if ((rc = hash_file(s, dirfd, name)) <= 0)
+		return rc;
+	if (memcmp(s->now.hash, old->hash, MM_HASH_LEN) != 0 && s->now.size == old->size &&
+	    s->now.mtime_ns == old->mtime_ns)
+		report(s, SCAN_DAMAGED, &s->now, old);
+	return 0;
+}
+
+/*
  * Records the entry at s->path (named `name` in `dirfd`, stat data `sb`)
  * against the stored row `old` (NULL when none).
  */
@@ -354,8 +475,11 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 	uint8_t oid[BASES_OID_LEN];
 	const uint8_t *base = NULL;
 
-	if (same_kind && entry_stat_matches(old, sb) && !(old->flags & ENTRY_RACY))
+	if (same_kind && entry_stat_matches(old, sb) && !(old->flags & ENTRY_RACY)) {
+		if (kind == ENTRY_FILE && old->has_hash && (s->o->flags & SCAN_VERIFY))
+			return verify(s, dirfd, name, old);
 		return 0; /* unchanged, and sure of it */
+	}
 	if (kind == ENTRY_DIR && same_kind && old->mode == (sb->st_mode & 07777))
 		return 0; /* a directory's mtime moves with its entries: not a change */
 
@@ -565,7 +689,7 @@ int scan_run(struct replica *r, const struct scan_opts *opts, struct scan_stats 
 {
 	struct scan s;
 	struct timespec now;
-	int err, fd;
+	int err, fd, refused = 0;
 	int dry = opts->flags & SCAN_DRY_RUN;
 
 	memset(&s, 0, sizeof(s));
@@ -581,12 +705,18 @@ int scan_run(struct replica *r, const struct scan_opts *opts, struct scan_stats 
 	s.racy_before = s.start_ns - (opts->racy_ns ? opts->racy_ns : SCAN_RACY_NS);
 
 	wbuf_init(&s.content);
+	wbuf_init(&s.deferred);
+	s.guard = !(opts->flags & SCAN_FORCE);
 	s.keep_content = !dry;
 	if ((err = merge_config_load(&s.mc, r->config)) < 0)
 		goto done_early;
 	if ((err = hasher_new(&s.h)) < 0 || (err = ignore_load(&s.ig, r->rootfd)) < 0 ||
 	    (err = store_iter_open(&s.it, r->store, NULL)) < 0 || (err = cursor_next(&s)) < 0)
 		goto done;
+	if (s.guard && (err = max_delete_load(&s, &s.max_delete, &s.max_delete_pct)) < 0)
+		goto done;
+	if (s.max_delete_pct && s.max_delete == 100)
+		s.guard = 0; /* "100%": the guard is off */
 	if (!dry && (err = store_begin(r->store)) < 0)
 		goto done;
 	if ((fd = openat(r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -599,16 +729,23 @@ int scan_run(struct replica *r, const struct scan_opts *opts, struct scan_stats 
 		if ((err = missing(&s, &s.cur)) == 0)
 			err = cursor_next(&s);
 	}
+	if (err == 0 && s.guard && !dry)
+		refused = guard_refuses(&s);
+	if (err == 0 && s.ndeferred && !refused)
+		err = record_deferred(&s);
 	if (!dry) {
 		if (err == 0)
 			err = commit_batch(&s, 0);
 		else
 			store_rollback(r->store);
 	}
+	if (err == 0 && refused)
+		err = MM_EREFUSED; /* the other changes are recorded; the message was set by guard_refuses */
 done:
 	merge_config_dispose(&s.mc);
 done_early:
 	wbuf_dispose(&s.content);
+	wbuf_dispose(&s.deferred);
 	store_iter_free(s.it);
 	ignore_free(s.ig);
 	hasher_free(s.h);

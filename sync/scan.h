@@ -26,7 +26,8 @@ struct entry;
 enum scan_change {
 	SCAN_ADDED,    /* new path (or re-created after a deletion) */
 	SCAN_MODIFIED, /* content, permission bits, link target or kind changed */
-	SCAN_DELETED
+	SCAN_DELETED,
+	SCAN_DAMAGED   /* SCAN_VERIFY: the content is not what was recorded, though the stat data is */
 };
 
 struct scan_stats {
@@ -35,6 +36,7 @@ struct scan_stats {
 	uint64_t hashed_files, hashed_bytes;
 	uint64_t skipped;                  /* paths left as they were after a warning */
 	uint64_t special;                  /* sockets, fifos, devices: not synced */
+	uint64_t damaged;                  /* SCAN_VERIFY: files whose content differs from the record */
 };
 
 /* Called for each change: `now` the new state, `before` the stored one (NULL when new). */
@@ -52,6 +54,23 @@ typedef void (*scan_progress_fn)(void *ctx, const struct scan_stats *st);
 #define SCAN_PROGRESS_EVERY 256
 
 #define SCAN_DRY_RUN 0x1 /* report changes, record nothing */
+/*
+ * The deletion guard: a scan records deletions only after the whole walk,
+ * and refuses (MM_EREFUSED, after recording every other change) when they
+ * would empty the replica's root or remove more of its live paths than
+ * `sync.maxDelete` allows ("N%" of them, default SCAN_MAX_DELETE_PCT, or
+ * N paths; as many paths as appeared are not counted, so a renamed
+ * directory passes): an unmounted disk or a mistaken `rm -r` must not
+ * propagate.  "100%" turns the guard off; SCAN_FORCE records them anyway.
+ */
+#define SCAN_FORCE 0x2
+/*
+ * With SCAN_DRY_RUN (`mmsync check`): also reads every file that looks
+ * unchanged, and reports SCAN_DAMAGED where its content is not the
+ * recorded one although all its stat data is (bit rot).
+ */
+#define SCAN_VERIFY 0x4
+#define SCAN_MAX_DELETE_PCT 50
 
 struct scan_opts {
 	unsigned flags;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "failpoint.h"
 #include "path.h"
 
 /*
@@ -178,12 +179,46 @@ int entry_copy(struct entry *out, const struct entry *src)
 	return 0;
 }
 
+/*
+ * A damaged store: the message says how to recover.  `path` is
+ * ROOT/.mmsync/meta.db.
+ */
+static int store_damaged(const char *path, const char *what, const char *detail)
+{
+	const char *end = strrchr(path, '/');
+	int n;
+
+	/* ROOT: `path` without its last two components */
+	while (end && end > path && end[-1] != '/')
+		end--;
+	n = end && end > path ? (int)(end - path - 1) : (int)strlen(path);
+	return mm_error_set(MM_ECORRUPT,
+			    "metadata store '%s' is damaged (%s: %s). The files of the tree are untouched; "
+			    "'mmsync -C %.*s check' tells more. To recover, move '%.*s/%s' out of the tree, run "
+			    "'mmsync init %.*s', then sync with a peer: what both sides hold alike will not conflict",
+			    path, what, detail, n, path, n, path, MM_STATE_DIR, n, path);
+}
+
+/* ": Why" when the last failure of `db` came from the system (SQLite says only "disk I/O error"), else "". */
+static const char *db_why(sqlite3 *db)
+{
+	static _Thread_local char why[128];
+	int code = sqlite3_errcode(db) & 0xff;
+	int sys = sqlite3_system_errno(db);
+
+	why[0] = '\0';
+	if (sys && (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN))
+		snprintf(why, sizeof(why), ": %s", strerror(sys));
+	return why;
+}
+
 static int db_error(struct store *s, sqlite3 *db, const char *what)
 {
 	int code = sqlite3_errcode(db);
-	int mm = (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? MM_ECORRUPT : MM_EIO;
 
-	return mm_error_set(mm, "metadata store '%s': %s: %s", s->path, what, sqlite3_errmsg(db));
+	if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+		return store_damaged(s->path, what, sqlite3_errmsg(db));
+	return mm_error_set(MM_EIO, "metadata store '%s': %s: %s%s", s->path, what, sqlite3_errmsg(db), db_why(db));
 }
 
 /* Key for `path` in s->keybuf; its length in *len. */
@@ -218,7 +253,10 @@ static int exec(struct store *s, const char *sql)
 	char *msg = NULL;
 
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int err = mm_error_set(MM_EIO, "metadata store '%s': %s", s->path, msg ? msg : "error");
+		int code = sqlite3_errcode(s->db);
+		int err = code == SQLITE_CORRUPT || code == SQLITE_NOTADB
+				  ? store_damaged(s->path, "opening it", msg ? msg : "error")
+				  : mm_error_set(MM_EIO, "metadata store '%s': %s%s", s->path, msg ? msg : "error", db_why(s->db));
 		sqlite3_free(msg);
 		return err;
 	}
@@ -237,7 +275,7 @@ static int get_state(struct store *s, const char *name, uint64_t *out)
 	if (rc == SQLITE_ROW)
 		*out = (uint64_t)sqlite3_column_int64(st, 0);
 	else if (rc == SQLITE_DONE)
-		err = mm_error_set(MM_ECORRUPT, "metadata store '%s': no '%s' recorded", s->path, name);
+		err = store_damaged(s->path, "reading its state", name);
 	else
 		err = db_error(s, s->db, "reading state");
 	sqlite3_finalize(st);
@@ -366,7 +404,7 @@ int store_open(struct store **out, const char *db_path)
 	    (err = get_state(s, "seq", &s->seq)) < 0 || (err = prepare(s)) < 0)
 		goto fail;
 	if (id == 0) {
-		err = mm_error_set(MM_ECORRUPT, "metadata store '%s' records no replica id", db_path);
+		err = store_damaged(db_path, "reading its state", "it records no replica id");
 		goto fail;
 	}
 	s->replica_id = id;
@@ -420,7 +458,7 @@ int store_begin(struct store *s)
 
 int store_commit(struct store *s)
 {
-	int err;
+	int err, injected;
 
 	if (!s->in_batch)
 		return mm_error_set(MM_EINVAL, "metadata store '%s': no batch open", s->path);
@@ -429,15 +467,29 @@ int store_commit(struct store *s)
 		sqlite3_bind_int64(s->save_state, 2, (sqlite3_int64)s->seq);
 		int rc = sqlite3_step(s->save_state);
 		sqlite3_reset(s->save_state);
-		if (rc != SQLITE_DONE)
-			return db_error(s, s->db, "saving counters");
+		if (rc != SQLITE_DONE) {
+			err = db_error(s, s->db, "saving counters");
+			goto fail;
+		}
+	}
+	if ((injected = failpoint_err("store-commit")) != 0) {
+		err = mm_error_errno(MM_EIO, injected, "metadata store '%s': cannot commit", s->path);
+		goto fail;
 	}
 	if ((err = exec(s, "COMMIT")) < 0)
-		return err;
+		goto fail;
 	s->in_batch = 0;
 	s->saved_counter = s->counter;
 	s->saved_seq = s->seq;
 	return 0;
+fail:
+	/* nothing of a batch that did not commit stays, in the file or in memory (the message stays too) */
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_batch = 0;
+	s->counter = s->saved_counter;
+	s->seq = s->saved_seq;
+	return err;
 }
 
 int store_rollback(struct store *s)
@@ -566,7 +618,9 @@ int store_put_local_change(struct store *s, struct entry *e)
 	if (s->counter == UINT64_MAX || s->seq == UINT64_MAX)
 		return mm_error_set(MM_ECORRUPT, "metadata store '%s': counters exhausted", s->path);
 	if (vv_bump(&e->vv, s->replica_id, s->counter + 1, &counter) < 0)
-		return mm_error_set(MM_EINVAL, "cannot record a new version of '%s'", e->path);
+		/* a vector whose counter for this replica is at its end (taken in before peers were bounded) */
+		return mm_error_set(MM_ECORRUPT, "cannot record a new version of '%s': its version vector is exhausted",
+				    e->path);
 	s->counter = counter;
 	e->writer = s->replica_id;
 	e->origin = 0;
@@ -1430,5 +1484,67 @@ int store_peer_each(struct store *s, int (*fn)(void *arg, const struct store_pee
 	if (err == 0 && rc != SQLITE_DONE)
 		err = db_error(s, s->db, "reading peers");
 	sqlite3_finalize(st);
+	return err;
+}
+
+/* The problems store_verify() found in one row, as a message in `msg`; "" when none. */
+static void row_problems(const struct entry *e, uint64_t last_seq, char *msg, size_t size)
+{
+	const char *what = "";
+
+	if (!path_valid(e->path, strlen(e->path)))
+		what = "its path is not a valid replica path";
+	else if (e->kind == ENTRY_FILE && !e->has_hash)
+		what = "a file with no content hash";
+	else if (e->kind == ENTRY_LINK && !e->target)
+		what = "a link with no target";
+	else if (e->kind != ENTRY_LINK && e->target)
+		what = "a link target on something that is not a link";
+	else if (e->vv.n == 0)
+		what = "an empty version vector";
+	else if (e->seq == 0 || e->seq > last_seq)
+		what = "a sequence number past the store's last";
+	else if (e->writer && vv_get(&e->vv, e->writer) == 0)
+		what = "its writer is not in its version vector";
+	snprintf(msg, size, "%s", what);
+}
+
+int store_verify(struct store *s, store_problem_fn fn, void *arg, uint64_t *rows)
+{
+	sqlite3_stmt *st;
+	struct store_iter *it = NULL;
+	struct entry e;
+	char msg[256];
+	int rc, err = 0;
+
+	*rows = 0;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(100)", -1, &st, NULL) != SQLITE_OK)
+		return fn(arg, "", sqlite3_errmsg(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && err == 0) {
+		const char *text = (const char *)sqlite3_column_text(st, 0);
+		if (text && strcmp(text, "ok"))
+			err = fn(arg, "", text);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW && err == 0)
+		err = fn(arg, "", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	if (err)
+		return err;
+	entry_init(&e);
+	if ((err = store_iter_open(&it, s, NULL)) < 0) {
+		err = fn(arg, "", mm_error_msg());
+		goto done;
+	}
+	while ((rc = store_iter_next(it, &e)) > 0) {
+		++*rows;
+		row_problems(&e, s->seq, msg, sizeof(msg));
+		if (msg[0] && (err = fn(arg, e.path, msg)) != 0)
+			goto done;
+	}
+	if (rc < 0 && (err = fn(arg, "", mm_error_msg())) == 0)
+		err = 1; /* a row that does not decode stops the walk */
+done:
+	store_iter_free(it);
+	entry_dispose(&e);
 	return err;
 }

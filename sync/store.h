@@ -191,6 +191,16 @@ int store_conflict_has(struct store *s, const char *path, const char *copy);
 int store_conflict_get(struct store *s, const char *path, struct store_conflict *out);
 /* Calls fn for each open conflict (one per copy) in path order, then copy order. */
 int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store_conflict *c), void *arg);
+/*
+ * `mmsync check`'s look at the store itself: SQLite's integrity check, then
+ * every row (a valid path, a hash for each file, a target only for links,
+ * a vector holding its writer, a sequence number in range).  Calls `fn`
+ * for each problem (path "" for the store as a whole); a non-zero return
+ * from `fn` stops the walk and is returned.  The rows read go to *rows.
+ * Returns 1 when a row that cannot be read stopped the walk.
+ */
+typedef int (*store_problem_fn)(void *arg, const char *path, const char *problem);
+int store_verify(struct store *s, store_problem_fn fn, void *arg, uint64_t *rows);
 /* The number of paths with an open conflict. */
 int store_conflict_count(struct store *s, uint64_t *out);
 /* Closes the conflicts whose copy is gone (deleted or never here). */

@@ -617,6 +617,11 @@ class Model:
                               % (first, r, self.diff_snaps(snaps[first], snaps[r], first, r)))
         for r in self.names:
             self.check_sane(r, "final")
+            # the store agrees with itself and with the tree (`mmsync check`)
+            p = subprocess.run([MM, "-C", r, "check"], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if p.returncode != 0:
+                raise Failure("check", "mmsync -C %s check: exit %d\n%s%s"
+                              % (r, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")))
         lost = []
         for (c, path) in sorted(self.obligations, key=lambda o: (o[1], str(o[0]))):
             rx, d = conflict_re(path)
@@ -694,6 +699,10 @@ class Model:
                                    stderr=subprocess.PIPE)
                 if p.returncode != 0:
                     raise Failure("init", "init %s: exit %d: %s" % (r, p.returncode, p.stderr.decode()))
+                # random steps empty replicas and delete most of them: the deletion guard is tested elsewhere
+                self.log("printf '[sync]\\n\\tmaxDelete = 100%%%%\\n' >>%s/.mmsync/config" % r)
+                with open(os.path.join(self.root, r, ".mmsync", "config"), "a") as f:
+                    f.write("[sync]\n\tmaxDelete = 100%\n")
             if self.given_steps is not None:
                 for st in self.given_steps:
                     self.execute(st)

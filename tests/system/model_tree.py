@@ -5,12 +5,14 @@
         makes the same random tree in every DIR (files with random content and
         modes, nested directories, an empty directory, symbolic links, and the
         big files of the sizes given, e.g. 5M,20M)
-  model_tree.py edit REGION DIR... --seed S
+  model_tree.py edit REGION DIR... --seed S [--tag TAG]
         the same random edits, in every DIR, of the paths under the top-level
         directories of REGION ("a": t0..t4 and the root's files, "b": t5..t9):
         rewrites (some with the same size and mtime kept), deletions, renames
         (files and a directory), new files, chmods, a file made a directory and
-        a directory made a file, link changes, an emptied directory
+        a directory made a file, link changes, an emptied directory; the new
+        names it makes end in REGION, or REGION-TAG (a tag per round lets the
+        edits be repeated on one tree)
   model_tree.py touch DIR --seed S [--count N] [--big N]
         rewrites N random files and N big files (big*) in DIR (new content,
         same size or not), each written beside and renamed in
@@ -143,8 +145,9 @@ def in_region(rel, region):
     return (n < 5) == (region == "a")
 
 
-def cmd_edit(region, dirs, seed):
+def cmd_edit(region, dirs, seed, tag=""):
     rng = random.Random(seed * 7 + (1 if region == "a" else 2))
+    name = region + ("-" + tag if tag else "")
     ref = dirs[0]
     files, dlist, links = listing(ref)
     files = [f for f in files if in_region(f, region) and not os.path.basename(f).startswith("big")]
@@ -188,7 +191,7 @@ def cmd_edit(region, dirs, seed):
         for x in dirs:
             os.unlink(os.path.join(x, f))
     for i, f in enumerate(take(10)):  # renames, some into another directory
-        dst = f + ".mv%d" % i if rng.random() < 0.5 else os.path.join(os.path.dirname(f), "moved%d-%s" % (i, region))
+        dst = f + ".mv%d" % i if rng.random() < 0.5 else os.path.join(os.path.dirname(f), "moved%d-%s" % (i, name))
         for x in dirs:
             os.rename(os.path.join(x, f), os.path.join(x, dst))
     for f in take(5):  # chmod
@@ -197,7 +200,7 @@ def cmd_edit(region, dirs, seed):
             os.chmod(os.path.join(x, f), m)
     t = "t0" if region == "a" else "t7"
     for i in range(10):  # new files
-        write_file(dirs, "%s/new-%s-%d" % (t, region, i), rand_bytes(rng, rng.randrange(50000)), 0o644, mt())
+        write_file(dirs, "%s/new-%s-%d" % (t, name, i), rand_bytes(rng, rng.randrange(50000)), 0o644, mt())
     for f in take(1):  # a file made a directory
         for x in dirs:
             os.unlink(os.path.join(x, f))
@@ -215,10 +218,10 @@ def cmd_edit(region, dirs, seed):
     for l in links[:2]:  # link changes
         for x in dirs:
             os.unlink(os.path.join(x, l))
-            os.symlink("retargeted-" + region, os.path.join(x, l))
+            os.symlink("retargeted-" + name, os.path.join(x, l))
     for x in dirs:
-        os.symlink("new-link-" + region, os.path.join(x, "%s/newlink-%s" % (t, region)))
-        os.makedirs(os.path.join(x, "%s/newdir-%s/sub" % (t, region)), exist_ok=True)
+        os.symlink("new-link-" + name, os.path.join(x, "%s/newlink-%s" % (t, name)))
+        os.makedirs(os.path.join(x, "%s/newdir-%s/sub" % (t, name)), exist_ok=True)
 
 
 def cmd_touch(d, seed, count, big=0):
@@ -412,7 +415,7 @@ def main(argv):
         cmd_build(pos, seed, int(opts.get("files", 300)), int(opts.get("dirs", 25)), int(opts.get("links", 10)), big)
         return 0
     if cmd == "edit":
-        cmd_edit(pos[0], pos[1:], seed)
+        cmd_edit(pos[0], pos[1:], seed, opts.get("tag", ""))
         return 0
     if cmd == "touch":
         cmd_touch(pos[0], seed, int(opts.get("count", 10)), int(opts.get("big", 0)))

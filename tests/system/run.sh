@@ -2,16 +2,18 @@
 # mmsync's system tests: runs every t-*.sh of this directory in order (or
 # only those whose name matches the shell pattern *PATTERN*, e.g. "scan" or
 # "0[1-3]") against the binary named by $MMSYNC (default: ../../mmsync from
-# here), each with bash in its own fresh temporary directory.  Exit 0 passes
+# here), each with bash in its own fresh temporary directory.  Several
+# PATTERNs run the tests that match any of them.  Exit 0 passes
 # a test; a failing test's output is shown.
 # Ends with one line "system: N passed, N failed" and exits 1 if any failed.
 #
-# usage: [MMSYNC=/path/to/mmsync] sh tests/system/run.sh [PATTERN]
+# usage: [MMSYNC=/path/to/mmsync] sh tests/system/run.sh [PATTERN...]
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 export LC_ALL=C
 here=$(cd "$(dirname "$0")" && pwd)
-pattern=${1:-}
+patterns=("$@")
+[ ${#patterns[@]} -gt 0 ] || patterns=("")
 
 if [ -z "${MMSYNC:-}" ]; then
 	MMSYNC=$here/../../mmsync
@@ -39,7 +41,11 @@ trap 'exit 130' INT TERM
 for t in "$here"/t-*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
-	case $name in *$pattern*) ;; *) continue ;; esac
+	match=
+	for p in "${patterns[@]}"; do
+		case $name in *$p*) match=1 ;; esac
+	done
+	[ -n "$match" ] || continue
 	work=$(mktemp -d "${TMPDIR:-/tmp}/mmsync-$name.XXXXXX")
 	start=$(date +%s.%N)
 	if [ -n "$timeout" ]; then

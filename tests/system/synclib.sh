@@ -1,6 +1,8 @@
 # Helpers for the sync tests (t-20 .. t-39); sources lib.sh.
 #
 #   mkrep NAME...               `mm init NAME --name NAME` for each (must exit 0)
+#   no_delete_guard NAME...     sync.maxDelete = 100% in each replica: for tests that
+#                               delete most of a small tree on purpose (t-18 tests the guard)
 #   tree_list DIR...            one line per entry below DIR (not .mmsync/):
 #                               PATH TYPE MODE HASH-or-TARGET [MTIME]; PATH is
 #                               escaped (spaces, newlines, non-UTF-8 bytes visible).
@@ -28,6 +30,13 @@ mkrep() {
 	local n
 	for n in "$@"; do
 		expect_rc 0 mm init "$n" --name "$n"
+	done
+}
+
+no_delete_guard() {
+	local n
+	for n in "$@"; do
+		printf '[sync]\n\tmaxDelete = 100%%\n' >>"$n/.mmsync/config"
 	done
 }
 

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/synclib.sh"
 
 mkrep A B C
+no_delete_guard A B C # most of these small trees is deleted on purpose (t-18 tests the guard)
 mkdir -p A/tree/a/b A/empty A/keep
 printf '1\n' >A/tree/a/b/f
 printf '2\n' >A/tree/a/g
@@ -77,6 +78,7 @@ mkdir part2
 cd part2 || fail "no part2"
 
 mkrep A B
+no_delete_guard A B
 mkdir -p A/proj/src/deep A/proj/doc A/other/x
 printf 'main\n' >A/proj/src/main.c
 printf 'util\n' >A/proj/src/util.c

@@ -4,6 +4,8 @@
 fresh() {
 	rm -rf A B C
 	mm -q init A --name A && mm -q init B --name B && mm -q init C --name C
+	# these steps empty replicas on purpose: the deletion guard (t-18) is off
+	printf '[sync]\n\tmaxDelete = 100%%\n' | tee -a A/.mmsync/config B/.mmsync/config >>C/.mmsync/config
 }
 
 # 1. A file made anew after a deletion, on both sides: the deletion is their

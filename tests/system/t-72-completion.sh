@@ -91,7 +91,7 @@ help_opts() {
 }
 expect_comp 'mmsync sync --ti' --timeout
 expect_comp 'mmsync sync --a' --all
-expect_comp 'mmsync pull --' --ssh --remote-mmsync --fingerprint --timeout --progress --help
+expect_comp 'mmsync pull --' --ssh --remote-mmsync --fingerprint --timeout --progress --force --help
 expect_comp 'mmsync log -' -n --since --help
 for c in $cmds; do
 	expect_rc 0 mm help "$c"
@@ -106,9 +106,9 @@ expect_comp 'mmsync conflicts resolve --ours --' --help
 expect_comp 'mmsync conflicts show --' --help
 expect_comp 'mmsync peer list --' --help
 expect_comp 'mmsync peer add --fi' --fingerprint
-expect_comp 'mmsync bundle create --f' --for
-expect_comp 'mmsync bundle apply --' --progress --help
-expect_comp 'mmsync bundle create --' --for --help
+expect_comp 'mmsync bundle create --f' --for --force
+expect_comp 'mmsync bundle apply --' --progress --force --help
+expect_comp 'mmsync bundle create --' --for --force --help
 
 # --- subcommands
 expect_comp 'mmsync peer ' add list remove

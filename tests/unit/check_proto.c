@@ -1191,7 +1191,7 @@ static void row_roundtrip(const struct entry *e)
 
 START_TEST(test_row_roundtrip_kinds)
 {
-	static const uint64_t pairs[] = {1, 1, 0x80, 0x80, 0xdeadbeef, UINT64_MAX, UINT64_MAX, 2};
+	static const uint64_t pairs[] = {1, 1, 0x80, 0x80, 0xdeadbeef, PROTO_MAX_COUNTER, UINT64_MAX, 2};
 	static const int kinds[] = {ENTRY_FILE, ENTRY_DIR, ENTRY_LINK, ENTRY_DELETED};
 	struct entry e;
 
@@ -1283,8 +1283,8 @@ START_TEST(test_row_big_vector)
 END_TEST
 
 /*
- * The largest vector vv allows: VV_MAX_ENTRIES entries with the largest
- * counters, encoded in more than 65535 bytes.  A valid entry must come back
+ * The largest vector a row may carry: VV_MAX_ENTRIES entries with the
+ * largest counters a peer may send, encoded in more than 65535 bytes.  A valid entry must come back
  * as it was (or the encoder must refuse it), never as a malformed frame.
  */
 START_TEST(test_row_largest_vector)
@@ -1299,7 +1299,7 @@ START_TEST(test_row_largest_vector)
 
 	mkrow(&e, "biggest", 7, ENTRY_DIR, NULL, 0);
 	for (uint64_t i = 0; i < VV_MAX_ENTRIES; i++)
-		ck_assert_int_eq(vv_set(&e.vv, 1 + i, UINT64_MAX - i), 0);
+		ck_assert_int_eq(vv_set(&e.vv, 1 + i, PROTO_MAX_COUNTER - i), 0);
 	wbuf_init(&b);
 	proto_put_row(&b, &e);
 	p = frame_payload(&b, 0, MSG_ROW, &len);
@@ -1488,6 +1488,19 @@ START_TEST(test_row_bad_fields)
 			row_raw_rejected(&r, "overlong counter");
 			r.vlen = vv_raw(v, unsorted + 2, 1) - 1;
 			row_raw_rejected(&r, "vector cut short");
+		}
+		{
+			/* counters past PROTO_MAX_COUNTER: a forged UINT64_MAX would exhaust the receiver's counter */
+			uint64_t big[] = {3, 1, 7, PROTO_MAX_COUNTER};
+			r.vvb = v;
+			r.vlen = vv_raw(v, big, 2);
+			row_raw_accepted(&r, "counter of 2^62");
+			big[3] = PROTO_MAX_COUNTER + 1;
+			r.vlen = vv_raw(v, big, 2);
+			row_raw_rejected(&r, "counter of 2^62 + 1");
+			big[3] = UINT64_MAX;
+			r.vlen = vv_raw(v, big, 2);
+			row_raw_rejected(&r, "counter of 2^64 - 1");
 		}
 	}
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "suites.h"
+#include "sync/config.h"
 #include "sync/error.h"
 #include "sync/path.h"
 #include "sync/replica.h"
@@ -469,7 +470,7 @@ START_TEST(test_delete)
 	scan_ok(&sc, t.r, 0, 0, 0);
 	tu_unlink(t.root, "a");
 	tu_unlink(t.root, "l");
-	scan_ok(&sc, t.r, 0, 0, 0);
+	scan_ok(&sc, t.r, SCAN_FORCE, 0, 0); /* most of the tree: past the guard */
 	assert_changes(&sc, want, 2);
 	c = &sc.changes[0];
 	ck_assert_int_eq(c->now.kind, ENTRY_DELETED);
@@ -514,7 +515,7 @@ START_TEST(test_recreate_after_delete)
 	tu_scan_init(&sc);
 	scan_ok(&sc, t.r, 0, 0, 0);
 	tu_unlink(t.root, "a");
-	scan_ok(&sc, t.r, 0, 0, 0);
+	scan_ok(&sc, t.r, SCAN_FORCE, 0, 0); /* most of the tree: past the guard */
 	get_row(&t, "a", &tomb);
 	ck_assert_int_eq(tomb.kind, ENTRY_DELETED);
 	tu_write_str(t.root, "a", "new");
@@ -660,7 +661,7 @@ START_TEST(test_dir_deleted_with_subtree)
 	scan_ok(&sc, t.r, 0, 0, 0);
 	ck_assert_uint_eq(store_last_seq(t.r->store), 6);
 	rm_tree(t.root, "t");
-	scan_ok(&sc, t.r, 0, 0, 0);
+	scan_ok(&sc, t.r, SCAN_FORCE, 0, 0); /* most of the tree: past the guard */
 	assert_changes(&sc, want, 5);
 	for (size_t i = 0; i < 5; i++) {
 		ck_assert_int_eq(sc.changes[i].now.kind, ENTRY_DELETED);
@@ -1007,7 +1008,8 @@ END_TEST
 START_TEST(test_dry_run)
 {
 	static const struct want want1[] = {{SCAN_ADDED, "a"}, {SCAN_ADDED, "b"}, {SCAN_ADDED, "b/c"}};
-	static const struct want want2[] = {{SCAN_MODIFIED, "a"}, {SCAN_DELETED, "b/c"}, {SCAN_ADDED, "d"}};
+	/* deletions come last: the guard counts them before they are recorded (or reported) */
+	static const struct want want2[] = {{SCAN_MODIFIED, "a"}, {SCAN_ADDED, "d"}, {SCAN_DELETED, "b/c"}};
 	struct tu_replica t;
 	struct replica *unlocked;
 	struct tu_scan sc;
@@ -1231,6 +1233,206 @@ static void restore_ids(void)
 		tu_regain_root();
 }
 
+/* ---- the deletion guard (scan.h) and SCAN_VERIFY */
+
+/* A tree of `n` aged files f0..f(n-1), scanned once. */
+static void guard_tree(struct tu_replica *t, struct tu_scan *sc, int n)
+{
+	char name[16];
+
+	tu_replica_new(t);
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		tu_write_str(t->root, name, name);
+	}
+	tu_age_tree(t->root);
+	tu_scan_init(sc);
+	scan_ok(sc, t->r, 0, 0, 0);
+}
+
+static void unlink_files(struct tu_replica *t, int from, int to)
+{
+	char name[16];
+
+	for (int i = from; i < to; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		tu_unlink(t->root, name);
+	}
+}
+
+START_TEST(test_guard_refuses_most)
+{
+	struct tu_replica t;
+	struct tu_scan sc;
+	struct store_counts cnt;
+	struct entry e;
+	int rc;
+
+	guard_tree(&t, &sc, 10);
+	unlink_files(&t, 0, 6); /* 6 of 10: more than 50% */
+	tu_write_str(t.root, "f9", "changed");
+	tu_write_str(t.root, "new", "new");
+	tu_age_tree(t.root);
+	/* 6 gone, 1 appeared: 5 of 10 is not more than half */
+	scan_ok(&sc, t.r, SCAN_DRY_RUN, 0, 0);
+	tu_unlink(t.root, "new");
+	rc = tu_scan_run(&sc, t.r, 0, 0, 0);
+	ck_assert_int_eq(rc, MM_EREFUSED);
+	ck_assert_msg(tu_contains(mm_error_msg(), "6 of its 10 paths are gone") &&
+			      tu_contains(mm_error_msg(), "sync.maxDelete (50%)") && tu_contains(mm_error_msg(), t.r->root),
+		      "message: %s", mm_error_msg());
+	/* the modification is recorded and reported, no deletion is */
+	ck_assert_uint_eq(sc.stats.modified, 1);
+	ck_assert_uint_eq(sc.stats.deleted, 0);
+	ck_assert_uint_eq(sc.n, 1);
+	get_row(&t, "f9", &e);
+	assert_hash_of(&e, "changed");
+	entry_dispose(&e);
+	TU_OK(store_count(t.r->store, &cnt));
+	ck_assert_uint_eq(cnt.files, 10);
+	ck_assert_uint_eq(cnt.tombstones, 0);
+	/* again: the same refusal, nothing new */
+	ck_assert_int_eq(tu_scan_run(&sc, t.r, 0, 0, 0), MM_EREFUSED);
+	ck_assert_uint_eq(sc.n, 0);
+	/* forced: recorded, in tree order */
+	scan_ok(&sc, t.r, SCAN_FORCE, 0, 0);
+	ck_assert_uint_eq(sc.stats.deleted, 6);
+	ck_assert_str_eq(sc.changes[0].now.path, "f0");
+	TU_OK(store_count(t.r->store, &cnt));
+	ck_assert_uint_eq(cnt.files, 4);
+	ck_assert_uint_eq(cnt.tombstones, 6);
+	tu_scan_dispose(&sc);
+	tu_replica_free(&t);
+}
+END_TEST
+
+START_TEST(test_guard_half_passes)
+{
+	struct tu_replica t;
+	struct tu_scan sc;
+
+	guard_tree(&t, &sc, 10);
+	unlink_files(&t, 0, 5); /* exactly half */
+	scan_ok(&sc, t.r, 0, 0, 0);
+	ck_assert_uint_eq(sc.stats.deleted, 5);
+	/* deletions come after the other changes */
+	ck_assert_uint_eq(sc.n, 5);
+	tu_scan_dispose(&sc);
+	tu_replica_free(&t);
+}
+END_TEST
+
+START_TEST(test_guard_rename_passes)
+{
+	struct tu_replica t;
+	struct tu_scan sc;
+	char *from, *to;
+
+	tu_replica_new(&t);
+	tu_mkdir(t.root, "old", 0755);
+	tu_write_str(t.root, "old/a", "a");
+	tu_write_str(t.root, "old/b", "b");
+	tu_age_tree(t.root);
+	tu_scan_init(&sc);
+	scan_ok(&sc, t.r, 0, 0, 0);
+	from = tu_path(t.root, "old");
+	to = tu_path(t.root, "new");
+	ck_assert_int_eq(rename(from, to), 0);
+	/* every path is gone, as many appeared */
+	scan_ok(&sc, t.r, 0, 0, 0);
+	ck_assert_uint_eq(sc.stats.deleted, 3);
+	ck_assert_uint_eq(sc.stats.added, 3);
+	free(from);
+	free(to);
+	tu_scan_dispose(&sc);
+	tu_replica_free(&t);
+}
+END_TEST
+
+START_TEST(test_guard_empty_root)
+{
+	struct tu_replica t;
+	struct tu_scan sc;
+	struct store_counts cnt;
+
+	guard_tree(&t, &sc, 3);
+	/* a limit that lets 3 deletions pass does not let an emptied root pass */
+	TU_OK(config_set_string(t.r->config, "sync.maxDelete", "3"));
+	unlink_files(&t, 0, 3);
+	ck_assert_int_eq(tu_scan_run(&sc, t.r, 0, 0, 0), MM_EREFUSED);
+	ck_assert_msg(tu_contains(mm_error_msg(), "is empty but 3 paths were recorded"), "message: %s", mm_error_msg());
+	TU_OK(store_count(t.r->store, &cnt));
+	ck_assert_uint_eq(cnt.files, 3);
+	/* a dry run reports them (status), and records nothing */
+	scan_ok(&sc, t.r, SCAN_DRY_RUN, 0, 0);
+	ck_assert_uint_eq(sc.stats.deleted, 3);
+	/* "100%" turns the guard off */
+	TU_OK(config_set_string(t.r->config, "sync.maxDelete", "100%"));
+	scan_ok(&sc, t.r, 0, 0, 0);
+	ck_assert_uint_eq(sc.stats.deleted, 3);
+	tu_scan_dispose(&sc);
+	tu_replica_free(&t);
+}
+END_TEST
+
+START_TEST(test_guard_config)
+{
+	static const char *const bad[] = {"lots", "-1", "101%", "50%%", "%", "", "5 0"};
+	struct tu_replica t;
+	struct tu_scan sc;
+
+	guard_tree(&t, &sc, 10);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		TU_OK(config_set_string(t.r->config, "sync.maxDelete", bad[i]));
+		ck_assert_int_eq(tu_scan_run(&sc, t.r, 0, 0, 0), MM_ERROR);
+		ck_assert_msg(tu_contains(mm_error_msg(), "sync.maxDelete is"), "'%s': %s", bad[i], mm_error_msg());
+	}
+	/* a count: 2 pass, 3 do not */
+	TU_OK(config_set_string(t.r->config, "sync.maxDelete", "2"));
+	unlink_files(&t, 0, 2);
+	scan_ok(&sc, t.r, 0, 0, 0);
+	ck_assert_uint_eq(sc.stats.deleted, 2);
+	unlink_files(&t, 2, 5);
+	ck_assert_int_eq(tu_scan_run(&sc, t.r, 0, 0, 0), MM_EREFUSED);
+	ck_assert_msg(tu_contains(mm_error_msg(), "(2 paths)"), "message: %s", mm_error_msg());
+	/* a percentage of what is live now (8): 3 of 8 pass at 40% */
+	TU_OK(config_set_string(t.r->config, "sync.maxDelete", "40%"));
+	scan_ok(&sc, t.r, 0, 0, 0);
+	ck_assert_uint_eq(sc.stats.deleted, 3);
+	tu_scan_dispose(&sc);
+	tu_replica_free(&t);
+}
+END_TEST
+
+START_TEST(test_verify_damaged)
+{
+	struct tu_replica t;
+	struct tu_scan sc;
+	struct entry e;
+
+	guard_tree(&t, &sc, 3);
+	/* the store records another content for f1, with f1's stat data: what bit rot looks like */
+	get_row(&t, "f1", &e);
+	e.hash[0] ^= 0xff;
+	TU_OK(store_begin(t.r->store));
+	TU_OK(store_put(t.r->store, &e));
+	TU_OK(store_commit(t.r->store));
+	entry_dispose(&e);
+	/* a scan trusts the stat data */
+	scan_ok(&sc, t.r, SCAN_DRY_RUN, 0, 0);
+	ck_assert_uint_eq(sc.n, 0);
+	scan_ok(&sc, t.r, SCAN_DRY_RUN | SCAN_VERIFY, 0, 0);
+	ck_assert_uint_eq(sc.n, 1);
+	ck_assert_int_eq(sc.changes[0].what, SCAN_DAMAGED);
+	ck_assert_str_eq(sc.changes[0].now.path, "f1");
+	ck_assert_uint_eq(sc.stats.damaged, 1);
+	ck_assert_uint_eq(sc.stats.hashed_files, 3);
+	tu_scan_dispose(&sc);
+	tu_replica_free(&t);
+}
+END_TEST
+
+
 Suite *scan_suite(void)
 {
 	Suite *s = suite_create("scan");
@@ -1276,6 +1478,17 @@ Suite *scan_suite(void)
 	tcase_add_test(tc, test_ignored_not_recorded);
 	tcase_add_test(tc, test_tracked_then_ignored_not_deleted);
 	tcase_add_test(tc, test_small_batches_same_result);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("guard");
+	tcase_add_unchecked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_guard_refuses_most);
+	tcase_add_test(tc, test_guard_half_passes);
+	tcase_add_test(tc, test_guard_rename_passes);
+	tcase_add_test(tc, test_guard_empty_root);
+	tcase_add_test(tc, test_guard_config);
+	tcase_add_test(tc, test_verify_damaged);
 	suite_add_tcase(s, tc);
 	return s;
 }

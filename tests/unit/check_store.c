@@ -13,6 +13,7 @@
 
 #include "suites.h"
 #include "sync/error.h"
+#include "sync/failpoint.h"
 #include "sync/path.h"
 #include "sync/store.h"
 #include "testutil.h"
@@ -619,6 +620,75 @@ START_TEST(test_rollback_undoes_rows_and_counters)
 	entry_dispose(&b);
 	entry_dispose(&c);
 	entry_dispose(&d);
+	fixture_free(&f);
+}
+END_TEST
+
+/* A commit that fails (here an injected I/O error) leaves nothing of the batch, and no batch open. */
+START_TEST(test_failed_commit_rolls_back)
+{
+	struct fixture f;
+	struct entry a, b, got;
+
+	fixture_new(&f);
+	new_dir(&a, "a");
+	new_dir(&b, "b");
+	TU_OK(store_begin(f.s));
+	TU_OK(store_put_local_change(f.s, &a));
+	TU_OK(store_commit(f.s));
+
+	setenv("MMSYNC_FAILERR", "store-commit:1:ENOSPC", 1);
+	failpoint_err_reset();
+	TU_OK(store_begin(f.s));
+	TU_OK(store_put_local_change(f.s, &b));
+	ck_assert_uint_eq(store_last_seq(f.s), 2);
+	ck_assert_int_eq(store_commit(f.s), MM_EIO);
+	ck_assert_ptr_nonnull(strstr(mm_error_msg(), "No space left on device"));
+	unsetenv("MMSYNC_FAILERR");
+	failpoint_err_reset();
+	ck_assert_uint_eq(store_last_seq(f.s), 1);
+	entry_init(&got);
+	ck_assert_int_eq(store_get(f.s, "b", &got), MM_ENOTFOUND);
+
+	/* the next batch opens and commits as if the failed one had never been */
+	entry_dispose(&b);
+	new_dir(&b, "b");
+	TU_OK(store_begin(f.s));
+	TU_OK(store_put_local_change(f.s, &b));
+	TU_OK(store_commit(f.s));
+	ck_assert_uint_eq(b.seq, 2);
+	fixture_reopen(&f);
+	ck_assert_uint_eq(store_last_seq(f.s), 2);
+	TU_OK(store_get(f.s, "b", &got));
+	ck_assert_uint_eq(got.seq, 2);
+
+	entry_dispose(&got);
+	entry_dispose(&a);
+	entry_dispose(&b);
+	fixture_free(&f);
+}
+END_TEST
+
+/*
+ * A vector whose counter for this replica is at its end (a forged one, taken
+ * in before peers' counters were bounded): refused as a corrupt store, not
+ * as a usage error, and nothing is handed out.
+ */
+START_TEST(test_local_change_exhausted)
+{
+	static const uint64_t end[] = {RID, UINT64_MAX};
+	struct fixture f;
+	struct entry a;
+
+	fixture_new(&f);
+	new_dir(&a, "a");
+	tu_vv(&a.vv, end, 1);
+	TU_OK(store_begin(f.s));
+	ck_assert_int_eq(store_put_local_change(f.s, &a), MM_ECORRUPT);
+	ck_assert_msg(strstr(mm_error_msg(), "'a'") != NULL, "%s", mm_error_msg());
+	store_rollback(f.s);
+	ck_assert_uint_eq(store_last_seq(f.s), 0);
+	entry_dispose(&a);
 	fixture_free(&f);
 }
 END_TEST
@@ -1263,6 +1333,69 @@ START_TEST(test_open_schema5_refused)
 }
 END_TEST
 
+struct problems {
+	char text[2048];
+	int n;
+};
+
+static int note_problem(void *arg, const char *path, const char *problem)
+{
+	struct problems *p = arg;
+	size_t len = strlen(p->text);
+
+	snprintf(p->text + len, sizeof(p->text) - len, "%s: %s\n", path, problem);
+	p->n++;
+	return 0;
+}
+
+START_TEST(test_verify_rows)
+{
+	struct fixture f;
+	struct problems p = {"", 0};
+	struct entry e;
+	uint64_t rows;
+
+	fixture_new(&f);
+	TU_OK(store_begin(f.s));
+	file_entry(&e, "good", 1);
+	TU_OK(store_put_next_seq(f.s, &e));
+	entry_dispose(&e);
+	TU_OK(store_commit(f.s));
+	ck_assert_int_eq(store_verify(f.s, note_problem, &p, &rows), 0);
+	ck_assert_msg(p.n == 0, "a clean store: %s", p.text);
+	ck_assert_uint_eq(rows, 1);
+
+	TU_OK(store_begin(f.s));
+	file_entry(&e, "nohash", 1);
+	e.has_hash = 0;
+	TU_OK(store_put_next_seq(f.s, &e));
+	entry_dispose(&e);
+	file_entry(&e, "future", 1);
+	TU_OK(store_put_next_seq(f.s, &e));
+	e.seq = 999; /* past the store's last sequence number */
+	TU_OK(store_put(f.s, &e));
+	entry_dispose(&e);
+	file_entry(&e, "writer", 1);
+	e.writer = 77; /* not in its vector */
+	TU_OK(store_put_next_seq(f.s, &e));
+	entry_dispose(&e);
+	file_entry(&e, "target", 1);
+	TU_OK(entry_set_target(&e, "x", 1));
+	TU_OK(store_put_next_seq(f.s, &e));
+	entry_dispose(&e);
+	TU_OK(store_commit(f.s));
+	ck_assert_int_eq(store_verify(f.s, note_problem, &p, &rows), 0);
+	ck_assert_uint_eq(rows, 5);
+	ck_assert_msg(p.n == 4 && tu_contains(p.text, "nohash: a file with no content hash") &&
+			      tu_contains(p.text, "future: a sequence number past") &&
+			      tu_contains(p.text, "writer: its writer is not in its version vector") &&
+			      tu_contains(p.text, "target: a link target on something that is not a link"),
+		      "problems: %s", p.text);
+	fixture_free(&f);
+}
+END_TEST
+
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -1296,6 +1429,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_longest_path);
 	tcase_add_test(tc, test_put_empty_path);
 	tcase_add_test(tc, test_count);
+	tcase_add_test(tc, test_verify_rows);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("batch");
@@ -1304,7 +1438,9 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_local_change_outside_batch);
 	tcase_add_test(tc, test_begin_twice);
 	tcase_add_test(tc, test_rollback_undoes_rows_and_counters);
+	tcase_add_test(tc, test_failed_commit_rolls_back);
 	tcase_add_test(tc, test_local_change_counter);
+	tcase_add_test(tc, test_local_change_exhausted);
 	tcase_add_test(tc, test_counters_exhausted);
 	tcase_add_test(tc, test_seq_strictly_increasing);
 	suite_add_tcase(s, tc);
