@@ -70,6 +70,12 @@ int cmd_getopt(const struct command *c, int argc, char **argv, const char *short
 /* The candidate nearest to `word` when it looks like a slip of the finger (a few edits), else NULL. */
 const char *cmd_nearest(const char *word, const char *const *cands, size_t n);
 
+/*
+ * Writes a message that may quote what a peer or a bundle sent: control
+ * bytes (escape sequences, line breaks) become '?'.  cmd_error() and
+ * cmd_warning() write through it.
+ */
+void out_message(FILE *f, const char *s);
 /* Writes `s` for a terminal: as is when plain, else in "C-style quotes". */
 void out_path(FILE *f, const char *s);
 /* A path inside 'single quotes' for messages, C-quoted when unusual; returns a static buffer. */

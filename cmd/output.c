@@ -9,32 +9,42 @@
 #include "progress.h"
 #include "sync/error.h"
 
+void out_message(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		putc(((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f ? '?' : *s, f);
+}
+
+/* "PREFIX" then the message, its control bytes made harmless (it may quote a peer), on a line of its own. */
+static void message(const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[4096];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	flockfile(stderr); /* the progress line is erased first, and stays away until the message is out */
+	progress_clear();
+	fputs(prefix, stderr);
+	out_message(stderr, buf);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
 void cmd_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	flockfile(stderr); /* the progress line is erased first, and stays away until the message is out */
-	progress_clear();
-	fputs("mmsync: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	message("mmsync: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
 }
 
 void cmd_warning(const char *fmt, ...)
 {
 	va_list ap;
 
-	flockfile(stderr); /* the progress line is erased first, and stays away until the message is out */
-	progress_clear();
-	fputs("mmsync: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	message("mmsync: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
 }
 
 int cmd_exit_for(int code)

@@ -89,7 +89,8 @@ static void show_line(void *arg, const char *line)
 	(void)arg;
 	flockfile(stderr);
 	progress_clear();
-	fprintf(stderr, "%s\n", line);
+	out_message(stderr, line); /* the far side's own words: no escape sequence reaches the terminal */
+	fputc('\n', stderr);
 	funlockfile(stderr);
 }
 

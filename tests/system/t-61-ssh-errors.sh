@@ -152,3 +152,15 @@ rc=$?
 expect_rc 0 mm -C A pull "${SSH_OPTS[@]}" "$URL_B"
 same_trees A B
 [ -z "$(conflict_copies A)" ] || fail "conflict copies after a broken pull: $(conflict_copies A)"
+
+# What the far side writes on stderr is shown, but no escape sequence or
+# other control byte of it reaches the terminal.
+cat >"$T/noisy-ssh" <<'X'
+#!/bin/sh
+printf 'banner \033[2J\033]0;owned\007 here\n' >&2
+exit 255
+X
+chmod +x "$T/noisy-ssh"
+expect_rc 3 mm -C A pull --ssh "$T/noisy-ssh" host:/x
+expect_err_contains "banner ?[2J?]0;owned? here"
+! grep -q "$(printf '\033')" "$ERR" || fail "$(_shown "an escape byte from the far side reached the terminal")"

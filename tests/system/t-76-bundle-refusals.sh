@@ -187,6 +187,15 @@ expect_err_contains "$(mm -C B id | sed -n 's/^id: //p')"
 expect_rc 3 mm -C A bundle apply b/for-b.mmb
 expect_err_contains 'made by this replica'
 
+# --- a name a message quotes cannot reach the terminal as control bytes: an
+# entry named with an escape sequence (clear the screen) and a line break
+esc_name=$(printf 'x\033[2J\033]0;owned\007\nmmsync: fake')
+python3 "$here/bundle_forge.py" rewrite b/good.mmb b/t-esc.mmb extra "$esc_name" || fail "cannot forge b/t-esc.mmb"
+expect_rc 3 mm -C B bundle apply b/t-esc.mmb
+expect_err_contains "x?[2J?]0;owned??mmsync: fake"
+! grep -q "$(printf '\033')" "$ERR" || fail "$(_shown "an escape byte from a bundle reached the terminal")"
+[ "$(wc -l <"$ERR")" = 1 ] || fail "$(_shown "a line break from a bundle reached the terminal")"
+
 # --- nothing of all that changed B: the bundles still apply, and all arrives
 snap B | cmp -s - "$_LIB_TMP/b.before" || fail "B changed"
 expect_rc 0 mm -C B --json bundle apply b/for-b.mmb
