@@ -34,6 +34,7 @@
 #define BUNDLE_CHECKSUM_FRAME (4 + 1 + MM_HASH_LEN)
 #define BUNDLE_BLOCK (256 * 1024)
 #define BUNDLE_MAX_SEEN 10000 /* replicas whose indexes the author reports having seen */
+#define BUNDLE_MAX_NAMES 10000 /* replicas the manifest names (REPLICA records) */
 
 /* ---------------------------------------------------------------- a set of content hashes */
 
@@ -497,16 +498,59 @@ struct manifest_check {
 	void *arg;
 	int stage;           /* 0 hello, 1 bundle header, 2 rows, 3 index end seen, 4 checksum seen */
 	struct entry e;
-	struct { uint64_t id; char name[PROTO_MAX_NAME + 1]; } *names;
-	size_t nnames;
+	struct { uint64_t id; char name[PROTO_MAX_NAME + 1]; } *names; /* sorted by id */
+	size_t nnames, capnames;
 };
+
+/* Where `id` is in m->names, or where it would go. */
+static size_t name_slot(const struct manifest_check *m, uint64_t id)
+{
+	size_t lo = 0, hi = m->nnames;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->names[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 
 static const char *writer_name(struct manifest_check *m, uint64_t id)
 {
-	for (size_t i = 0; i < m->nnames; i++)
-		if (m->names[i].id == id)
-			return m->names[i].name;
-	return NULL;
+	size_t i = name_slot(m, id);
+
+	return i < m->nnames && m->names[i].id == id ? m->names[i].name : NULL;
+}
+
+/* A REPLICA record: its name, kept in id order (a later record for the same id replaces it). */
+static int add_name(struct manifest_check *m, const uint8_t *p, size_t len)
+{
+	uint64_t id;
+	char name[PROTO_MAX_NAME + 1];
+	size_t i;
+
+	if (proto_get_replica(&id, name, p, len) < 0)
+		return bad(m->b, "has a bad replica record%s", NULL);
+	i = name_slot(m, id);
+	if (i == m->nnames || m->names[i].id != id) {
+		if (m->nnames >= BUNDLE_MAX_NAMES)
+			return bad(m->b, "names too many replicas%s", NULL);
+		if (m->nnames == m->capnames) {
+			size_t cap = m->capnames ? 2 * m->capnames : 16;
+			void *nv = realloc(m->names, cap * sizeof(*m->names));
+			if (!nv)
+				return mm_error_oom();
+			m->names = nv;
+			m->capnames = cap;
+		}
+		memmove(&m->names[i + 1], &m->names[i], (m->nnames - i) * sizeof(*m->names));
+		m->nnames++;
+		m->names[i].id = id;
+	}
+	memcpy(m->names[i].name, name, sizeof(name));
+	return 0;
 }
 
 static int check_frame(void *arg, int type, const uint8_t *p, size_t len)
@@ -557,16 +601,8 @@ static int check_frame(void *arg, int type, const uint8_t *p, size_t len)
 		m->stage = 2;
 		return 0;
 	case 2:
-		if (type == MSG_REPLICA) {
-			void *nv = realloc(m->names, (m->nnames + 1) * sizeof(*m->names));
-			if (!nv)
-				return mm_error_oom();
-			m->names = nv;
-			if ((err = proto_get_replica(&m->names[m->nnames].id, m->names[m->nnames].name, p, len)) < 0)
-				return bad(b, "has a bad replica record%s", NULL);
-			m->nnames++;
-			return 0;
-		}
+		if (type == MSG_REPLICA)
+			return add_name(m, p, len);
 		if (type == MSG_ROW) {
 			char prev[MM_PATH_MAX + 1];
 			int first = m->e.path == NULL;

@@ -55,6 +55,7 @@ MANIFEST = "mmsync-bundle/manifest"
 OBJECTS = "mmsync-bundle/objects/"
 CHECKSUM_FRAME = 4 + 1 + 32
 MSG_CHECKSUM = 14
+MSG_REPLICA = 3
 
 
 def unzstd(data):
@@ -202,6 +203,21 @@ def rewrite(args):
             if old not in d:
                 sys.exit("bundle_forge: %r is not in the manifest" % old)
             es[i] = (m, resum(d.replace(old, new)))
+        elif a == "replicas":
+            # N replica records (ids 1..N, names rN) right after the bundle header
+            n = int(args.pop(0))
+            i = manifest_index(es)
+            m, d = es[i]
+            at, k = 0, 0
+            while k < 2:  # past the hello and the bundle header
+                at += 4 + int.from_bytes(d[at:at + 4], "big")
+                k += 1
+            recs = b""
+            for rid in range(1, n + 1):
+                name = b"r%d" % rid
+                body = bytes([MSG_REPLICA]) + rid.to_bytes(8, "big") + len(name).to_bytes(2, "big") + name
+                recs += len(body).to_bytes(4, "big") + body
+            es[i] = with_data(m, resum(d[:at] + recs + d[at:]))
         elif a == "extra":
             es.append(regular(args.pop(0), b"not a part of any bundle\n"))
         elif a == "extra-object":

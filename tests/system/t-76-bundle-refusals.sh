@@ -196,6 +196,14 @@ expect_err_contains "x?[2J?]0;owned??mmsync: fake"
 ! grep -q "$(printf '\033')" "$ERR" || fail "$(_shown "an escape byte from a bundle reached the terminal")"
 [ "$(wc -l <"$ERR")" = 1 ] || fail "$(_shown "a line break from a bundle reached the terminal")"
 
+# --- replica records: up to BUNDLE_MAX_NAMES (10000) are taken (quickly: a
+# sorted lookup per row), one more is refused
+python3 "$here/bundle_forge.py" rewrite b/good.mmb b/t-names.mmb replicas 9990 || fail "cannot forge b/t-names.mmb"
+python3 "$here/bundle_forge.py" rewrite b/good.mmb b/t-names2.mmb replicas 10001 || fail "cannot forge b/t-names2.mmb"
+expect_rc 3 mm -C B bundle apply b/t-names2.mmb
+expect_err_contains "names too many replicas"
+expect_rc 0 mm bundle list b/t-names.mmb
+
 # --- nothing of all that changed B: the bundles still apply, and all arrives
 snap B | cmp -s - "$_LIB_TMP/b.before" || fail "B changed"
 expect_rc 0 mm -C B --json bundle apply b/for-b.mmb
