@@ -18,9 +18,12 @@ for t in "$@"; do
 	art=$build/artifacts/$t
 	log=$build/$t.log
 	mkdir -p "$work" "$art"
+	# a target with no regression input has no directory for them (git keeps no empty one)
+	regress=
+	[ -d "$here/regress/$t" ] && regress=$here/regress/$t
 	# shellcheck disable=SC2086
 	"$build/fuzz_$t" -max_total_time="$seconds" -timeout=30 -print_final_stats=1 -artifact_prefix="$art/" \
-		${FUZZ_FLAGS:-} "$work" "$here/corpus/$t" "$here/regress/$t" >"$log" 2>&1
+		${FUZZ_FLAGS:-} "$work" "$here/corpus/$t" $regress >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' "$log" | tail -n 1)
 	# a crash ends the run without its "Done" line: the last status line's count
