@@ -1006,26 +1006,6 @@ static void hk_link_beneath(struct peer *p, int stage, int idx, struct wbuf *m)
 		put_row_for(m, &f, 2);
 	}
 }
-static void hk_file_beneath_victim_link(struct peer *p, int stage, int idx, struct wbuf *m)
-{
-	static const struct vent f = {"out/planted.txt", 0, ENTRY_FILE, "planted through a link\n", 1};
-	(void) p;
-	ONLY_ROWS;
-	if (FIRST_ROW) {
-		wbuf_reset(m);
-		put_row_for(m, &f, 1);
-	}
-}
-static void hk_race_dir(struct peer *p, int stage, int idx, struct wbuf *m)
-{
-	static const struct vent f = {"d/planted.txt", 0, ENTRY_FILE, "planted through a race\n", 1};
-	(void) p;
-	ONLY_ROWS;
-	if (FIRST_ROW) {
-		wbuf_reset(m);
-		put_row_for(m, &f, 1);
-	}
-}
 static void hk_hash_mismatch(struct peer *p, int stage, int idx, struct wbuf *m)
 {
 	(void) p;
@@ -1552,8 +1532,8 @@ static const struct hcase cases[] = {
         {"path-outside-filter", SERVER, NULL, filter_sub_tree, NULL, 0, NULL, NULL}, /* the victim asks for "sub" */
         /* links and races */
         {"link-then-file-beneath", SERVER, hk_link_beneath, NULL, NULL, 0, NULL, NULL},
-        {"file-beneath-victim-link", SERVER, hk_file_beneath_victim_link, NULL, NULL, 0, NULL, NULL},
-        {"race-dir-symlink", SERVER, hk_race_dir, NULL, NULL, 0, NULL, NULL},
+        {"file-beneath-victim-link", SERVER, hk_plant_path, NULL, NULL, 0, NULL, "out/planted.txt"},
+        {"race-dir-symlink", SERVER, hk_plant_path, NULL, NULL, 0, NULL, "d/planted.txt"},
         {"race-delta-basis-symlink", SERVER, NULL, NULL, NULL, 0, NULL, NULL},
         /* content */
         {"data-hash-mismatch", SERVER, hk_hash_mismatch, NULL, NULL, 0, NULL, NULL},
@@ -1584,7 +1564,7 @@ static const struct hcase cases[] = {
         {"c-hello-filter-bad", CLIENT_PULL, NULL, NULL, NULL, 0, bad_filters, NULL},
         {"c-no-bye", CLIENT_PUSH, hk_c_no_bye, NULL, NULL, 0, NULL, NULL},
         {"c-silent-client", CLIENT_PUSH, hk_c_silent, NULL, NULL, 0, NULL, NULL},
-        {"c-race-dir-symlink", CLIENT_PUSH, hk_race_dir, NULL, NULL, 0, NULL, NULL},
+        {"c-race-dir-symlink", CLIENT_PUSH, hk_plant_path, NULL, NULL, 0, NULL, "d/planted.txt"},
         {"c-delta-copy-past-basis", CLIENT_PUSH, hk_delta_copy_past, NULL, NULL, 0, NULL, NULL},
         {"c-request-before-want", CLIENT_PULL, hk_c_request_in_want, NULL, NULL, 0, NULL, NULL},
         {"c-request-secret", CLIENT_PULL, NULL, NULL, after_hello_c_request_secret, 0, NULL, NULL},
