@@ -292,15 +292,15 @@ int replica_open(struct replica **out, const char *root, unsigned flags)
 		err = mm_error_oom();
 		goto fail;
 	}
-	if (!has_state_dir(r->root) && replica_dir_is_empty(r->root)) {
-		err = mm_error_set(MM_ENOREPLICA, "'%s' is not a replica: it is empty (is its disk not mounted?)", r->root);
-		goto fail;
-	}
 	if (!has_state_dir(r->root)) {
-		err = mm_error_set(MM_ENOREPLICA,
-				   "'%s' is not a replica (no %s/ directory; if it was one and lost it, 'mmsync init' "
-				   "makes it one again, then sync it with a peer)",
-				   r->root, MM_STATE_DIR);
+		if (replica_dir_is_empty(r->root))
+			err = mm_error_set(MM_ENOREPLICA, "'%s' is not a replica: it is empty (is its disk not mounted?)",
+					   r->root);
+		else
+			err = mm_error_set(MM_ENOREPLICA,
+					   "'%s' is not a replica (no %s/ directory; if it was one and lost it, "
+					   "'mmsync init' makes it one again, then sync it with a peer)",
+					   r->root, MM_STATE_DIR);
 		goto fail;
 	}
 	if ((r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {

@@ -206,29 +206,29 @@ static int missing(struct scan *s, struct entry *row)
 }
 
 /*
- * The limit of sync.maxDelete: "N%" of the live paths, or N paths; *pct
- * says which.  MM_EINVAL for anything else.
+ * Reads sync.maxDelete into s->max_delete and s->max_delete_pct: "N%" of
+ * the live paths, or N paths.  MM_ERROR (naming the key) for anything else.
  */
-static int max_delete_load(struct scan *s, uint64_t *limit, int *pct)
+static int max_delete_load(struct scan *s)
 {
 	char *v = NULL, *end;
 	unsigned long long n;
 	int err;
 
-	*limit = SCAN_MAX_DELETE_PCT;
-	*pct = 1;
+	s->max_delete = SCAN_MAX_DELETE_PCT;
+	s->max_delete_pct = 1;
 	if ((err = config_get_string(s->r->config, "sync.maxdelete", &v)) == MM_ENOTFOUND)
 		return 0;
 	if (err < 0)
 		return err;
 	errno = 0;
 	n = strtoull(v, &end, 10);
-	*pct = *end == '%';
-	if (errno || end == v || v[0] == '-' || end[*pct] != '\0' || (*pct && n > 100)) {
+	s->max_delete_pct = *end == '%';
+	if (errno || end == v || v[0] == '-' || end[s->max_delete_pct] != '\0' || (s->max_delete_pct && n > 100)) {
 		err = mm_error_set(MM_ERROR, "sync.maxDelete is '%s': it must be a percentage (50%%) or a number of paths",
 				   v);
 	} else {
-		*limit = n;
+		s->max_delete = n;
 	}
 	free(v);
 	return err;
@@ -713,7 +713,7 @@ int scan_run(struct replica *r, const struct scan_opts *opts, struct scan_stats 
 	if ((err = hasher_new(&s.h)) < 0 || (err = ignore_load(&s.ig, r->rootfd)) < 0 ||
 	    (err = store_iter_open(&s.it, r->store, NULL)) < 0 || (err = cursor_next(&s)) < 0)
 		goto done;
-	if (s.guard && (err = max_delete_load(&s, &s.max_delete, &s.max_delete_pct)) < 0)
+	if (s.guard && (err = max_delete_load(&s)) < 0)
 		goto done;
 	if (s.max_delete_pct && s.max_delete == 100)
 		s.guard = 0; /* "100%": the guard is off */
