@@ -21,6 +21,9 @@ struct bundle_args {
 	const char *for_peer;
 	int progress;
 	int force;
+	const char *sub;   /* create, apply or list */
+	char **args;       /* its operands: FILE [PATH...] */
+	int nargs;
 };
 
 static int bundle_opt(void *arg, int opt, const char *val)
@@ -78,7 +81,7 @@ static void print_created(struct cmd_ctx *ctx, const char *file, const char *for
 	       (unsigned long long)in->bytes, for_peer ? " for " : "", for_peer ? for_peer : "");
 }
 
-static int bundle_create_cmd(struct cmd_ctx *ctx, const struct command *c, const struct bundle_args *a, char **args,
+static int bundle_create_cmd(struct cmd_ctx *ctx, const struct bundle_args *a, char **args,
 			     int nargs)
 {
 	struct bundle_create_opts o = {0};
@@ -88,8 +91,6 @@ static int bundle_create_cmd(struct cmd_ctx *ctx, const struct command *c, const
 	char **paths = NULL;
 	int rc, err;
 
-	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
-		return rc;
 	if (nargs > 1 && (rc = cmd_replica_paths(ctx, args + 1, (size_t)(nargs - 1), &paths)) != EXIT_OK)
 		return rc;
 	if (a->for_peer) {
@@ -214,19 +215,17 @@ static int bundle_list_cmd(struct cmd_ctx *ctx, const char *file)
 	return EXIT_OK;
 }
 
-int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_bundle_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"for", required_argument, NULL, 'f'}, {"progress", no_argument, NULL, 'P'},
 		{"force", no_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find("bundle");
-	struct bundle_args a = {NULL, 0, 0};
-	struct peer_opts po = {0};
+	struct bundle_args *a = CMD_ARGS(ctx, struct bundle_args);
 	const char *sub;
 	int first, nargs;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, bundle_opt, &a)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, bundle_opt, a)) < 0)
+		return CMD_GETOPT_FAILED(first);
 	if (first >= argc) {
 		cmd_error("bundle: give a subcommand (create, apply, list)");
 		cmd_usage(stderr, c);
@@ -244,25 +243,38 @@ int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	if (a.for_peer && strcmp(sub, "create")) {
+	if (a->for_peer && strcmp(sub, "create")) {
 		cmd_error("bundle %s: --for is for 'bundle create'", sub);
 		return EXIT_USAGE;
 	}
-	if (a.progress && strcmp(sub, "apply")) {
+	if (a->progress && strcmp(sub, "apply")) {
 		cmd_error("bundle %s: --progress is for 'bundle apply'", sub);
 		return EXIT_USAGE;
 	}
-	if (a.force && !strcmp(sub, "list")) {
+	if (a->force && !strcmp(sub, "list")) {
 		cmd_error("bundle list: --force is for 'bundle create' and 'bundle apply'");
 		return EXIT_USAGE;
 	}
-	ctx->force = a.force;
-	po.force = a.force;
-	if (!strcmp(sub, "create"))
-		return bundle_create_cmd(ctx, c, &a, argv + first + 1, nargs);
-	if (!strcmp(sub, "list"))
-		return bundle_list_cmd(ctx, argv[first + 1]);
+	a->sub = sub;
+	a->args = argv + first + 1;
+	a->nargs = nargs;
+	cmd_pick_sub(ctx, c, sub);
+	return EXIT_OK;
+}
+
+int cmd_bundle_run(struct cmd_ctx *ctx, const struct command *c)
+{
+	const struct bundle_args *a = CMD_ARGS(ctx, struct bundle_args);
+	struct peer_opts po = {0};
+
+	(void)c;
+	ctx->force = a->force;
+	po.force = a->force;
+	if (!strcmp(a->sub, "create"))
+		return bundle_create_cmd(ctx, a, a->args, a->nargs);
+	if (!strcmp(a->sub, "list"))
+		return bundle_list_cmd(ctx, a->args[0]);
 	po.bundle = 1;
-	po.progress = a.progress;
-	return cmd_sync_run(ctx, c, PROTO_OP_PULL | CMD_OP_BUNDLE, &po, argv + first + 1, 1, NULL, 0);
+	po.progress = a->progress;
+	return cmd_run_peers(ctx, PROTO_OP_PULL | CMD_OP_BUNDLE, &po, a->args, 1, NULL, 0);
 }

@@ -91,27 +91,37 @@ static int check_opt(void *arg, int opt, const char *val)
 	return 0;
 }
 
-int cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
+struct check_args {
+	int progress; /* --progress */
+};
+
+int cmd_check_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"progress", no_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find("check");
+	int first;
+
+	if ((first = cmd_getopt(self, argc, argv, "", longopts, check_opt, &CMD_ARGS(ctx, struct check_args)->progress)) <
+	    0)
+		return CMD_GETOPT_FAILED(first);
+	if (first < argc) {
+		cmd_error("check: too many arguments");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+int cmd_check_run(struct cmd_ctx *ctx, const struct command *self)
+{
 	struct check_out co = {ctx, 0, 0, 0};
 	struct scan_opts o = SCAN_OPTS_INIT;
 	struct scan_stats st;
 	unsigned long long pending = 0;
 	uint64_t rows = 0;
-	int first, err, forced = 0;
+	int err;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, check_opt, &forced)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	if (first < argc) {
-		cmd_error("check: too many arguments");
-		return EXIT_USAGE;
-	}
-	if ((err = cmd_open_replica(ctx, c)) != EXIT_OK)
-		return err;
-	progress_init(ctx, forced);
+	(void)self;
+	progress_init(ctx, CMD_ARGS(ctx, struct check_args)->progress);
 	if (ctx->json)
 		printf("{\"problems\":[");
 	memset(&st, 0, sizeof(st));

@@ -18,6 +18,8 @@
 struct clone_args {
 	const char *name;
 	struct peer_opts po;
+	char *url;        /* the peer */
+	const char *dir;  /* the new replica */
 };
 
 
@@ -87,26 +89,35 @@ static int clone_opt(void *arg, int opt, const char *val)
 	return cmd_peer_option(&a->po, "clone", opt, val);
 }
 
-int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_clone_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"name", required_argument, NULL, 'n'}, PEER_LONGOPTS,
 						 {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find("clone");
-	struct clone_args a = {NULL, {0}};
-	const char *name;
-	char host[256], *root = NULL, *url;
-	struct stat st;
-	int first, err, made_dir;
+	struct clone_args *a = CMD_ARGS(ctx, struct clone_args);
+	int first;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, clone_opt, &a)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	name = a.name;
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, clone_opt, a)) < 0)
+		return CMD_GETOPT_FAILED(first);
 	if (argc - first != 2) {
 		cmd_error("clone: give a peer URL and a directory");
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	url = argv[first];
+	a->url = argv[first];
+	a->dir = argv[first + 1];
+	return EXIT_OK;
+}
+
+/* Makes the replica, then opens and locks it, and pulls from its origin like 'pull' does. */
+int cmd_clone_run(struct cmd_ctx *ctx, const struct command *c)
+{
+	struct clone_args a = *CMD_ARGS(ctx, struct clone_args);
+	const char *name = a.name, *dir = a.dir;
+	char host[256], *root = NULL, *url = a.url;
+	struct stat st;
+	int err, made_dir;
+
+	(void)c;
 	if (!url_is_remote(url)) {
 		/* a local peer that is not a replica leaves nothing behind */
 		if (!cmd_is_replica_dir(ctx, url)) {
@@ -114,11 +125,11 @@ int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv)
 			return EXIT_FAILED;
 		}
 	}
-	if (!empty_or_missing(argv[first + 1])) {
-		cmd_error("clone: '%s' exists and is not an empty directory", argv[first + 1]);
+	if (!empty_or_missing(dir)) {
+		cmd_error("clone: '%s' exists and is not an empty directory", dir);
 		return EXIT_FAILED;
 	}
-	made_dir = stat(argv[first + 1], &st) < 0;
+	made_dir = stat(dir, &st) < 0;
 	if (!name) {
 		if (gethostname(host, sizeof(host)) < 0)
 			strcpy(host, "replica");
@@ -127,11 +138,11 @@ int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv)
 		host[REPLICA_NAME_MAX] = '\0';
 		name = host;
 	}
-	if ((err = replica_create(argv[first + 1], name, &root)) < 0)
+	if ((err = replica_create(dir, name, &root)) < 0)
 		return cmd_fail(err);
 	ctx->dir = root;
 	/* like git's "origin": the peer cloned from, for later syncs (and sync --all) */
-	err = cmd_open_replica(ctx, cmd_find("pull"));
+	err = cmd_setup(ctx, CMD_REPLICA | CMD_LOCK);
 	if (err == EXIT_OK) {
 		int q = ctx->quiet;
 		ctx->quiet = 1;
@@ -141,7 +152,7 @@ int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv)
 	if (err == EXIT_OK) {
 		char *origin = "origin";
 		a.po.fingerprint = NULL; /* pinned in the config now */
-		err = cmd_sync_run(ctx, cmd_find("pull"), PROTO_OP_PULL, &a.po, &origin, 1, NULL, 0);
+		err = cmd_run_peers(ctx, PROTO_OP_PULL, &a.po, &origin, 1, NULL, 0);
 	}
 	ctx->dir = NULL;
 	if (err == EXIT_FAILED && only_state(root)) {
@@ -151,7 +162,7 @@ int cmd_clone(struct cmd_ctx *ctx, int argc, char **argv)
 			replica_fingerprint(ctx->r, fp);
 			cmd_error("clone: '%s' is made but empty: on the server run 'mmsync trust %s', then "
 				  "'mmsync -C %s pull origin'",
-				  argv[first + 1], fp, argv[first + 1]);
+				  dir, fp, dir);
 		} else {
 			replica_free(ctx->r);
 			ctx->r = NULL;

@@ -435,26 +435,31 @@ done:
 	return rc;
 }
 
-int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
+struct conflicts_args {
+	const char *sub;  /* list, show or resolve */
+	const char *path; /* show, resolve: the path (or a copy) */
+	int side;         /* resolve: 'o' (--ours), 't' (--theirs) or 0 */
+};
+
+int cmd_conflicts_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"ours", no_argument, NULL, 'o'},
 						 {"theirs", no_argument, NULL, 't'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find("conflicts");
-	struct list_ctx lc = {ctx, 0, {0}, {0}};
+	struct conflicts_args *a = CMD_ARGS(ctx, struct conflicts_args);
 	const char *sub = "list";
-	int first, err, rc, side = 0;
+	int first;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, resolve_opt, &side)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, resolve_opt, &a->side)) < 0)
+		return CMD_GETOPT_FAILED(first);
 	if (first < argc)
 		sub = argv[first++];
 	if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "resolve")) {
 		cmd_error("conflicts: '%s' is not known: use list, show or resolve", sub);
 		return EXIT_USAGE;
 	}
-	if (side && strcmp(sub, "resolve")) {
+	if (a->side && strcmp(sub, "resolve")) {
 		cmd_error("conflicts: --ours and --theirs go with 'resolve'");
 		return EXIT_USAGE;
 	}
@@ -466,13 +471,23 @@ int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_error("conflicts list: too many arguments");
 		return EXIT_USAGE;
 	}
-	/* only resolve changes the replica */
-	if ((rc = cmd_open_replica(ctx, !strcmp(sub, "resolve") ? cmd_find("scan") : c)) != EXIT_OK)
-		return rc;
-	if (!strcmp(sub, "show"))
-		return show(ctx, argv[first]);
-	if (!strcmp(sub, "resolve"))
-		return resolve(ctx, argv[first], side);
+	a->sub = sub;
+	a->path = first < argc ? argv[first] : NULL;
+	cmd_pick_sub(ctx, c, sub);
+	return EXIT_OK;
+}
+
+int cmd_conflicts_run(struct cmd_ctx *ctx, const struct command *c)
+{
+	const struct conflicts_args *a = CMD_ARGS(ctx, struct conflicts_args);
+	struct list_ctx lc = {ctx, 0, {0}, {0}};
+	int err;
+
+	(void)c;
+	if (!strcmp(a->sub, "show"))
+		return show(ctx, a->path);
+	if (!strcmp(a->sub, "resolve"))
+		return resolve(ctx, a->path, a->side);
 	if (ctx->r->lockfd >= 0 || replica_lock(ctx->r) == 0) {
 		/* closing conflicts whose copy is gone writes: only under the lock */
 		if ((err = store_conflicts_prune(ctx->r->store)) < 0)

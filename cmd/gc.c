@@ -13,22 +13,14 @@ static int live(void *arg, const uint8_t oid[BASES_OID_LEN])
 	return store_history_uses(arg, oid);
 }
 
-int cmd_gc(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_gc_run(struct cmd_ctx *ctx, const struct command *self)
 {
-	const struct command *c = cmd_find("gc");
 	struct merge_config mc;
 	struct bases *b;
 	uint64_t history, tombstones, dropped, kept;
-	int first, rc, err;
+	int err;
 
-	if ((first = cmd_getopt(c, argc, argv, "", NULL, NULL, NULL)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	if (first < argc) {
-		cmd_error("gc: too many arguments");
-		return EXIT_USAGE;
-	}
-	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
-		return rc;
+	(void)self;
 	if ((err = merge_config_load(&mc, ctx->r->config)) < 0)
 		return cmd_fail(err);
 	err = store_gc(ctx->r->store, mc.retention_s, &history, &tombstones);

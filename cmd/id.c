@@ -5,19 +5,12 @@
 #include "sync/replica.h"
 #include "vv/vv.h"
 
-int cmd_id(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_id_run(struct cmd_ctx *ctx, const struct command *self)
 {
 	char id[VV_ID_TEXT], fp[IDENTITY_FP_TEXT];
-	int first, err;
+	int err;
 
-	if ((first = cmd_getopt(cmd_find("id"), argc, argv, "", NULL, NULL, NULL)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	if (first < argc) {
-		cmd_error("id: too many arguments");
-		return EXIT_USAGE;
-	}
-	if ((err = cmd_open_replica(ctx, cmd_find("id"))) != EXIT_OK)
-		return err;
+	(void)self;
 	vv_id_format(id, ctx->r->id);
 	if ((err = replica_fingerprint(ctx->r, fp)) < 0)
 		return cmd_fail(err);

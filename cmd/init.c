@@ -11,6 +11,7 @@
 
 struct init_opts {
 	const char *name;
+	const char *dir; /* the DIR operand, "." when none */
 };
 
 static int init_opt(void *arg, int opt, const char *val)
@@ -22,22 +23,32 @@ static int init_opt(void *arg, int opt, const char *val)
 	return 0;
 }
 
-int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_init_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	struct init_opts o = {NULL};
-	char host[256], *dir = NULL, *root = NULL;
-	const char *arg;
-	int first, err;
+	struct init_opts *o = CMD_ARGS(ctx, struct init_opts);
+	int first;
 
-	if ((first = cmd_getopt(cmd_find("init"), argc, argv, "", longopts, init_opt, &o)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if ((first = cmd_getopt(self, argc, argv, "", longopts, init_opt, o)) < 0)
+		return CMD_GETOPT_FAILED(first);
 	if (argc - first > 1) {
 		cmd_error("init: too many arguments");
-		cmd_usage(stderr, cmd_find("init"));
+		cmd_usage(stderr, self);
 		return EXIT_USAGE;
 	}
+	o->dir = first < argc ? argv[first] : ".";
+	return EXIT_OK;
+}
+
+int cmd_init_run(struct cmd_ctx *ctx, const struct command *self)
+{
+	struct init_opts o = *CMD_ARGS(ctx, struct init_opts);
+	char host[256], *dir = NULL, *root = NULL;
+	const char *arg = o.dir;
+	int err;
+
+	(void)self;
 	if (!o.name) {
 		if (gethostname(host, sizeof(host)) < 0)
 			strcpy(host, "replica");
@@ -47,7 +58,6 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 		host[REPLICA_NAME_MAX] = '\0';
 		o.name = host;
 	}
-	arg = first < argc ? argv[first] : ".";
 	if (ctx->dir && arg[0] != '/') {
 		if (asprintf(&dir, "%s/%s", ctx->dir, arg) < 0)
 			return cmd_fail(mm_error_oom());

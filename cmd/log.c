@@ -98,27 +98,33 @@ static long lines(const char *path, const struct log_args *a, long skip, int pri
 	return n;
 }
 
-int cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_log_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"since", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find("log");
-	struct log_args a = {-2, 0};
-	long have_old, have_cur, total, skip;
-	char *cur, *old;
-	int first, rc;
+	struct log_args *a = CMD_ARGS(ctx, struct log_args);
+	int first;
 
-	if ((first = cmd_getopt(c, argc, argv, "n:", longopts, log_opt, &a)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	a->n = -2;
+	if ((first = cmd_getopt(self, argc, argv, "n:", longopts, log_opt, a)) < 0)
+		return CMD_GETOPT_FAILED(first);
 	if (first < argc) {
 		cmd_error("log: too many arguments");
 		return EXIT_USAGE;
 	}
 	/* without -n: the last 20 lines, or every line since --since */
-	if (a.n == -2)
-		a.n = a.since ? -1 : 20;
-	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
-		return rc;
+	if (a->n == -2)
+		a->n = a->since ? -1 : 20;
+	return EXIT_OK;
+}
+
+int cmd_log_run(struct cmd_ctx *ctx, const struct command *self)
+{
+	struct log_args a = *CMD_ARGS(ctx, struct log_args);
+	long have_old, have_cur, total, skip;
+	char *cur, *old;
+
+	(void)self;
 	cur = log_path(ctx->r, 0);
 	old = log_path(ctx->r, 1);
 	have_old = old ? lines(old, &a, 0, 0) : 0;

@@ -6,23 +6,32 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "sync/error.h"
 #include "sync/replica.h"
 
+/* Subcommands whose set-up differs from their command's (parse picks one with cmd_pick_sub). */
+static const struct subcommand bundle_subs[] = {
+	{"create", CMD_REPLICA | CMD_LOCK}, {"apply", CMD_REPLICA | CMD_LOCK}, {"list", 0}, {NULL, 0}};
+static const struct subcommand conflicts_subs[] = {
+	{"list", CMD_REPLICA}, {"show", CMD_REPLICA}, {"resolve", CMD_REPLICA | CMD_LOCK}, {NULL, 0}};
+
+/*
+ * init and clone make their replica; serve opens its own (--stdio reports a
+ * failure to its client, --tls opens one per client).
+ */
 static const struct command commands[] = {
-	{"init", cmd_init, 0, "make a directory a replica",
+	{"init", cmd_init_parse, cmd_init_run, 0, "make a directory a replica",
 	 "usage: mmsync init [DIR] [--name NAME]\n"
 	 "\n"
 	 "Makes DIR (default: the current directory, created if missing) a replica.\n"
 	 "Refuses a directory that is already a replica or lies inside one.\n"
 	 "\n"
 	 "    --name NAME   label for this replica in conflict copies and logs\n"
-	 "                  (default: the host name)\n"},
-	{"id", cmd_id, CMD_REPLICA, "print this replica's name, id and TLS fingerprint",
+	 "                  (default: the host name)\n", NULL},
+	{"id", cmd_parse_none, cmd_id_run, CMD_REPLICA, "print this replica's name, id and TLS fingerprint",
 	 "usage: mmsync id\n"
 	 "\n"
-	 "Prints the replica's name, id and TLS certificate fingerprint, one per line.\n"},
-	{"scan", cmd_scan, CMD_REPLICA | CMD_LOCK, "record local changes in the metadata store",
+	 "Prints the replica's name, id and TLS certificate fingerprint, one per line.\n", NULL},
+	{"scan", cmd_scan_parse, cmd_scan_run, CMD_REPLICA | CMD_LOCK, "record local changes in the metadata store",
 	 "usage: mmsync scan [--progress] [--force]\n"
 	 "\n"
 	 "Records what changed in the tree since the last scan. With -v, prints each\n"
@@ -33,14 +42,14 @@ static const struct command commands[] = {
 	 "--force is given: an unmounted disk must not delete every other replica.\n"
 	 "\n"
 	 "    --progress    show the progress line even when stderr is not a terminal\n"
-	 "    --force       record such deletions\n"},
-	{"status", cmd_status, CMD_REPLICA, "show local changes not yet recorded, and open conflicts",
+	 "    --force       record such deletions\n", NULL},
+	{"status", cmd_parse_none, cmd_status_run, CMD_REPLICA, "show local changes not yet recorded, and open conflicts",
 	 "usage: mmsync status\n"
 	 "\n"
 	 "Lists the paths added, modified or deleted since they were last recorded,\n"
 	 "without recording anything. With --json, one object. Exit 1 while open\n"
-	 "conflicts exist.\n"},
-	{"clone", cmd_clone, CMD_REPLICA | CMD_LOCK, "make a new replica of a peer",
+	 "conflicts exist.\n", NULL},
+	{"clone", cmd_clone_parse, cmd_clone_run, 0, "make a new replica of a peer",
 	 "usage: mmsync clone URL DIR [--name NAME] [PEER OPTIONS]\n"
 	 "\n"
 	 "Makes DIR (created if missing; it must be empty) a replica, then pulls URL\n"
@@ -49,8 +58,8 @@ static const struct command commands[] = {
 	 "then DIR is kept, and its fingerprint printed for 'mmsync trust' there.\n"
 	 "\n"
 	 "    --name NAME   label for the new replica (default: the host name)\n"
-	 "    (and the peer options of 'mmsync help pull')\n"},
-	{"pull", cmd_pull, CMD_REPLICA | CMD_LOCK, "bring a peer's changes here",
+	 "    (and the peer options of 'mmsync help pull')\n", NULL},
+	{"pull", cmd_pull_parse, cmd_pull_run, CMD_REPLICA | CMD_LOCK, "bring a peer's changes here",
 	 "usage: mmsync pull [PEER OPTIONS] PEER [PATH...]\n"
 	 "\n"
 	 "Brings every version PEER holds that this replica lacks, whoever wrote it\n"
@@ -66,13 +75,13 @@ static const struct command commands[] = {
 	 "    --progress            show the progress line (files, bytes, rate, time left)\n"
 	 "                          even when stderr is not a terminal; never with -q\n"
 	 "    --force               record local deletions that would empty the tree or\n"
-	 "                          pass sync.maxDelete (see 'mmsync help scan')\n"},
-	{"push", cmd_push, CMD_REPLICA | CMD_LOCK, "send this replica's changes to a peer",
+	 "                          pass sync.maxDelete (see 'mmsync help scan')\n", NULL},
+	{"push", cmd_push_parse, cmd_push_run, CMD_REPLICA | CMD_LOCK, "send this replica's changes to a peer",
 	 "usage: mmsync push [PEER OPTIONS] PEER [PATH...]\n"
 	 "\n"
 	 "Sends every version this replica holds that PEER lacks (only under the PATHs\n"
-	 "when given). PEER and the peer options are as for 'mmsync help pull'.\n"},
-	{"sync", cmd_sync, CMD_REPLICA | CMD_LOCK, "pull then push, with each peer",
+	 "when given). PEER and the peer options are as for 'mmsync help pull'.\n", NULL},
+	{"sync", cmd_sync_parse, cmd_sync_run, CMD_REPLICA | CMD_LOCK, "pull then push, with each peer",
 	 "usage: mmsync sync [PEER OPTIONS] PEER... [PATH...]\n"
 	 "       mmsync sync [PEER OPTIONS] --all [PATH...]\n"
 	 "\n"
@@ -82,8 +91,8 @@ static const struct command commands[] = {
 	 "For cron: mmsync -q sync --all --timeout 3600\n"
 	 "\n"
 	 "    --all                 every peer of 'mmsync peer list', in order\n"
-	 "    (and the peer options of 'mmsync help pull')\n"},
-	{"bundle", cmd_bundle, CMD_REPLICA | CMD_LOCK, "offline sync through a file",
+	 "    (and the peer options of 'mmsync help pull')\n", NULL},
+	{"bundle", cmd_bundle_parse, cmd_bundle_run, 0, "offline sync through a file",
 	 "usage: mmsync bundle create FILE [--for PEER] [--force] [PATH...]\n"
 	 "       mmsync bundle apply [--progress] [--force] FILE\n"
 	 "       mmsync bundle list FILE\n"
@@ -100,8 +109,9 @@ static const struct command commands[] = {
 	 "\n"
 	 "    --for PEER    leave out what PEER has; only PEER may apply it\n"
 	 "    --progress    apply: as for 'mmsync help pull'\n"
-	 "    --force       record local deletions past the guard ('mmsync help scan')\n"},
-	{"peer", cmd_peer, CMD_REPLICA, "add, list and remove named peers",
+	 "    --force       record local deletions past the guard ('mmsync help scan')\n",
+	 bundle_subs},
+	{"peer", cmd_peer_parse, cmd_peer_run, CMD_REPLICA, "add, list and remove named peers",
 	 "usage: mmsync peer add NAME URL [--fingerprint FP]\n"
 	 "       mmsync peer list\n"
 	 "       mmsync peer remove NAME\n"
@@ -109,8 +119,8 @@ static const struct command commands[] = {
 	 "Named peers live in .mmsync/config; a name works wherever a URL does.\n"
 	 "list: NAME<TAB>URL[<TAB>FINGERPRINT] per peer; with --json an array.\n"
 	 "\n"
-	 "    --fingerprint FP   pin a tls:// peer's certificate (see 'mmsync id' there)\n"},
-	{"serve", cmd_serve, CMD_REPLICA, "serve this replica to one peer (--stdio) or over TLS",
+	 "    --fingerprint FP   pin a tls:// peer's certificate (see 'mmsync id' there)\n", NULL},
+	{"serve", cmd_serve_parse, cmd_serve_run, 0, "serve this replica to one peer (--stdio) or over TLS",
 	 "usage: mmsync serve --stdio\n"
 	 "       mmsync serve --tls --listen HOST:PORT [--timeout SECONDS]\n"
 	 "\n"
@@ -121,20 +131,20 @@ static const struct command commands[] = {
 	 "replica lock (others wait). Port 0 picks a free port; the address is printed.\n"
 	 "\n"
 	 "    --listen HOST:PORT   where to listen\n"
-	 "    --timeout SECONDS    drop a client silent for this long (default 300)\n"},
-	{"trust", cmd_trust, CMD_REPLICA, "allow a TLS client, or list the allowed ones",
+	 "    --timeout SECONDS    drop a client silent for this long (default 300)\n", NULL},
+	{"trust", cmd_trust_parse, cmd_trust_run, CMD_REPLICA, "allow a TLS client, or list the allowed ones",
 	 "usage: mmsync trust [FINGERPRINT [--name NAME]]\n"
 	 "\n"
 	 "Lets the replica with this certificate fingerprint (see 'mmsync id' there)\n"
 	 "sync with 'mmsync serve --tls' here. Without a fingerprint, lists the trusted\n"
 	 "clients (with --json, an array).\n"
 	 "\n"
-	 "    --name NAME   a label for the client in logs\n"},
-	{"untrust", cmd_untrust, CMD_REPLICA, "stop allowing a TLS client",
+	 "    --name NAME   a label for the client in logs\n", NULL},
+	{"untrust", cmd_untrust_parse, cmd_untrust_run, CMD_REPLICA, "stop allowing a TLS client",
 	 "usage: mmsync untrust FINGERPRINT|NAME\n"
 	 "\n"
-	 "Removes a client from the trusted ones; its next connection is refused.\n"},
-	{"conflicts", cmd_conflicts, CMD_REPLICA, "list, show and resolve open conflicts",
+	 "Removes a client from the trusted ones; its next connection is refused.\n", NULL},
+	{"conflicts", cmd_conflicts_parse, cmd_conflicts_run, CMD_REPLICA, "list, show and resolve open conflicts",
 	 "usage: mmsync conflicts [list]\n"
 	 "       mmsync conflicts show PATH\n"
 	 "       mmsync conflicts resolve PATH [--ours | --theirs]\n"
@@ -148,8 +158,9 @@ static const struct command commands[] = {
 	 "The copy is removed; the resolution wins everywhere on later syncs.\n"
 	 "\n"
 	 "    --ours        keep the version at PATH\n"
-	 "    --theirs      replace it with the conflict copy\n"},
-	{"log", cmd_log, CMD_REPLICA, "show what recent syncs did",
+	 "    --theirs      replace it with the conflict copy\n",
+	 conflicts_subs},
+	{"log", cmd_log_parse, cmd_log_run, CMD_REPLICA, "show what recent syncs did",
 	 "usage: mmsync log [-n N] [--since DURATION]\n"
 	 "\n"
 	 "Prints the last N (default 20) lines of .mmsync/log: one per sync, and one per\n"
@@ -157,8 +168,8 @@ static const struct command commands[] = {
 	 "(e.g. 45s, 30m, 2h, 7d, 1w, 1h30m; with -n, the last N of those).\n"
 	 "\n"
 	 "    -n N               how many lines\n"
-	 "    --since DURATION   only lines this recent\n"},
-	{"check", cmd_check, CMD_REPLICA | CMD_LOCK, "verify the metadata store against the tree",
+	 "    --since DURATION   only lines this recent\n", NULL},
+	{"check", cmd_check_parse, cmd_check_run, CMD_REPLICA | CMD_LOCK, "verify the metadata store against the tree",
 	 "usage: mmsync check [--progress]\n"
 	 "\n"
 	 "Verifies the metadata store and the tree, and changes nothing: SQLite's\n"
@@ -169,14 +180,14 @@ static const struct command commands[] = {
 	 "Changes made since the last scan are counted, not problems.\n"
 	 "With --json, one object. Exit 0 when no problem was found, else 3.\n"
 	 "\n"
-	 "    --progress    show the progress line even when stderr is not a terminal\n"},
-	{"gc", cmd_gc, CMD_REPLICA | CMD_LOCK, "drop merge bases and tombstones no known peer can still need",
+	 "    --progress    show the progress line even when stderr is not a terminal\n", NULL},
+	{"gc", cmd_parse_none, cmd_gc_run, CMD_REPLICA | CMD_LOCK, "drop merge bases and tombstones no known peer can still need",
 	 "usage: mmsync gc\n"
 	 "\n"
 	 "Drops the history and merge bases of versions every known peer has moved past,\n"
 	 "versions a conflict policy replaced once gc.retention has passed, and the\n"
-	 "tombstones every known peer has received. With --json, the counts.\n"},
-	{"help", cmd_help, 0, "show help for a command", "usage: mmsync help [COMMAND]\n"},
+	 "tombstones every known peer has received. With --json, the counts.\n", NULL},
+	{"help", cmd_help_parse, cmd_help_run, 0, "show help for a command", "usage: mmsync help [COMMAND]\n", NULL},
 };
 
 static const char global_usage[] =
@@ -206,17 +217,12 @@ static void unknown_command(const char *name)
 		cmd_error("'%s' is not an mmsync command; see 'mmsync --help'", name);
 }
 
-const struct command *cmd_find(const char *name)
+static const struct command *find_command(const char *name)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
-}
-
-void cmd_usage(FILE *f, const struct command *c)
-{
-	fputs(c->usage, f);
 }
 
 static void print_help(FILE *f)
@@ -230,39 +236,95 @@ static void print_help(FILE *f)
 	      f);
 }
 
-int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
+struct help_args {
+	const char *topic; /* a command's name, or NULL */
+};
+
+int cmd_help_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
+	(void)self;
+	CMD_ARGS(ctx, struct help_args)->topic = argc < 2 ? NULL : argv[1];
+	return EXIT_OK;
+}
+
+int cmd_help_run(struct cmd_ctx *ctx, const struct command *self)
+{
+	const char *topic = CMD_ARGS(ctx, struct help_args)->topic;
 	const struct command *c;
 
-	(void)ctx;
-	if (argc < 2) {
+	(void)self;
+	if (!topic) {
 		print_help(stdout);
 		return EXIT_OK;
 	}
-	if (!(c = cmd_find(argv[1]))) {
-		unknown_command(argv[1]);
+	if (!(c = find_command(topic))) {
+		unknown_command(topic);
 		return EXIT_USAGE;
 	}
 	cmd_usage(stdout, c);
 	return EXIT_OK;
 }
 
-int cmd_open_replica(struct cmd_ctx *ctx, const struct command *c)
+/* The global options before the command; returns the command's index in argv, or -(exit status + 1). */
+static int global_options(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	char *root = NULL;
-	int err;
+	int i;
 
-	if (ctx->r) {
-		/* opened already (to read its peers, say): only the lock may be missing */
-		if ((c->flags & CMD_LOCK) && ctx->r->lockfd < 0 && (err = replica_lock(ctx->r)) < 0)
-			return cmd_fail(err);
-		return EXIT_OK;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-C")) {
+			if (++i == argc) {
+				cmd_error("option '-C' needs a directory");
+				return -(EXIT_USAGE + 1);
+			}
+			ctx->dir = argv[i];
+		} else if (!strncmp(a, "-C", 2)) {
+			ctx->dir = a + 2;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			ctx->quiet = 1;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			ctx->verbose = 1;
+		} else if (!strcmp(a, "--json")) {
+			ctx->json = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			print_help(stdout);
+			return -(EXIT_OK + 1);
+		} else if (!strcmp(a, "--version")) {
+			printf("mmsync %s\n", MMSYNC_VERSION);
+			return -(EXIT_OK + 1);
+		} else {
+			cmd_error("unknown global option '%s'", a);
+			fputs(global_usage, stderr);
+			return -(EXIT_USAGE + 1);
+		}
 	}
-	if ((err = replica_find(&root, ctx->dir ? ctx->dir : ctx->cwd)) < 0)
-		return cmd_fail(err);
-	err = replica_open(&ctx->r, root, (c->flags & CMD_LOCK) ? REPLICA_LOCK : 0);
-	free(root);
-	return err < 0 ? cmd_fail(err) : EXIT_OK;
+	if (i == argc) {
+		print_help(stderr);
+		return -(EXIT_USAGE + 1);
+	}
+	if (ctx->quiet && ctx->verbose) {
+		cmd_error("-q and -v cannot be used together");
+		return -(EXIT_USAGE + 1);
+	}
+	return i;
+}
+
+/* Parses the command's arguments, sets up what its flags (or its subcommand's) ask for, then runs it. */
+static int run_command(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
+{
+	int rc;
+
+	for (int j = 1; j < argc && strcmp(argv[j], "--"); j++) {
+		if (!strcmp(argv[j], "--help")) {
+			cmd_usage(stdout, c);
+			return EXIT_OK;
+		}
+	}
+	if ((rc = c->parse(ctx, c, argc, argv)) != EXIT_OK)
+		return rc == CMD_DONE ? EXIT_OK : rc;
+	if ((rc = cmd_setup(ctx, ctx->sub ? ctx->sub->flags : c->flags)) != EXIT_OK)
+		return rc;
+	return c->run(ctx, c);
 }
 
 int main(int argc, char **argv)
@@ -274,58 +336,18 @@ int main(int argc, char **argv)
 
 	/* Whatever the stream is, a line of output is written whole. */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "-C")) {
-			if (++i == argc) {
-				cmd_error("option '-C' needs a directory");
-				return EXIT_USAGE;
-			}
-			ctx.dir = argv[i];
-		} else if (!strncmp(a, "-C", 2)) {
-			ctx.dir = a + 2;
-		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-			ctx.quiet = 1;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			ctx.verbose = 1;
-		} else if (!strcmp(a, "--json")) {
-			ctx.json = 1;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			print_help(stdout);
-			return EXIT_OK;
-		} else if (!strcmp(a, "--version")) {
-			printf("mmsync %s\n", MMSYNC_VERSION);
-			return EXIT_OK;
-		} else {
-			cmd_error("unknown global option '%s'", a);
-			fputs(global_usage, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (i == argc) {
-		print_help(stderr);
-		return EXIT_USAGE;
-	}
-	if (ctx.quiet && ctx.verbose) {
-		cmd_error("-q and -v cannot be used together");
-		return EXIT_USAGE;
-	}
-	if (!(c = cmd_find(argv[i]))) {
+	if ((i = global_options(&ctx, argc, argv)) < 0)
+		return -i - 1;
+	if (!(c = find_command(argv[i]))) {
 		unknown_command(argv[i]);
 		return EXIT_USAGE;
-	}
-	for (int j = i + 1; j < argc && strcmp(argv[j], "--"); j++) {
-		if (!strcmp(argv[j], "--help")) {
-			cmd_usage(stdout, c);
-			return EXIT_OK;
-		}
 	}
 	if (!(cwd = getcwd(NULL, 0))) {
 		cmd_error("cannot read the working directory: %s", strerror(errno));
 		return EXIT_FAILED;
 	}
 	ctx.cwd = cwd;
-	rc = c->fn(&ctx, argc - i, argv + i);
+	rc = run_command(&ctx, c, argc - i, argv + i);
 	replica_free(ctx.r);
 	free(cwd);
 	if (fflush(stdout) != 0 && rc == EXIT_OK) {

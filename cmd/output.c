@@ -1,4 +1,4 @@
-/* Messages and quoting for the terminal and for JSON. */
+/* Messages, option parsing and quoting for the terminal and for JSON. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -130,6 +130,11 @@ static const char *option_hint(const char *what, const struct option *longopts, 
 	return buf;
 }
 
+void cmd_usage(FILE *f, const struct command *c)
+{
+	fputs(c->usage, f);
+}
+
 int cmd_getopt(const struct command *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
 	       int (*handle)(void *arg, int opt, const char *optarg), void *arg)
 {
@@ -166,6 +171,20 @@ int cmd_getopt(const struct command *c, int argc, char **argv, const char *short
 		}
 	}
 	return optind;
+}
+
+int cmd_parse_none(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
+{
+	int first;
+
+	(void)ctx;
+	if ((first = cmd_getopt(self, argc, argv, "", NULL, NULL, NULL)) < 0)
+		return CMD_GETOPT_FAILED(first);
+	if (first < argc) {
+		cmd_error("%s: too many arguments", self->name);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
 }
 
 /* Length of the valid UTF-8 sequence at `s` (1-4), or 0 when not valid. */

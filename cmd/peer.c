@@ -189,16 +189,22 @@ static int peer_remove(struct cmd_ctx *ctx, const char *name)
 	return err < 0 ? cmd_fail(err) : EXIT_OK;
 }
 
-int cmd_peer(struct cmd_ctx *ctx, int argc, char **argv)
+struct peer_args {
+	const char *fp;   /* --fingerprint */
+	const char *sub;  /* add, list or remove */
+	char **args;      /* its operands */
+};
+
+int cmd_peer_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"fingerprint", required_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find("peer");
-	const char *fp = NULL, *sub;
-	int first, rc, nargs;
+	struct peer_args *a = CMD_ARGS(ctx, struct peer_args);
+	const char *sub;
+	int first, nargs;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, peer_opt, &fp)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, peer_opt, &a->fp)) < 0)
+		return CMD_GETOPT_FAILED(first);
 	sub = first < argc ? argv[first] : "list";
 	nargs = argc - first - (first < argc);
 	if (!strcmp(sub, "add") ? nargs != 2 : !strcmp(sub, "remove") ? nargs != 1 : !strcmp(sub, "list") ? nargs != 0 : 1) {
@@ -209,16 +215,24 @@ int cmd_peer(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	if (fp && strcmp(sub, "add")) {
+	if (a->fp && strcmp(sub, "add")) {
 		cmd_error("peer %s: --fingerprint is for 'peer add'", sub);
 		return EXIT_USAGE;
 	}
-	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
-		return rc;
-	if (!strcmp(sub, "add"))
-		return cmd_peer_add(ctx, argv[first + 1], argv[first + 2], fp);
-	if (!strcmp(sub, "remove"))
-		return peer_remove(ctx, argv[first + 1]);
+	a->sub = sub;
+	a->args = argv + first + 1;
+	return EXIT_OK;
+}
+
+int cmd_peer_run(struct cmd_ctx *ctx, const struct command *c)
+{
+	const struct peer_args *a = CMD_ARGS(ctx, struct peer_args);
+
+	(void)c;
+	if (!strcmp(a->sub, "add"))
+		return cmd_peer_add(ctx, a->args[0], a->args[1], a->fp);
+	if (!strcmp(a->sub, "remove"))
+		return peer_remove(ctx, a->args[0]);
 	if (ctx->json)
 		putchar('[');
 	if (cmd_peer_each(ctx->r, list_one, ctx) < 0)

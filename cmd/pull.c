@@ -16,29 +16,56 @@ static int one_way_opt(void *arg, int opt, const char *val)
 	return cmd_peer_option(&a->po, a->name, opt, val);
 }
 
-static int one_way(struct cmd_ctx *ctx, int argc, char **argv, const char *name, unsigned op)
+struct one_way_run {
+	struct one_way_args a;
+	char **operands; /* PEER [PATH...] */
+	int n;
+};
+
+static int one_way_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {PEER_LONGOPTS, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find(name);
-	struct one_way_args a = {{0}, name};
+	struct one_way_run *w = CMD_ARGS(ctx, struct one_way_run);
 	int first;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, one_way_opt, &a)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	w->a.name = c->name;
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, one_way_opt, &w->a)) < 0)
+		return CMD_GETOPT_FAILED(first);
 	if (first >= argc) {
-		cmd_error("%s: name a peer", name);
+		cmd_error("%s: name a peer", c->name);
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	return cmd_sync_run(ctx, c, op, &a.po, argv + first, 1, argv + first + 1, (size_t)(argc - first - 1));
+	w->operands = argv + first;
+	w->n = argc - first;
+	return EXIT_OK;
 }
 
-int cmd_pull(struct cmd_ctx *ctx, int argc, char **argv)
+static int one_way_run(struct cmd_ctx *ctx, unsigned op)
 {
-	return one_way(ctx, argc, argv, "pull", PROTO_OP_PULL);
+	struct one_way_run *w = CMD_ARGS(ctx, struct one_way_run);
+
+	return cmd_run_peers(ctx, op, &w->a.po, w->operands, 1, w->operands + 1, (size_t)(w->n - 1));
 }
 
-int cmd_push(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_pull_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
-	return one_way(ctx, argc, argv, "push", PROTO_OP_PUSH);
+	return one_way_parse(ctx, self, argc, argv);
+}
+
+int cmd_pull_run(struct cmd_ctx *ctx, const struct command *self)
+{
+	(void)self;
+	return one_way_run(ctx, PROTO_OP_PULL);
+}
+
+int cmd_push_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
+{
+	return one_way_parse(ctx, self, argc, argv);
+}
+
+int cmd_push_run(struct cmd_ctx *ctx, const struct command *self)
+{
+	(void)self;
+	return one_way_run(ctx, PROTO_OP_PUSH);
 }

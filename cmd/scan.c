@@ -108,24 +108,31 @@ static int scan_opt(void *arg, int opt, const char *val)
 	return 0;
 }
 
-int cmd_scan(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_scan_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"progress", no_argument, NULL, 'P'}, {"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	struct scan_args a = {ctx, 0};
-	struct scan_stats st;
-	int first, err;
+	struct scan_args *a = CMD_ARGS(ctx, struct scan_args);
+	int first;
 
-	if ((first = cmd_getopt(cmd_find("scan"), argc, argv, "", longopts, scan_opt, &a)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	a->ctx = ctx;
+	if ((first = cmd_getopt(self, argc, argv, "", longopts, scan_opt, a)) < 0)
+		return CMD_GETOPT_FAILED(first);
 	if (first < argc) {
 		cmd_error("scan: too many arguments");
 		return EXIT_USAGE;
 	}
-	if ((err = cmd_open_replica(ctx, cmd_find("scan"))) != EXIT_OK)
-		return err;
-	progress_init(ctx, a.progress);
+	return EXIT_OK;
+}
+
+int cmd_scan_run(struct cmd_ctx *ctx, const struct command *self)
+{
+	struct scan_stats st;
+	int err;
+
+	(void)self;
+	progress_init(ctx, CMD_ARGS(ctx, struct scan_args)->progress);
 	err = cmd_run_scan(ctx, 0, ctx->verbose && !ctx->json ? print_change : NULL, NULL, &st);
 	if (err < 0)
 		return cmd_fail(err);

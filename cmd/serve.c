@@ -372,7 +372,7 @@ static int serve_tls(struct cmd_ctx *ctx, const char *listen_at, long timeout_s)
 	return EXIT_OK;
 }
 
-int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_serve_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"stdio", no_argument, NULL, 's'},
 						 {"tls", no_argument, NULL, 't'},
@@ -380,18 +380,26 @@ int cmd_serve(struct cmd_ctx *ctx, int argc, char **argv)
 						 {"timeout", required_argument, NULL, 'T'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find("serve");
-	struct serve_args a = {0, 0, NULL, 300};
+	struct serve_args *a = CMD_ARGS(ctx, struct serve_args);
 	int first;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, serve_opt, &a)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	if (first < argc || a.stdio_mode == a.tls_mode || (a.tls_mode && !a.listen) || (a.stdio_mode && a.listen)) {
+	a->timeout_s = 300;
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, serve_opt, a)) < 0)
+		return CMD_GETOPT_FAILED(first);
+	if (first < argc || a->stdio_mode == a->tls_mode || (a->tls_mode && !a->listen) || (a->stdio_mode && a->listen)) {
 		cmd_error("serve: give --stdio, or --tls --listen HOST:PORT");
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	if (a.stdio_mode)
+	return EXIT_OK;
+}
+
+int cmd_serve_run(struct cmd_ctx *ctx, const struct command *c)
+{
+	const struct serve_args *a = CMD_ARGS(ctx, struct serve_args);
+
+	(void)c;
+	if (a->stdio_mode)
 		return serve_stdio(ctx);
-	return serve_tls(ctx, a.listen, a.timeout_s);
+	return serve_tls(ctx, a->listen, a->timeout_s);
 }

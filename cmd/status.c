@@ -138,22 +138,15 @@ static int peer_line(void *arg, const char *name, const char *url, const char *f
 	return 0;
 }
 
-int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_status_run(struct cmd_ctx *ctx, const struct command *self)
 {
 	struct status_out so = {ctx, 0};
 	struct scan_stats st;
 	uint64_t conflicts = 0;
 	char id[VV_ID_TEXT];
-	int first, err;
+	int err;
 
-	if ((first = cmd_getopt(cmd_find("status"), argc, argv, "", NULL, NULL, NULL)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	if (first < argc) {
-		cmd_error("status: too many arguments");
-		return EXIT_USAGE;
-	}
-	if ((err = cmd_open_replica(ctx, cmd_find("status"))) != EXIT_OK)
-		return err;
+	(void)self;
 	vv_id_format(id, ctx->r->id);
 	if (ctx->json) {
 		printf("{\"name\":");

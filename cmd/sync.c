@@ -224,14 +224,50 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **
 	return rc;
 }
 
+static void free_paths(char **v, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		free(v[j]);
+	free(v);
+}
+
+/* One PATH argument as a replica path into norm[size] ("" for the whole replica); an exit status. */
+static int replica_path(struct cmd_ctx *ctx, const char *rel, const char *a, char *norm, size_t size)
+{
+	const char *root = ctx->r->root, *inside = a;
+	int len;
+
+	if (a[0] == '/') {
+		if (!(inside = path_beneath(a, root))) {
+			cmd_error("'%s' is outside the replica '%s'", a, root);
+			return EXIT_USAGE;
+		}
+		rel = "";
+	}
+	len = path_normalize(norm, size, rel ? rel : "", inside);
+	if (len == PATH_ESCAPES) {
+		cmd_error("'%s' is outside the replica '%s'", a, root);
+		return EXIT_USAGE;
+	}
+	if (len == PATH_TOO_LONG) {
+		cmd_error("a PATH of %zu bytes is not a path that can be synced (at most %d bytes)", strlen(a),
+			  MM_PATH_MAX);
+		return EXIT_USAGE;
+	}
+	if (len > 0 && !path_valid(norm, (size_t)len)) {
+		cmd_error("'%s' is not a path that can be synced", a);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 /* The PATH arguments as replica paths (see SPEC: relative to the start directory when inside the replica). */
 int cmd_replica_paths(struct cmd_ctx *ctx, char **args, size_t n, char ***out)
 {
-	const char *root = ctx->r->root;
-	size_t rootlen = strlen(root);
 	char **v = calloc(n + 1, sizeof(*v));
 	char *cwd = realpath(ctx->cwd, NULL);
-	const char *rel = NULL;
+	const char *rel;
+	int rc = EXIT_OK;
 
 	*out = NULL;
 	if (!v || !cwd) {
@@ -240,62 +276,29 @@ int cmd_replica_paths(struct cmd_ctx *ctx, char **args, size_t n, char ***out)
 		cmd_error("out of memory");
 		return EXIT_FAILED;
 	}
-	if (!strncmp(cwd, root, rootlen) && (cwd[rootlen] == '\0' || cwd[rootlen] == '/'))
-		rel = cwd[rootlen] ? cwd + rootlen + 1 : "";
-	for (size_t i = 0; i < n; i++) {
-		char buf[2 * PATH_MAX], norm[PATH_MAX];
-		size_t len = 0;
-		const char *a = args[i];
-		if (a[0] == '/') {
-			if (strncmp(a, root, rootlen) || (a[rootlen] != '/' && a[rootlen] != '\0')) {
-				cmd_error("'%s' is outside the replica '%s'", a, root);
-				goto fail;
-			}
-			snprintf(buf, sizeof(buf), "%s", a + rootlen);
-		} else {
-			snprintf(buf, sizeof(buf), "%s/%s", rel ? rel : "", a);
-		}
-		/* lexical clean-up: "", "." and ".." components */
-		for (char *tok = strtok(buf, "/"); tok; tok = strtok(NULL, "/")) {
-			if (!strcmp(tok, "."))
-				continue;
-			if (!strcmp(tok, "..")) {
-				if (len == 0) {
-					cmd_error("'%s' is outside the replica '%s'", a, root);
-					goto fail;
-				}
-				while (len > 0 && norm[len - 1] != '/')
-					len--;
-				if (len > 0)
-					len--;
-				continue;
-			}
-			len += (size_t)snprintf(norm + len, sizeof(norm) - len, "%s%s", len ? "/" : "", tok);
-		}
-		norm[len] = '\0';
-		if (len == 0) {
+	rel = path_beneath(cwd, ctx->r->root);
+	for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
+		char norm[MM_PATH_MAX + 1];
+		if ((rc = replica_path(ctx, rel, args[i], norm, sizeof(norm))) != EXIT_OK)
+			break;
+		if (!norm[0]) {
 			/* the whole replica */
-			for (size_t j = 0; j < i; j++)
-				free(v[j]);
-			free(v);
+			free_paths(v, n);
 			free(cwd);
 			return EXIT_OK;
 		}
-		if (!path_valid(norm, len)) {
-			cmd_error("'%s' is not a path that can be synced", a);
-			goto fail;
+		if (!(v[i] = strdup(norm))) {
+			cmd_error("out of memory");
+			rc = EXIT_FAILED;
 		}
-		v[i] = strdup(norm);
 	}
 	free(cwd);
+	if (rc != EXIT_OK) {
+		free_paths(v, n);
+		return rc;
+	}
 	*out = v;
 	return EXIT_OK;
-fail:
-	for (size_t j = 0; j < n; j++)
-		free(v[j]);
-	free(v);
-	free(cwd);
-	return EXIT_USAGE;
 }
 
 static int worst(int a, int b)
@@ -318,8 +321,8 @@ static void on_alarm(int sig)
 	_exit(EXIT_FAILED);
 }
 
-int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, const struct peer_opts *po,
-		 char **peers, size_t npeers, char **pathargs, size_t npaths)
+int cmd_run_peers(struct cmd_ctx *ctx, unsigned op, const struct peer_opts *po, char **peers, size_t npeers,
+		 char **pathargs, size_t npaths)
 {
 	struct scan_stats st;
 	struct remote *rv = NULL;
@@ -328,8 +331,6 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c, unsigned op, cons
 	int64_t deadline = 0;
 	int rc, err, status = EXIT_OK, *rcs = NULL, ask;
 
-	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
-		return rc;
 	progress_init(ctx, po->progress);
 	if (npaths && (rc = cmd_replica_paths(ctx, pathargs, npaths, &paths)) != EXIT_OK)
 		return rc;
@@ -467,47 +468,63 @@ static int add_peer(void *arg, const char *name, const char *url, const char *fp
 	return 0;
 }
 
-int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
+struct sync_args {
+	struct peer_opts po;
+	char **operands; /* PEER... [PATH...], or with --all PATH... */
+	int n;
+};
+
+int cmd_sync_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"all", no_argument, NULL, 'a'}, PEER_LONGOPTS,
 						 {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find("sync");
-	struct peer_opts po = {0};
-	struct all_peers all = {0};
-	int first, rc;
-	size_t npeers = 0;
+	struct sync_args *a = CMD_ARGS(ctx, struct sync_args);
+	int first;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, sync_opt, &po)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	/* open (and lock) first: peer names are in the replica's config */
-	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
-		return rc;
-	if (po.all) {
-		/* every operand is a PATH */
-		if (cmd_peer_each(ctx->r, add_peer, &all) < 0) {
-			rc = cmd_fail(MM_ERROR);
-		} else if (all.n == 0) {
-			cmd_error("sync --all: no peers are configured (see 'mmsync peer add')");
-			rc = EXIT_USAGE;
-		} else {
-			rc = cmd_sync_run(ctx, c, PROTO_OP_PULL | PROTO_OP_PUSH, &po, all.v, all.n, argv + first,
-					  (size_t)(argc - first));
-		}
-		for (size_t i = 0; i < all.n; i++)
-			free(all.v[i]);
-		free(all.v);
-		return rc;
-	}
-	/* the first operand is a peer; the next ones too while they name one */
-	if (first < argc)
-		npeers = 1;
-	while (first + (int)npeers < argc && cmd_names_peer(ctx, argv[first + npeers]))
-		npeers++;
-	if (npeers == 0) {
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, sync_opt, &a->po)) < 0)
+		return CMD_GETOPT_FAILED(first);
+	if (!a->po.all && first == argc) {
 		cmd_error("sync: name a peer, or give --all");
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	return cmd_sync_run(ctx, c, PROTO_OP_PULL | PROTO_OP_PUSH, &po, argv + first, npeers, argv + first + npeers,
-			    (size_t)(argc - first) - npeers);
+	a->operands = argv + first;
+	a->n = argc - first;
+	return EXIT_OK;
+}
+
+/* sync --all: every operand is a PATH. */
+static int sync_all(struct cmd_ctx *ctx, struct sync_args *a)
+{
+	struct all_peers all = {0};
+	int rc;
+
+	if (cmd_peer_each(ctx->r, add_peer, &all) < 0) {
+		rc = cmd_fail(MM_ERROR);
+	} else if (all.n == 0) {
+		cmd_error("sync --all: no peers are configured (see 'mmsync peer add')");
+		rc = EXIT_USAGE;
+	} else {
+		rc = cmd_run_peers(ctx, PROTO_OP_PULL | PROTO_OP_PUSH, &a->po, all.v, all.n, a->operands,
+				   (size_t)a->n);
+	}
+	for (size_t i = 0; i < all.n; i++)
+		free(all.v[i]);
+	free(all.v);
+	return rc;
+}
+
+int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c)
+{
+	struct sync_args *a = CMD_ARGS(ctx, struct sync_args);
+	size_t npeers = 1;
+
+	(void)c;
+	if (a->po.all)
+		return sync_all(ctx, a);
+	/* the first operand is a peer; the next ones too while they name one (names are in the replica's config) */
+	while ((int)npeers < a->n && cmd_names_peer(ctx, a->operands[npeers]))
+		npeers++;
+	return cmd_run_peers(ctx, PROTO_OP_PULL | PROTO_OP_PUSH, &a->po, a->operands, npeers, a->operands + npeers,
+			     (size_t)a->n - npeers);
 }

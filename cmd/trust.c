@@ -59,34 +59,47 @@ static int trust_opt(void *arg, int opt, const char *val)
 	return 0;
 }
 
-int cmd_trust(struct cmd_ctx *ctx, int argc, char **argv)
+struct trust_args {
+	const char *name;             /* --name */
+	char fp[IDENTITY_FP_TEXT];    /* trust: the fingerprint, "" to list */
+	const char *arg;              /* untrust: the fingerprint or name as given */
+};
+
+int cmd_trust_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const struct command *c = cmd_find("trust");
-	const char *name = NULL;
-	char fp[IDENTITY_FP_TEXT], key[128];
-	struct listing l = {ctx, 0, NULL, "", 0};
-	int first, rc;
+	struct trust_args *a = CMD_ARGS(ctx, struct trust_args);
+	int first;
 
-	if ((first = cmd_getopt(c, argc, argv, "", longopts, trust_opt, &name)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
-	if (argc - first > 1 || (argc == first && name)) {
+	if ((first = cmd_getopt(c, argc, argv, "", longopts, trust_opt, &a->name)) < 0)
+		return CMD_GETOPT_FAILED(first);
+	if (argc - first > 1 || (argc == first && a->name)) {
 		cmd_error("trust: give one fingerprint");
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	if (first < argc && identity_parse_fingerprint(fp, argv[first]) < 0) {
+	if (first < argc && identity_parse_fingerprint(a->fp, argv[first]) < 0) {
 		cmd_error("trust: %s", mm_error_msg());
 		return EXIT_USAGE;
 	}
-	if (name && (!*name || strchr(name, '\n'))) {
+	if (a->name && (!*a->name || strchr(a->name, '\n'))) {
 		cmd_error("trust: --name needs a name on one line");
 		return EXIT_USAGE;
 	}
-	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
-		return rc;
-	if (first == argc) {
+	return EXIT_OK;
+}
+
+int cmd_trust_run(struct cmd_ctx *ctx, const struct command *c)
+{
+	const struct trust_args *a = CMD_ARGS(ctx, struct trust_args);
+	const char *name = a->name;
+	char key[128];
+	struct listing l = {ctx, 0, NULL, "", 0};
+	int rc;
+
+	(void)c;
+	if (!a->fp[0]) {
 		/* no fingerprint: list the trusted clients */
 		if (ctx->json)
 			putchar('[');
@@ -96,35 +109,42 @@ int cmd_trust(struct cmd_ctx *ctx, int argc, char **argv)
 			printf("]\n");
 		return EXIT_OK;
 	}
-	snprintf(key, sizeof(key), "trust.%s.name", fp);
+	snprintf(key, sizeof(key), "trust.%s.name", a->fp);
 	if ((rc = config_set_string(ctx->r->config, key, name ? name : "")) < 0)
 		return cmd_fail(rc);
 	return EXIT_OK;
 }
 
-int cmd_untrust(struct cmd_ctx *ctx, int argc, char **argv)
+int cmd_untrust_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
-	const struct command *c = cmd_find("untrust");
-	char fp[IDENTITY_FP_TEXT], key[128];
-	struct listing l = {ctx, 0, NULL, "", 0};
-	int first, rc;
+	int first;
 
 	if ((first = cmd_getopt(c, argc, argv, "", NULL, NULL, NULL)) < 0)
-		return first == -2 ? EXIT_OK : EXIT_USAGE;
+		return CMD_GETOPT_FAILED(first);
 	if (argc - first != 1) {
 		cmd_error("untrust: give one fingerprint (or the name given at 'trust')");
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
-	if ((rc = cmd_open_replica(ctx, c)) != EXIT_OK)
-		return rc;
-	if (identity_parse_fingerprint(fp, argv[first]) < 0) {
+	CMD_ARGS(ctx, struct trust_args)->arg = argv[first];
+	return EXIT_OK;
+}
+
+int cmd_untrust_run(struct cmd_ctx *ctx, const struct command *c)
+{
+	const char *arg = CMD_ARGS(ctx, struct trust_args)->arg;
+	char fp[IDENTITY_FP_TEXT], key[128];
+	struct listing l = {ctx, 0, NULL, "", 0};
+	int rc;
+
+	(void)c;
+	if (identity_parse_fingerprint(fp, arg) < 0) {
 		/* a name given at `trust --name` */
-		l.want_name = argv[first];
+		l.want_name = arg;
 		if (config_each(ctx->r->config, "trust.", each_trust, &l) < 0)
 			return cmd_fail(MM_ERROR);
 		if (l.matches != 1) {
-			cmd_error("untrust: '%s' is %s", argv[first],
+			cmd_error("untrust: '%s' is %s", arg,
 				  l.matches ? "the name of more than one trusted client: give the fingerprint"
 					    : "neither a fingerprint nor the name of a trusted client");
 			return EXIT_USAGE;

@@ -46,3 +46,73 @@ int path_tree_cmp(const char *a, const char *b)
 			return 0;
 	}
 }
+
+const char *path_beneath(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 0)
+		return path;
+	while (n > 1 && dir[n - 1] == '/')
+		n--; /* "/" stays itself */
+	if (strncmp(path, dir, n))
+		return NULL;
+	if (path[n] == '\0')
+		return path + n;
+	if (path[n] == '/')
+		return path + n + 1;
+	return dir[n - 1] == '/' ? path + n : NULL;
+}
+
+/* Appends the component c[0..n) to out[*len] (with a '/' when not first); PATH_ESCAPES or PATH_TOO_LONG. */
+static int normalize_step(char *out, size_t size, size_t *len, const char *c, size_t n)
+{
+	if (n == 0 || (n == 1 && c[0] == '.'))
+		return 0;
+	if (n == 2 && c[0] == '.' && c[1] == '.') {
+		if (*len == 0)
+			return PATH_ESCAPES;
+		while (*len > 0 && out[*len - 1] != '/')
+			(*len)--;
+		if (*len > 0)
+			(*len)--;
+		out[*len] = '\0';
+		return 0;
+	}
+	if (*len + (*len ? 1 : 0) + n + 1 > size)
+		return PATH_TOO_LONG;
+	if (*len)
+		out[(*len)++] = '/';
+	memcpy(out + *len, c, n);
+	*len += n;
+	out[*len] = '\0';
+	return 0;
+}
+
+static int normalize_into(char *out, size_t size, size_t *len, const char *p)
+{
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		int err = normalize_step(out, size, len, p, n);
+		if (err < 0)
+			return err;
+		p += n;
+		p += *p == '/';
+	}
+	return 0;
+}
+
+int path_normalize(char *out, size_t size, const char *base, const char *rel)
+{
+	size_t len = 0;
+	int err;
+
+	if (size == 0)
+		return PATH_TOO_LONG;
+	out[0] = '\0';
+	if ((err = normalize_into(out, size, &len, base)) < 0 || (err = normalize_into(out, size, &len, rel)) < 0) {
+		out[0] = '\0';
+		return err;
+	}
+	return (int)len;
+}

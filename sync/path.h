@@ -23,6 +23,25 @@ int path_name_syncable(const char *name);
 int path_valid(const char *path, size_t len);
 
 /*
+ * `path` when it is `dir` or lies beneath it ("a" is beneath "" and is "a"),
+ * compared as '/'-separated names: the rest after "dir/" ("" for `dir`
+ * itself), else NULL.  Absolute paths compare alike ("/r/a" beneath "/r").
+ */
+const char *path_beneath(const char *path, const char *dir);
+
+/* path_normalize()'s failures. */
+enum { PATH_ESCAPES = -1, PATH_TOO_LONG = -2 };
+/*
+ * Cleans `rel` lexically (empty and "." components dropped, ".." takes the
+ * name before it back) as seen from the directory `base` (a clean replica
+ * path, "" for the top) into out[size]: no leading or trailing '/', "" for
+ * the top itself.  Returns the length; PATH_ESCAPES when a ".." climbs above
+ * the top; PATH_TOO_LONG when the result, or a step on the way, needs more
+ * than size - 1 bytes (out is then "", and nothing is written past it).
+ */
+int path_normalize(char *out, size_t size, const char *base, const char *rel);
+
+/*
  * The order of the store's keys and of every index exchange: '/' below
  * every other byte and a prefix first, so a directory comes right before
  * what it holds (<0, 0, >0 as strcmp).

@@ -86,3 +86,9 @@ same_trees A D
 expect_rc 2 mm -C B pull A ../outside
 expect_rc 2 mm -C B pull A /
 same_trees A D
+# a PATH longer than any replica path (it overflowed a stack buffer once): usage error, nothing done
+long=$(printf 'abcdefghij/%.0s' $(seq 600))
+expect_rc 2 mm -C B pull A "$long"
+expect_err_contains "is not a path that can be synced"
+expect_rc 2 mm -C B pull A "$long../../x"
+same_trees A D

@@ -1,4 +1,4 @@
-/* Confined opens (sync/fs.c), with openat2 and with the O_NOFOLLOW walk. */
+/* Confined opens (sync/fs.c), with openat2 and with the O_NOFOLLOW walk; PATH operands (sync/path.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "suites.h"
 #include "sync/error.h"
 #include "sync/fs.h"
+#include "sync/path.h"
 
 static char root[256], outside[300];
 static int rootfd = -1;
@@ -104,6 +105,69 @@ START_TEST(test_walk)
 }
 END_TEST
 
+static void expect_norm(const char *base, const char *rel, int want, const char *out)
+{
+	char buf[64];
+	int n = path_normalize(buf, sizeof(buf), base, rel);
+
+	ck_assert_msg(n == want, "'%s' + '%s': %d, not %d", base, rel, n, want);
+	ck_assert_str_eq(buf, out);
+}
+
+START_TEST(test_normalize)
+{
+	expect_norm("", "a/b", 3, "a/b");
+	expect_norm("", "./a//b/", 3, "a/b");
+	expect_norm("d", "x", 3, "d/x");
+	expect_norm("d/e", "../x", 3, "d/x");
+	expect_norm("d", "..", 0, "");
+	expect_norm("", "", 0, "");
+	expect_norm("", ".", 0, "");
+	expect_norm("", "a/../..", PATH_ESCAPES, "");
+	expect_norm("d", "../../x", PATH_ESCAPES, "");
+	expect_norm("", "/a/b", 3, "a/b"); /* an absolute remainder is made relative by the caller */
+	expect_norm("", "a/..b/.c", 8, "a/..b/.c");
+}
+END_TEST
+
+/* The bound: nothing past the buffer, whatever the length of a component or of the whole (a stack overflow before). */
+START_TEST(test_normalize_bounded)
+{
+	char big[20000], out[16];
+	int n;
+
+	for (size_t i = 0; i + 11 < sizeof(big); i += 11)
+		memcpy(big + i, "abcdefghij/", 11);
+	big[sizeof(big) - 12] = '\0';
+	memset(out, 'X', sizeof(out));
+	n = path_normalize(out, 10, "", big);
+	ck_assert_int_eq(n, PATH_TOO_LONG);
+	ck_assert_str_eq(out, "");
+	for (size_t i = 10; i < sizeof(out); i++)
+		ck_assert_int_eq(out[i], 'X');
+	ck_assert_int_eq(path_normalize(out, 4, "", "abc"), 3);
+	ck_assert_int_eq(path_normalize(out, 4, "", "abcd"), PATH_TOO_LONG);
+	ck_assert_int_eq(path_normalize(out, 4, "ab", "c"), PATH_TOO_LONG); /* "ab/c" needs 5 */
+	/* a climb back makes room again: only the steps that fit count */
+	ck_assert_int_eq(path_normalize(out, 4, "", "ab/../cd"), 2);
+	ck_assert_int_eq(path_normalize(out, 0, "", "a"), PATH_TOO_LONG);
+}
+END_TEST
+
+START_TEST(test_beneath)
+{
+	ck_assert_str_eq(path_beneath("a/b", "a"), "b");
+	ck_assert_str_eq(path_beneath("a", "a"), "");
+	ck_assert_str_eq(path_beneath("a", ""), "a");
+	ck_assert_ptr_null(path_beneath("ab", "a"));
+	ck_assert_ptr_null(path_beneath("a", "a/b"));
+	ck_assert_str_eq(path_beneath("/r/x/y", "/r"), "x/y");
+	ck_assert_str_eq(path_beneath("/r/x", "/r/"), "x");
+	ck_assert_str_eq(path_beneath("/r", "/"), "r");
+	ck_assert_ptr_null(path_beneath("/rr/x", "/r"));
+}
+END_TEST
+
 Suite *fs_suite(void)
 {
 	Suite *s = suite_create("fs");
@@ -112,6 +176,11 @@ Suite *fs_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_openat2);
 	tcase_add_test(tc, test_walk);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("path");
+	tcase_add_test(tc, test_normalize);
+	tcase_add_test(tc, test_normalize_bounded);
+	tcase_add_test(tc, test_beneath);
 	suite_add_tcase(s, tc);
 	return s;
 }
