@@ -144,6 +144,78 @@ static void on_progress(void *arg, const struct session_progress *p)
 }
 
 /* One session with one peer (its transport already started); returns an exit status. */
+/* What the session with `rm` is asked to do. */
+static void session_opts_for(struct cmd_ctx *ctx, struct session_opts *so, unsigned op, struct remote *rm,
+			     char **paths, size_t npaths, struct run *run)
+{
+	int zstd = 1;
+
+	if (remote_is_network(rm)) {
+		config_get_bool(ctx->r->config, "sync.compress", 1, &zstd);
+		so->caps = zstd ? PROTO_CAP_ZSTD : 0;
+	}
+	so->op = op & (PROTO_OP_PULL | PROTO_OP_PUSH);
+	so->filters = paths;
+	so->nfilters = npaths;
+	if (rm->is_bundle)
+		/* a bundle made for some PATHs only must not count as having seen all of its author */
+		so->filters = remote_filters(rm, &so->nfilters);
+	so->on_event = on_event;
+	so->arg = run;
+	if (progress_on()) {
+		char label[128];
+		snprintf(label, sizeof(label), "%s with %s", op_word(op), rm->arg);
+		progress_phase(label);
+		so->on_progress = on_progress;
+	}
+}
+
+/* The session's outcome as an exit status, its failure (if any) in why[n]. */
+static int session_status(struct cmd_ctx *ctx, unsigned op, struct remote *rm, int err,
+			  const struct session_result *res, char *why, size_t n)
+{
+	int rc = EXIT_OK, status;
+
+	if (err < 0) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", mm_error_msg());
+		remote_fail(rm, err, msg, why, n);
+		return EXIT_FAILED;
+	}
+	remote_done(ctx, rm, &status);
+	if (status != 0) {
+		snprintf(why, n, "peer '%s' exited with status %d", rm->arg, status);
+		cmd_error("%s", why);
+		return EXIT_FAILED;
+	}
+	if (res->conflicts)
+		rc = EXIT_CONFLICTS;
+	if (res->failed) {
+		snprintf(why, n, "%s with '%s': %llu path%s could not be applied; run again to finish", op_word(op),
+			 rm->arg, (unsigned long long)res->failed, res->failed == 1 ? "" : "s");
+		cmd_error("%s", why);
+		rc = EXIT_FAILED;
+	}
+	return rc;
+}
+
+static void log_session(struct cmd_ctx *ctx, unsigned op, const struct remote *rm, int err,
+			const struct session_result *res, const char *why, long ms)
+{
+	if (err < 0) {
+		log_append(ctx->r, "%s peer=%s failed: %s", op_word(op), rm->arg, why);
+		return;
+	}
+	log_append(ctx->r,
+		   "%s peer=%s (%s) in=%llu out=%llu deleted=%llu conflicts=%llu merged=%llu failed=%llu "
+		   "bytes_in=%llu bytes_out=%llu ms=%ld%s",
+		   op_word(op), rm->arg, res->peer_name, (unsigned long long)res->files_in,
+		   (unsigned long long)res->files_out, (unsigned long long)res->deleted,
+		   (unsigned long long)res->conflicts, (unsigned long long)res->merged, (unsigned long long)res->failed,
+		   (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out, ms,
+		   res->caps & PROTO_CAP_ZSTD ? " zstd" : "");
+}
+
 static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **paths, size_t npaths,
 		    int64_t deadline)
 {
@@ -153,7 +225,7 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **
 	struct run run = {ctx, rm->arg, 0};
 	struct timespec t0, t1;
 	char why[1024] = "";
-	int rc, err, status, zstd = 1;
+	int rc, err;
 	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -161,66 +233,19 @@ static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **
 	if (rm->t.tls)
 		c.io = tls_io(rm->t.tls);
 	c.deadline = deadline;
-	if (remote_is_network(rm)) {
-		/* a network peer that goes silent is given up on; a local one is only waited for */
+	/* a network peer that goes silent is given up on; a local one is only waited for */
+	if (remote_is_network(rm))
 		c.timeout_ms = NETWORK_TIMEOUT_MS;
-		config_get_bool(ctx->r->config, "sync.compress", 1, &zstd);
-		so.caps = zstd ? PROTO_CAP_ZSTD : 0;
-	}
-	so.op = op & (PROTO_OP_PULL | PROTO_OP_PUSH);
-	so.filters = paths;
-	so.nfilters = npaths;
-	if (rm->is_bundle)
-		/* a bundle made for some PATHs only must not count as having seen all of its author */
-		so.filters = remote_filters(rm, &so.nfilters);
-	so.on_event = on_event;
-	so.arg = &run;
-	if (progress_on()) {
-		char label[128];
-		snprintf(label, sizeof(label), "%s with %s", op_word(op), rm->arg);
-		progress_phase(label);
-		so.on_progress = on_progress;
-	}
+	session_opts_for(ctx, &so, op, rm, paths, npaths, &run);
 	err = session_client(ctx->r, &c, &so, &res);
 	progress_clear();
 	conn_dispose(&c);
-	if (err < 0) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", mm_error_msg());
-		remote_fail(rm, err, msg, why, sizeof(why));
-		rc = EXIT_FAILED;
-	} else {
-		remote_done(ctx, rm, &status);
-		rc = EXIT_OK;
-		if (status != 0) {
-			snprintf(why, sizeof(why), "peer '%s' exited with status %d", rm->arg, status);
-			cmd_error("%s", why);
-			rc = EXIT_FAILED;
-		}
-	}
+	rc = session_status(ctx, op, rm, err, &res, why, sizeof(why));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	if (rc == EXIT_OK && res.conflicts)
-		rc = EXIT_CONFLICTS;
-	if (rc != EXIT_FAILED && res.failed) {
-		snprintf(why, sizeof(why), "%s with '%s': %llu path%s could not be applied; run again to finish",
-			 op_word(op), rm->arg, (unsigned long long)res.failed, res.failed == 1 ? "" : "s");
-		cmd_error("%s", why);
-		rc = EXIT_FAILED;
-	}
 	print_result(ctx, op, rm->arg, &res, ms, err == 0);
 	note_remote(ctx, rm, res.peer_id, rc == EXIT_FAILED ? why : NULL);
-	if (err < 0)
-		log_append(ctx->r, "%s peer=%s failed: %s", op_word(op), rm->arg, why);
-	else
-		log_append(ctx->r,
-			   "%s peer=%s (%s) in=%llu out=%llu deleted=%llu conflicts=%llu merged=%llu failed=%llu "
-			   "bytes_in=%llu bytes_out=%llu ms=%ld%s",
-			   op_word(op), rm->arg, res.peer_name, (unsigned long long)res.files_in,
-			   (unsigned long long)res.files_out, (unsigned long long)res.deleted,
-			   (unsigned long long)res.conflicts, (unsigned long long)res.merged,
-			   (unsigned long long)res.failed, (unsigned long long)res.bytes_in,
-			   (unsigned long long)res.bytes_out, ms, res.caps & PROTO_CAP_ZSTD ? " zstd" : "");
+	log_session(ctx, op, rm, err, &res, why, ms);
 	return rc;
 }
 
@@ -321,8 +346,53 @@ static void on_alarm(int sig)
 	_exit(EXIT_FAILED);
 }
 
+/* Every peer named is checked before anything is done (a typo fails at once): EXIT_USAGE, else EXIT_OK. */
+static int resolve_all(struct cmd_ctx *ctx, const struct peer_opts *po, char **peers, size_t npeers,
+		       struct remote *rv, int *rcs)
+{
+	for (size_t i = 0; i < npeers; i++) {
+		rcs[i] = remote_resolve(ctx, po, peers[i], &rv[i]);
+		if (rcs[i] == EXIT_USAGE)
+			return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* Starts (if not yet) and syncs with each peer in turn; returns the worst status, `status` included. */
+static int sync_each(struct cmd_ctx *ctx, unsigned op, struct remote *rv, int *rcs, size_t npeers, char **paths,
+		     size_t npaths, int64_t deadline, int status)
+{
+	for (size_t i = 0; i < npeers; i++) {
+		if (rcs[i] == EXIT_OK && !rv[i].started) {
+			if (deadline && conn_now_ms() >= deadline) {
+				snprintf(rv[i].why, sizeof(rv[i].why),
+					 "peer '%s': not tried: the run's time limit (--timeout) was reached", rv[i].arg);
+				cmd_error("%s", rv[i].why);
+				rcs[i] = EXIT_FAILED;
+			} else {
+				rcs[i] = remote_start(ctx, &rv[i], deadline);
+			}
+		}
+		if (rcs[i] != EXIT_OK) {
+			not_reached(ctx, op, &rv[i], rv[i].why[0] ? rv[i].why : "cannot reach it");
+			status = worst(status, rcs[i]);
+			continue;
+		}
+		status = worst(status, sync_one(ctx, op, &rv[i], paths, npaths, deadline));
+	}
+	return status;
+}
+
+static void free_remotes(struct remote *rv, size_t n)
+{
+	if (rv)
+		for (size_t i = 0; i < n; i++)
+			remote_dispose(&rv[i]);
+	free(rv);
+}
+
 int cmd_run_peers(struct cmd_ctx *ctx, unsigned op, const struct peer_opts *po, char **peers, size_t npeers,
-		 char **pathargs, size_t npaths)
+		  char **pathargs, size_t npaths)
 {
 	struct scan_stats st;
 	struct remote *rv = NULL;
@@ -348,14 +418,8 @@ int cmd_run_peers(struct cmd_ctx *ctx, unsigned op, const struct peer_opts *po, 
 		rc = EXIT_FAILED;
 		goto done;
 	}
-	/* every peer named is checked before anything is done (a typo fails at once) */
-	for (size_t i = 0; i < npeers; i++) {
-		rcs[i] = remote_resolve(ctx, po, peers[i], &rv[i]);
-		if (rcs[i] == EXIT_USAGE) {
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
+	if ((rc = resolve_all(ctx, po, peers, npeers, rv, rcs)) != EXIT_OK)
+		goto done;
 	/* the first peer scans its replica while this one scans here */
 	if (npeers && rcs[0] == EXIT_OK)
 		rcs[0] = remote_start(ctx, &rv[0], deadline);
@@ -366,42 +430,18 @@ int cmd_run_peers(struct cmd_ctx *ctx, unsigned op, const struct peer_opts *po, 
 		rc = cmd_fail(err);
 		goto done;
 	}
-	if (st.skipped)
-		status = EXIT_FAILED;
-	for (size_t i = 0; i < npeers; i++) {
-		if (rcs[i] == EXIT_OK && !rv[i].started) {
-			if (deadline && conn_now_ms() >= deadline) {
-				snprintf(rv[i].why, sizeof(rv[i].why),
-					 "peer '%s': not tried: the run's time limit (--timeout) was reached", peers[i]);
-				cmd_error("%s", rv[i].why);
-				rcs[i] = EXIT_FAILED;
-			} else {
-				rcs[i] = remote_start(ctx, &rv[i], deadline);
-			}
-		}
-		if (rcs[i] != EXIT_OK) {
-			not_reached(ctx, op, &rv[i], rv[i].why[0] ? rv[i].why : "cannot reach it");
-			status = worst(status, rcs[i]);
-			continue;
-		}
-		status = worst(status, sync_one(ctx, op, &rv[i], paths, npaths, deadline));
-	}
+	status = sync_each(ctx, op, rv, rcs, npeers, paths, npaths, deadline, st.skipped ? EXIT_FAILED : EXIT_OK);
 	if (store_conflicts_prune(ctx->r->store) == 0 && store_conflict_count(ctx->r->store, &open) == 0 && open &&
 	    status == EXIT_OK)
 		status = EXIT_CONFLICTS;
 	rc = status;
 done:
-	if (rv)
-		for (size_t i = 0; i < npeers; i++)
-			remote_dispose(&rv[i]);
-	free(rv);
+	free_remotes(rv, npeers);
 	free(rcs);
 	if (po->timeout_s > 0)
 		alarm(0);
 	if (paths)
-		for (size_t i = 0; i < npaths; i++)
-			free(paths[i]);
-	free(paths);
+		free_paths(paths, npaths);
 	return rc;
 }
 
