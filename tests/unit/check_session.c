@@ -1008,6 +1008,48 @@ static void crash_setup(struct tu_replica *a, struct tu_replica *b)
 	tree_change(b->root);
 }
 
+/* The line of `text` (tree_text's) for `path`, as a new string, or NULL when none. */
+static char *line_of(const char *text, const char *path)
+{
+	size_t n = strlen(path);
+
+	for (const char *l = text; *l; l = strchr(l, '\n') + 1)
+		if (!strncmp(l, path, n) && l[n] == ' ')
+			return strndup(l, strcspn(l, "\n"));
+	return NULL;
+}
+
+static int same_line(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Every path of `now` (and of `old` and `new`) is as in `old` or as in `new`: nothing partial or mixed. */
+static void assert_old_or_new(const char *now, const char *old, const char *new, const char *point)
+{
+	const char *const texts[] = {now, old, new};
+
+	for (int i = 0; i < 3; i++) {
+		for (const char *l = texts[i]; *l; l = strchr(l, '\n') + 1) {
+			char *path = strndup(l, strcspn(l, " ")), *n, *o, *w;
+			if (!strncmp(path, TMP_PREFIX, strlen(TMP_PREFIX)) || strstr(path, "/" TMP_PREFIX)) {
+				free(path);
+				continue;
+			}
+			n = line_of(now, path);
+			o = line_of(old, path);
+			w = line_of(new, path);
+			ck_assert_msg(same_line(n, o) || same_line(n, w),
+				      "after a crash at %s, '%s' is '%s': neither its old '%s' nor its new '%s'", point,
+				      path, n ? n : "(absent)", o ? o : "(absent)", w ? w : "(absent)");
+			free(path);
+			free(n);
+			free(o);
+			free(w);
+		}
+	}
+}
+
 /* After whatever stopped a pull: a's recovery and scan, then a pull that converges. */
 static void assert_recovers(struct tu_replica *a, struct tu_replica *b)
 {
@@ -1055,15 +1097,22 @@ START_TEST(test_crash)
 	struct job sj = {ROLE_SERVER, 0, NULL, 0, NULL, NULL, NULL, 0};
 	struct tu_replica a, b;
 	struct outcome out;
-	char buf[64];
+	char buf[64], *old, *new, *now;
 	int who = sender ? 1 : 0;
 
 	crash_setup(&a, &b);
+	old = tree_text(a.root, NULL);
+	new = tree_text(b.root, NULL);
 	if (sender)
 		sj.crash = point;
 	else
 		cj.crash = point;
 	run_sides(&out, &a, &cj, &b, &sj);
+	now = tree_text(a.root, NULL);
+	assert_old_or_new(now, old, new, point);
+	assert_same_text("the source's tree", tree_text(b.root, NULL), new);
+	free(now);
+	free(old);
 	ck_assert_msg(WIFEXITED(out.status[who]) && WEXITSTATUS(out.status[who]) == CRASH_STATUS,
 		      "MMSYNC_FAILPOINT=%s: the %s ended with %s, not at the failpoint (rc %d: %s)", point,
 		      who ? "server" : "client", status_text(out.status[who], buf, sizeof(buf)), out.rep[who].rc,
