@@ -360,11 +360,13 @@ static void count_event(void *arg, enum session_event ev, const char *path, cons
 		rp->events[ev]++;
 }
 
+#ifdef MMSYNC_TEST
 static void set_failerr(const char *spec)
 {
 	setenv("MMSYNC_FAILERR", spec, 1);
 	failpoint_err_reset();
 }
+#endif
 
 /* `bundle apply` as cmd/ does it: read and check, a child plays the author, then record what it had. */
 static int bundle_apply(struct replica *r, const char *file, struct session_opts *o, struct report *rp)
@@ -415,18 +417,22 @@ static int side_run(const struct job *j, const char *root, int fd, struct report
 	struct conn c;
 	int err;
 
+#ifdef MMSYNC_TEST
 	if (j->crash)
 		setenv("MMSYNC_FAILPOINT", j->crash, 1);
 	if (j->failerr && j->failerr_in_prepare)
 		set_failerr(j->failerr);
+#endif
 	rp->stage = STAGE_OPEN;
 	if ((err = replica_open(&r, root, REPLICA_LOCK)) < 0)
 		return err;
 	rp->stage = STAGE_PREPARE;
 	if ((err = session_prepare(r, &so, &st)) < 0)
 		goto done;
+#ifdef MMSYNC_TEST
 	if (j->failerr && !j->failerr_in_prepare)
 		set_failerr(j->failerr);
+#endif
 	rp->stage = STAGE_SESSION;
 	o.op = j->op;
 	o.filters = j->filters;
