@@ -744,11 +744,17 @@ static int count_copies(const char *root, const char *stem)
 
 static const char base_text[] = "one\ntwo\nthree\nfour\nfive\n";
 
-/* A text both replicas hold, then edited on both sides (a on `ea`, b on `eb`). */
-static void concurrent_edits(struct tu_replica *a, struct tu_replica *b, const char *ea, const char *eb)
+/*
+ * New replicas a and b share a text, edited then on both sides (a's edit
+ * `ea` the later), and sync: with `merged` merges and `conflicts` conflicts.
+ */
+static void concurrent_sync(struct tu_replica *a, struct tu_replica *b, const char *ea, const char *eb,
+			    uint64_t merged, uint64_t conflicts)
 {
 	struct report rp;
 
+	rep_new(a, "a");
+	rep_new(b, "b");
 	tu_write_str(a->root, "notes.txt", base_text);
 	tu_age_tree(a->root);
 	session_ok(a, b, PROTO_OP_PULL | PROTO_OP_PUSH, NULL, 0, &rp);
@@ -757,6 +763,12 @@ static void concurrent_edits(struct tu_replica *a, struct tu_replica *b, const c
 	tu_write_str(b->root, "notes.txt", eb);
 	tu_set_mtime(b->root, "notes.txt", 1100000000, 0);
 	tu_set_mtime(a->root, "notes.txt", 1200000000, 0);
+	session_ok(a, b, PROTO_OP_PULL | PROTO_OP_PUSH, NULL, 0, &rp);
+	ck_assert_msg(rp.res.merged == merged && rp.res.conflicts == conflicts,
+		      "merged %llu, conflicts %llu; want %llu, %llu", (unsigned long long)rp.res.merged,
+		      (unsigned long long)rp.res.conflicts, (unsigned long long)merged, (unsigned long long)conflicts);
+	ck_assert_uint_eq(rp.events[EV_MERGED], merged);
+	ck_assert_uint_eq(rp.events[EV_CONFLICT], conflicts);
 }
 
 START_TEST(test_merge_clean)
@@ -768,20 +780,15 @@ START_TEST(test_merge_clean)
 	uint64_t open;
 	char *got;
 
-	rep_new(&a, "a");
-	rep_new(&b, "b");
-	concurrent_edits(&a, &b, "ONE (a)\ntwo\nthree\nfour\nfive\n", "one\ntwo\nthree\nfour\nFIVE (b)\n");
-	session_ok(&a, &b, both, NULL, 0, &rp);
-	ck_assert_msg(rp.res.merged == 1 && rp.res.conflicts == 0, "merged %llu, conflicts %llu; want 1, 0",
-		      (unsigned long long)rp.res.merged, (unsigned long long)rp.res.conflicts);
-	ck_assert_uint_eq(rp.events[EV_MERGED], 1);
+	concurrent_sync(&a, &b, "ONE (a)\ntwo\nthree\nfour\nfive\n", "one\ntwo\nthree\nfour\nFIVE (b)\n", 1, 0);
+	/* the sync back */
 	session_ok(&b, &a, both, NULL, 0, &rp);
 	for (int i = 0; i < 2; i++) {
 		got = read_text(i ? b.root : a.root, "notes.txt");
 		ck_assert_msg(!strcmp(got, want), "%s: notes.txt is '%s', want the merge '%s'", i ? "b" : "a", got, want);
 		free(got);
 	}
-	ck_assert_int_eq(count_copies(a.root, "notes.txt"), 0);
+	ck_assert_int_eq(count_copies(a.root, "notes"), 0);
 	TU_OK(store_conflict_count(a.r->store, &open));
 	ck_assert_uint_eq(open, 0);
 	assert_agree(&a, &b);
@@ -808,13 +815,7 @@ START_TEST(test_conflict)
 	uint64_t open;
 	char *path = NULL, *got;
 
-	rep_new(&a, "a");
-	rep_new(&b, "b");
-	concurrent_edits(&a, &b, "one\nTWO by a\nthree\nfour\nfive\n", "one\nTWO by b\nthree\nfour\nfive\n");
-	session_ok(&a, &b, both, NULL, 0, &rp);
-	ck_assert_msg(rp.res.conflicts == 1 && rp.res.merged == 0, "conflicts %llu, merged %llu; want 1, 0",
-		      (unsigned long long)rp.res.conflicts, (unsigned long long)rp.res.merged);
-	ck_assert_uint_eq(rp.events[EV_CONFLICT], 1);
+	concurrent_sync(&a, &b, "one\nTWO by a\nthree\nfour\nfive\n", "one\nTWO by b\nthree\nfour\nfive\n", 0, 1);
 	ck_assert_int_eq(count_copies(a.root, "notes"), 1);
 	TU_OK(store_conflict_count(a.r->store, &open));
 	ck_assert_uint_eq(open, 1);
