@@ -224,7 +224,8 @@ static char *store_text(struct replica *r, unsigned flags)
 		if (e->has_hash)
 			hex(h, e->hash, MM_HASH_LEN);
 		/* a directory's mtime is each side's own (what is written into it changes it) */
-		snprintf(line, sizeof(line), "%s kind=%d mode=%o size=%llu mtime=%lld hash=%s target=%s vv=%s writer=%llx",
+		snprintf(line, sizeof(line),
+			 "%s kind=%d mode=%o size=%llu mtime=%lld hash=%s target=%s vv=%s writer=%llx",
 			 e->path, e->kind, e->mode, (unsigned long long)e->size,
 			 e->kind == ENTRY_FILE ? (long long)e->mtime_ns : 0LL, h, e->target ? e->target : "-", vv,
 			 flags & ROWS_NO_WRITER ? 0ULL : (unsigned long long)e->writer);
@@ -275,7 +276,8 @@ static void assert_scan_quiet(struct tu_replica *t)
 	rep_open(t);
 	tu_scan_init(&sc);
 	TU_OK(tu_scan_run(&sc, t->r, 0, 0, 0));
-	ck_assert_msg(sc.n == 0 && sc.stats.skipped == 0, "%s: the scan found %zu change(s) (first '%s') and %llu skipped",
+	ck_assert_msg(sc.n == 0 && sc.stats.skipped == 0,
+		      "%s: the scan found %zu change(s) (first '%s') and %llu skipped",
 		      t->root, sc.n, sc.n ? sc.changes[0].now.path : "", (unsigned long long)sc.stats.skipped);
 	tu_scan_dispose(&sc);
 }
@@ -569,7 +571,8 @@ static void assert_side_ok(const struct outcome *out, int i)
 	char buf[64];
 
 	ck_assert_msg(WIFEXITED(out->status[i]) && WEXITSTATUS(out->status[i]) == 0 && out->reported[i],
-		      "the %s side ended with %s", i ? "server" : "client", status_text(out->status[i], buf, sizeof(buf)));
+		      "the %s side ended with %s", i ? "server" : "client",
+		      status_text(out->status[i], buf, sizeof(buf)));
 	ck_assert_msg(out->rep[i].rc == 0, "the %s side failed at stage %d (%d): %s", i ? "server" : "client",
 		      out->rep[i].stage, out->rep[i].rc, out->rep[i].msg);
 }
@@ -785,7 +788,8 @@ START_TEST(test_merge_clean)
 	session_ok(&b, &a, both, NULL, 0, &rp);
 	for (int i = 0; i < 2; i++) {
 		got = read_text(i ? b.root : a.root, "notes.txt");
-		ck_assert_msg(!strcmp(got, want), "%s: notes.txt is '%s', want the merge '%s'", i ? "b" : "a", got, want);
+		ck_assert_msg(!strcmp(got, want), "%s: notes.txt is '%s', want the merge '%s'", i ? "b" : "a", got,
+			      want);
 		free(got);
 	}
 	ck_assert_int_eq(count_copies(a.root, "notes"), 0);
@@ -950,7 +954,8 @@ START_TEST(test_bundle)
 			      "a bundle cut at %lld of %lld bytes: rc %d at stage %d", (long long)offsets[i],
 			      (long long)st.st_size, out.rep[0].rc, out.rep[0].stage);
 		assert_same_text("the trees before and after a cut bundle", tree_text(a.root, NULL), strdup(tree0));
-		assert_same_text("the stores before and after a cut bundle", store_text(a.r, ROWS_LOCAL), strdup(store0));
+		assert_same_text("the stores before and after a cut bundle", store_text(a.r, ROWS_LOCAL),
+				 strdup(store0));
 	}
 	free(tree0);
 	free(store0);
