@@ -371,11 +371,38 @@ done:
 	return err;
 }
 
+/* Reads the schema version: brings a schema 6 store up to 7 and refuses any other than this mmsync's. */
+static int open_schema(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int err, version;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		err = store_db_error(s, s->db, "reading schema version");
+		sqlite3_finalize(st);
+		return err;
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version == 6) {
+		/* schema 6 lacks only the remotes table */
+		if ((err = exec(s, "BEGIN IMMEDIATE; " REMOTES_SCHEMA " PRAGMA user_version = 7; COMMIT")) < 0) {
+			exec(s, "ROLLBACK");
+			return err;
+		}
+		version = 7;
+	}
+	if (version != STORE_SCHEMA_VERSION)
+		return mm_error_set(MM_ECORRUPT, "metadata store '%s' has schema version %d, this mmsync reads %d",
+				    s->path, version, STORE_SCHEMA_VERSION);
+	return 0;
+}
+
 int store_open(struct store **out, const char *db_path)
 {
 	struct store *s;
-	sqlite3_stmt *st = NULL;
-	int err, version = -1;
+	int err;
 	uint64_t id = 0;
 	struct stat sb;
 
@@ -385,29 +412,8 @@ int store_open(struct store **out, const char *db_path)
 				      "cannot open metadata store '%s'", db_path);
 	if (!(s = store_alloc(db_path)))
 		return mm_error_oom();
-	if ((err = open_db(s, &s->db, SQLITE_OPEN_READWRITE)) < 0)
+	if ((err = open_db(s, &s->db, SQLITE_OPEN_READWRITE)) < 0 || (err = open_schema(s)) < 0)
 		goto fail;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		err = store_db_error(s, s->db, "reading schema version");
-		goto fail;
-	}
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (version == 6) {
-		/* schema 6 lacks only the remotes table */
-		if ((err = exec(s, "BEGIN IMMEDIATE; " REMOTES_SCHEMA " PRAGMA user_version = 7; COMMIT")) < 0) {
-			exec(s, "ROLLBACK");
-			goto fail;
-		}
-		version = 7;
-	}
-	if (version != STORE_SCHEMA_VERSION) {
-		err = mm_error_set(MM_ECORRUPT, "metadata store '%s' has schema version %d, this mmsync reads %d",
-				   db_path, version, STORE_SCHEMA_VERSION);
-		goto fail;
-	}
 	/* FULL: a committed batch survives a power cut; cache bounded at 8 MB. */
 	if ((err = exec(s, "PRAGMA synchronous = FULL; PRAGMA cache_size = -8000")) < 0 ||
 	    (err = get_state(s, "replica_id", &id)) < 0 || (err = get_state(s, "index_id", &s->index_id)) < 0 || (err = get_state(s, "counter", &s->counter)) < 0 ||
@@ -423,7 +429,6 @@ int store_open(struct store **out, const char *db_path)
 	*out = s;
 	return 0;
 fail:
-	sqlite3_finalize(st);
 	store_free(s);
 	return err;
 }

@@ -162,40 +162,59 @@ int store_history_uses(struct store *s, const uint8_t oid[20])
 	return rc == SQLITE_DONE ? 0 : store_db_error(s, s->db, "reading history");
 }
 
-int store_gc(struct store *s, int64_t retention_s, uint64_t *history, uint64_t *tombstones)
+/* The lowest sequence number every known peer acknowledged (0 when no peer is known), and how many peers. */
+static int gc_acked(struct store *s, uint64_t *acked, int *peers)
 {
-	sqlite3_stmt *st = NULL, *del = NULL, *rows = NULL;
-	uint64_t acked = UINT64_MAX;
-	struct vv cur = VV_INIT, v = VV_INIT;
-	int rc, err, peers = 0;
+	sqlite3_stmt *st;
+	int err;
 
-	*history = *tombstones = 0;
-	/* what every known peer has acknowledged */
+	*acked = UINT64_MAX;
+	*peers = 0;
 	if ((err = store_db_prep(s, &st, "SELECT acked_seq FROM peers")) < 0)
 		return err;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint64_t a = (uint64_t)sqlite3_column_int64(st, 0);
-		peers++;
-		if (a < acked)
-			acked = a;
+		++*peers;
+		if (a < *acked)
+			*acked = a;
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if (peers == 0)
-		acked = 0; /* nobody has confirmed anything: only the retention rule applies */
-	if ((err = store_begin(s)) < 0)
-		return err;
+	if (*peers == 0)
+		*acked = 0; /* nobody has confirmed anything: only the retention rule applies */
+	return 0;
+}
+
+/* Drops the losers older than `retention_s`, adding their number to *history. */
+static int gc_losers(struct store *s, int64_t retention_s, uint64_t *history)
+{
+	sqlite3_stmt *st;
+	int err;
+
 	if ((err = store_db_prep(s, &st, "DELETE FROM history WHERE flags & 1 AND created < ?")) < 0)
-		goto fail;
+		return err;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL) - retention_s);
 	if ((err = store_db_step_done(s, st, "collecting history")) < 0)
-		goto fail;
+		return err;
 	*history += (uint64_t)sqlite3_changes(s->db);
+	return 0;
+}
+
+/*
+ * Drops the history of the rows up to sequence number `acked` that their
+ * current version dominates (all of it for a deletion), adding their
+ * number to *history.
+ */
+static int gc_acked_history(struct store *s, uint64_t acked, uint64_t *history)
+{
+	sqlite3_stmt *del = NULL, *rows = NULL;
+	struct vv cur = VV_INIT, v = VV_INIT;
+	int rc, err;
+
 	/* rows every peer acknowledged: their history older than them is of no use */
 	if ((err = store_db_prep(s, &rows, "SELECT e.key, e.vv, e.kind, h.rowid, h.vv FROM entries e JOIN history h ON h.key = e.key "
 				  "WHERE e.seq <= ? AND h.flags & 1 = 0")) < 0 ||
 	    (err = store_db_prep(s, &del, "DELETE FROM history WHERE rowid = ?")) < 0)
-		goto fail;
+		goto done;
 	sqlite3_bind_int64(rows, 1, (sqlite3_int64)acked);
 	while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
 		if (vv_decode(&cur, sqlite3_column_blob(rows, 1), (size_t)sqlite3_column_bytes(rows, 1)) < 0 ||
@@ -209,31 +228,49 @@ int store_gc(struct store *s, int64_t retention_s, uint64_t *history, uint64_t *
 		sqlite3_reset(del);
 		if (rc != SQLITE_DONE) {
 			err = store_db_error(s, s->db, "collecting history");
-			goto fail;
+			goto done;
 		}
 		(*history)++;
 	}
-	sqlite3_finalize(rows);
-	rows = NULL;
-	sqlite3_finalize(del);
-	del = NULL;
-	if (peers) {
-		/* deletions every known peer has: they cannot bring the path back any more */
-		if ((err = store_db_prep(s, &st, "DELETE FROM entries WHERE kind = 0 AND seq <= ?")) < 0)
-			goto fail;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)acked);
-		if ((err = store_db_step_done(s, st, "collecting tombstones")) < 0)
-			goto fail;
-		*tombstones = (uint64_t)sqlite3_changes(s->db);
-	}
-	vv_dispose(&cur);
-	vv_dispose(&v);
-	return store_commit(s);
-fail:
+done:
 	sqlite3_finalize(rows);
 	sqlite3_finalize(del);
 	vv_dispose(&cur);
 	vv_dispose(&v);
-	store_rollback(s);
 	return err;
+}
+
+/* Drops the tombstones up to sequence number `acked`; their number goes to *tombstones. */
+static int gc_tombstones(struct store *s, uint64_t acked, uint64_t *tombstones)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	/* deletions every known peer has: they cannot bring the path back any more */
+	if ((err = store_db_prep(s, &st, "DELETE FROM entries WHERE kind = 0 AND seq <= ?")) < 0)
+		return err;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)acked);
+	if ((err = store_db_step_done(s, st, "collecting tombstones")) < 0)
+		return err;
+	*tombstones = (uint64_t)sqlite3_changes(s->db);
+	return 0;
+}
+
+int store_gc(struct store *s, int64_t retention_s, uint64_t *history, uint64_t *tombstones)
+{
+	uint64_t acked;
+	int err, peers;
+
+	*history = *tombstones = 0;
+	/* what every known peer has acknowledged */
+	if ((err = gc_acked(s, &acked, &peers)) < 0)
+		return err;
+	if ((err = store_begin(s)) < 0)
+		return err;
+	if ((err = gc_losers(s, retention_s, history)) < 0 || (err = gc_acked_history(s, acked, history)) < 0 ||
+	    (peers && (err = gc_tombstones(s, acked, tombstones)) < 0)) {
+		store_rollback(s);
+		return err;
+	}
+	return store_commit(s);
 }
