@@ -33,7 +33,7 @@ int store_conflict_put(struct store *s, const struct store_conflict *c)
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)c->ours);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)c->theirs);
 	if (c->has_base)
-		sqlite3_bind_blob(st, 7, c->base, 20, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 7, c->base, BASES_OID_LEN, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 7);
 	return store_db_step_done(s, st, "writing conflicts");
@@ -96,9 +96,9 @@ static int row_to_conflict(struct store *s, sqlite3_stmt *st, struct store_confl
 		c->detected_ns = sqlite3_column_int64(st, 3);
 		c->ours = (uint64_t)sqlite3_column_int64(st, 4);
 		c->theirs = (uint64_t)sqlite3_column_int64(st, 5);
-		c->has_base = sqlite3_column_bytes(st, 6) == 20;
+		c->has_base = sqlite3_column_bytes(st, 6) == BASES_OID_LEN;
 		if (c->has_base)
-			memcpy(c->base, sqlite3_column_blob(st, 6), 20);
+			memcpy(c->base, sqlite3_column_blob(st, 6), BASES_OID_LEN);
 		if (!c->copy)
 			err = mm_error_oom();
 	}

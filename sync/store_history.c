@@ -9,7 +9,7 @@
 #include "error.h"
 #include "store_db.h"
 
-int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[20],
+int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN],
 		      uint32_t mode, uint32_t flags)
 {
 	sqlite3_stmt *st;
@@ -27,14 +27,14 @@ int store_history_add(struct store *s, const char *path, const struct vv *vv, co
 		return err;
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, s->vvbuf, (int)vlen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, oid, 20, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, oid, BASES_OID_LEN, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, (int)flags);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
 	sqlite3_bind_int(st, 6, (int)mode);
 	return store_db_step_done(s, st, "writing history");
 }
 
-static const uint8_t no_content[20];
+static const uint8_t no_content[BASES_OID_LEN];
 
 int store_history_mark(struct store *s, const struct entry *e)
 {
@@ -61,7 +61,7 @@ int store_history_mark(struct store *s, const struct entry *e)
  * mode, or MM_ENOTFOUND.
  */
 static int history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b,
-			const uint8_t *x1, const uint8_t *x2, uint8_t oid[20], uint32_t *mode)
+			const uint8_t *x1, const uint8_t *x2, uint8_t oid[BASES_OID_LEN], uint32_t *mode)
 {
 	sqlite3_stmt *st;
 	struct vv v = VV_INIT, best = VV_INIT;
@@ -74,12 +74,12 @@ static int history_base(struct store *s, const char *path, const struct vv *a, c
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const void *o = sqlite3_column_blob(st, 1);
-		if (sqlite3_column_bytes(st, 1) != 20 ||
+		if (sqlite3_column_bytes(st, 1) != BASES_OID_LEN ||
 		    vv_decode(&v, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0)
 			continue;
 		if (!vv_covers(a, &v) || !vv_covers(b, &v))
 			continue;
-		if ((x1 && !memcmp(o, x1, 20)) || (x2 && !memcmp(o, x2, 20)))
+		if ((x1 && !memcmp(o, x1, BASES_OID_LEN)) || (x2 && !memcmp(o, x2, BASES_OID_LEN)))
 			continue;
 		/* the latest common ancestor: one that descends from every other candidate met */
 		if (!found || vv_covers(&v, &best)) {
@@ -87,7 +87,7 @@ static int history_base(struct store *s, const char *path, const struct vv *a, c
 				err = mm_error_oom();
 				break;
 			}
-			memcpy(oid, o, 20);
+			memcpy(oid, o, BASES_OID_LEN);
 			if (mode)
 				*mode = (uint32_t)sqlite3_column_int(st, 2);
 			found = 1;
@@ -101,19 +101,20 @@ static int history_base(struct store *s, const char *path, const struct vv *a, c
 	if (err < 0)
 		return err;
 	/* the latest common ancestor had nothing to merge against (deleted, or not text) */
-	if (found && !memcmp(oid, no_content, 20))
+	if (found && !memcmp(oid, no_content, BASES_OID_LEN))
 		return MM_ENOTFOUND;
 	return found ? 0 : MM_ENOTFOUND;
 }
 
-int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20],
-		       uint32_t *mode)
+int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b,
+		       uint8_t oid[BASES_OID_LEN], uint32_t *mode)
 {
 	return history_base(s, path, a, b, NULL, NULL, oid, mode);
 }
 
 int store_history_base_for_copy(struct store *s, const char *path, const struct vv *at_path,
-				const uint8_t path_oid[20], const uint8_t copy_oid[20], uint8_t oid[20])
+				const uint8_t path_oid[BASES_OID_LEN], const uint8_t copy_oid[BASES_OID_LEN],
+				uint8_t oid[BASES_OID_LEN])
 {
 	sqlite3_stmt *st;
 	struct vv copy_vv = VV_INIT;
@@ -125,7 +126,7 @@ int store_history_base_for_copy(struct store *s, const char *path, const struct 
 	    (err = store_db_prep(s, &st, "SELECT vv FROM history WHERE key = ? AND oid = ? LIMIT 1")) < 0)
 		return err;
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, copy_oid, 20, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, copy_oid, BASES_OID_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	err = rc == SQLITE_ROW ? (vv_decode(&copy_vv, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0
 					  ? MM_ENOTFOUND
@@ -145,7 +146,7 @@ int store_history_base_for_copy(struct store *s, const char *path, const struct 
 	return err;
 }
 
-int store_history_uses(struct store *s, const uint8_t oid[20])
+int store_history_uses(struct store *s, const uint8_t oid[BASES_OID_LEN])
 {
 	sqlite3_stmt *st;
 	int rc, err;
@@ -153,8 +154,8 @@ int store_history_uses(struct store *s, const uint8_t oid[20])
 	if ((err = store_db_prep(s, &st, "SELECT 1 FROM history WHERE oid = ? UNION ALL SELECT 1 FROM conflicts WHERE base = ? "
 				"LIMIT 1")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, oid, 20, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, oid, 20, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, oid, BASES_OID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, oid, BASES_OID_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_ROW)
