@@ -167,6 +167,8 @@ int entry_copy(struct entry *out, const struct entry *src)
 	return 0;
 }
 
+/* Errors, keys and statements: the store_db_* ones serve every store file (see store_db.h). */
+
 /*
  * A damaged store: the message says how to recover.  `path` is
  * ROOT/.mmsync/meta.db.
