@@ -1,4 +1,8 @@
-/* The SQLite metadata store: see store.h. */
+/*
+ * The SQLite metadata store, its core: opening, schema and migration,
+ * batches, entries and iterators, the journal.  Peers, conflicts, history
+ * and verify are in the other store*.c files; see store.h and store_db.h.
+ */
 #include "store.h"
 
 #include <errno.h>
@@ -15,12 +19,8 @@
 #include "error.h"
 #include "failpoint.h"
 #include "path.h"
+#include "store_db.h"
 
-/*
- * Row keys are paths with '/' replaced by NUL: as a BLOB compared with
- * memcmp, NUL sorts before every byte a name may hold, so "a", "a/x",
- * "a-b" come out in that (depth-first) order.
- */
 /* Added in schema 7: what happened at the last syncs with each peer as the user names it. */
 #define REMOTES_SCHEMA                                                                                        \
 	"CREATE TABLE remotes (name TEXT PRIMARY KEY, url TEXT NOT NULL DEFAULT '',"                           \
@@ -65,18 +65,6 @@ static const char *schema =
 	REMOTES_SCHEMA;
 
 #define COLS "key, kind, mode, size, mtime, hash, target, vv, seq, dev, ino, ctime, flags, writer, origin, mstamp"
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *get, *put, *save_state, *find_hash;
-	uint64_t replica_id, index_id;
-	uint64_t counter, seq;             /* in memory, written at commit */
-	uint64_t saved_counter, saved_seq; /* as of the last commit */
-	int in_batch;
-	uint8_t *keybuf;                   /* scratch for encoded keys */
-	uint8_t vvbuf[VV_MAX_ENCODED];
-};
 
 #define ITER_CHUNK 4096 /* rows per read transaction of a whole-tree iterator */
 
@@ -179,6 +167,8 @@ int entry_copy(struct entry *out, const struct entry *src)
 	return 0;
 }
 
+/* Errors, keys and statements: the store_db_* ones serve every store file (see store_db.h). */
+
 /*
  * A damaged store: the message says how to recover.  `path` is
  * ROOT/.mmsync/meta.db.
@@ -212,7 +202,7 @@ static const char *db_why(sqlite3 *db)
 	return why;
 }
 
-static int db_error(struct store *s, sqlite3 *db, const char *what)
+int store_db_error(struct store *s, sqlite3 *db, const char *what)
 {
 	int code = sqlite3_errcode(db);
 
@@ -222,7 +212,7 @@ static int db_error(struct store *s, sqlite3 *db, const char *what)
 }
 
 /* Key for `path` in s->keybuf; its length in *len. */
-static int encode_key(struct store *s, const char *path, size_t *len)
+int store_db_encode_key(struct store *s, const char *path, size_t *len)
 {
 	size_t n = strlen(path);
 
@@ -236,7 +226,7 @@ static int encode_key(struct store *s, const char *path, size_t *len)
 	return 0;
 }
 
-static int set_path_from_key(struct entry *e, const uint8_t *key, size_t len)
+int store_db_path_from_key(struct entry *e, const uint8_t *key, size_t len)
 {
 	int err = entry_set_path(e, (const char *)key, len);
 
@@ -246,6 +236,28 @@ static int set_path_from_key(struct entry *e, const uint8_t *key, size_t len)
 		if (e->path[i] == '\0')
 			e->path[i] = '/';
 	return 0;
+}
+
+/* Prepares `sql` on the store's connection, or sets the error. */
+int store_db_prep(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return store_db_error(s, s->db, "preparing");
+	return 0;
+}
+
+/* Steps a statement that returns no row and finalizes it. */
+int store_db_step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(s, s->db, what);
+}
+
+void store_db_copy_text(char *dst, size_t size, const unsigned char *src)
+{
+	snprintf(dst, size, "%s", src ? (const char *)src : "");
 }
 
 static int exec(struct store *s, const char *sql)
@@ -269,7 +281,7 @@ static int get_state(struct store *s, const char *name, uint64_t *out)
 	int rc, err = 0;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT value FROM state WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, s->db, "reading state");
+		return store_db_error(s, s->db, "reading state");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -277,7 +289,7 @@ static int get_state(struct store *s, const char *name, uint64_t *out)
 	else if (rc == SQLITE_DONE)
 		err = store_damaged(s->path, "reading its state", name);
 	else
-		err = db_error(s, s->db, "reading state");
+		err = store_db_error(s, s->db, "reading state");
 	sqlite3_finalize(st);
 	return err;
 }
@@ -323,7 +335,7 @@ static int prepare(struct store *s)
 			       -1, SQLITE_PREPARE_PERSISTENT, &s->save_state, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(s->db, "SELECT " COLS " FROM entries WHERE hash = ? AND kind = 1 LIMIT 1", -1,
 			       SQLITE_PREPARE_PERSISTENT, &s->find_hash, NULL) != SQLITE_OK)
-		return db_error(s, s->db, "preparing statements");
+		return store_db_error(s, s->db, "preparing statements");
 	return 0;
 }
 
@@ -361,11 +373,38 @@ done:
 	return err;
 }
 
+/* Reads the schema version: brings a schema 6 store up to 7 and refuses any other than this mmsync's. */
+static int open_schema(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int err, version;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		err = store_db_error(s, s->db, "reading schema version");
+		sqlite3_finalize(st);
+		return err;
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version == 6) {
+		/* schema 6 lacks only the remotes table */
+		if ((err = exec(s, "BEGIN IMMEDIATE; " REMOTES_SCHEMA " PRAGMA user_version = 7; COMMIT")) < 0) {
+			exec(s, "ROLLBACK");
+			return err;
+		}
+		version = 7;
+	}
+	if (version != STORE_SCHEMA_VERSION)
+		return mm_error_set(MM_ECORRUPT, "metadata store '%s' has schema version %d, this mmsync reads %d",
+				    s->path, version, STORE_SCHEMA_VERSION);
+	return 0;
+}
+
 int store_open(struct store **out, const char *db_path)
 {
 	struct store *s;
-	sqlite3_stmt *st = NULL;
-	int err, version = -1;
+	int err;
 	uint64_t id = 0;
 	struct stat sb;
 
@@ -375,29 +414,8 @@ int store_open(struct store **out, const char *db_path)
 				      "cannot open metadata store '%s'", db_path);
 	if (!(s = store_alloc(db_path)))
 		return mm_error_oom();
-	if ((err = open_db(s, &s->db, SQLITE_OPEN_READWRITE)) < 0)
+	if ((err = open_db(s, &s->db, SQLITE_OPEN_READWRITE)) < 0 || (err = open_schema(s)) < 0)
 		goto fail;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		err = db_error(s, s->db, "reading schema version");
-		goto fail;
-	}
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (version == 6) {
-		/* schema 6 lacks only the remotes table */
-		if ((err = exec(s, "BEGIN IMMEDIATE; " REMOTES_SCHEMA " PRAGMA user_version = 7; COMMIT")) < 0) {
-			exec(s, "ROLLBACK");
-			goto fail;
-		}
-		version = 7;
-	}
-	if (version != STORE_SCHEMA_VERSION) {
-		err = mm_error_set(MM_ECORRUPT, "metadata store '%s' has schema version %d, this mmsync reads %d",
-				   db_path, version, STORE_SCHEMA_VERSION);
-		goto fail;
-	}
 	/* FULL: a committed batch survives a power cut; cache bounded at 8 MB. */
 	if ((err = exec(s, "PRAGMA synchronous = FULL; PRAGMA cache_size = -8000")) < 0 ||
 	    (err = get_state(s, "replica_id", &id)) < 0 || (err = get_state(s, "index_id", &s->index_id)) < 0 || (err = get_state(s, "counter", &s->counter)) < 0 ||
@@ -413,7 +431,6 @@ int store_open(struct store **out, const char *db_path)
 	*out = s;
 	return 0;
 fail:
-	sqlite3_finalize(st);
 	store_free(s);
 	return err;
 }
@@ -468,7 +485,7 @@ int store_commit(struct store *s)
 		int rc = sqlite3_step(s->save_state);
 		sqlite3_reset(s->save_state);
 		if (rc != SQLITE_DONE) {
-			err = db_error(s, s->db, "saving counters");
+			err = store_db_error(s, s->db, "saving counters");
 			goto fail;
 		}
 	}
@@ -502,6 +519,11 @@ int store_rollback(struct store *s)
 	return exec(s, "ROLLBACK");
 }
 
+uint64_t store_index_id(const struct store *s)
+{
+	return s->index_id;
+}
+
 /* Fills `e` from the current row of `st` (columns in COLS order). */
 static int row_to_entry(struct store *s, sqlite3_stmt *st, struct entry *e)
 {
@@ -512,7 +534,7 @@ static int row_to_entry(struct store *s, sqlite3_stmt *st, struct entry *e)
 	n = sqlite3_column_bytes(st, 0);
 	if (n <= 0 || n > MM_PATH_MAX)
 		return mm_error_set(MM_ECORRUPT, "metadata store '%s': bad path key", s->path);
-	if ((err = set_path_from_key(e, blob, (size_t)n)) < 0)
+	if ((err = store_db_path_from_key(e, blob, (size_t)n)) < 0)
 		return err;
 	e->kind = sqlite3_column_int(st, 1);
 	e->mode = (uint32_t)sqlite3_column_int(st, 2);
@@ -552,7 +574,7 @@ int store_get(struct store *s, const char *path, struct entry *out)
 	size_t len;
 	int rc, err;
 
-	if ((err = encode_key(s, path, &len)) < 0)
+	if ((err = store_db_encode_key(s, path, &len)) < 0)
 		return err;
 	sqlite3_bind_blob(s->get, 1, s->keybuf, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(s->get);
@@ -561,7 +583,7 @@ int store_get(struct store *s, const char *path, struct entry *out)
 	else if (rc == SQLITE_DONE)
 		err = MM_ENOTFOUND;
 	else
-		err = db_error(s, s->db, "reading");
+		err = store_db_error(s, s->db, "reading");
 	sqlite3_reset(s->get);
 	sqlite3_clear_bindings(s->get);
 	return err;
@@ -575,7 +597,7 @@ int store_put(struct store *s, const struct entry *e)
 
 	if (!s->in_batch)
 		return mm_error_set(MM_EINVAL, "metadata store '%s': write outside a batch", s->path);
-	if ((err = encode_key(s, e->path, &len)) < 0)
+	if ((err = store_db_encode_key(s, e->path, &len)) < 0)
 		return err;
 	if (vv_encode(s->vvbuf, sizeof(s->vvbuf), &vlen, &e->vv) < 0)
 		return mm_error_set(MM_EINVAL, "version vector of '%s' too large", e->path);
@@ -605,7 +627,7 @@ int store_put(struct store *s, const struct entry *e)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
-		return db_error(s, s->db, "writing");
+		return store_db_error(s, s->db, "writing");
 	return 0;
 }
 
@@ -638,6 +660,43 @@ int store_put_next_seq(struct store *s, struct entry *e)
 	return store_put(s, e);
 }
 
+int store_find_hash(struct store *s, const uint8_t hash[MM_HASH_LEN], struct entry *out)
+{
+	sqlite3_stmt *st = s->find_hash;
+	int rc, err;
+
+	sqlite3_bind_blob(st, 1, hash, MM_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err = row_to_entry(s, st, out);
+	else
+		err = rc == SQLITE_DONE ? MM_ENOTFOUND : store_db_error(s, s->db, "reading");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return err;
+}
+
+int store_count(struct store *s, struct store_counts *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(s->db, "SELECT kind, count(*) FROM entries GROUP BY kind", -1, &st, NULL) != SQLITE_OK)
+		return store_db_error(s, s->db, "counting");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
+		switch (sqlite3_column_int(st, 0)) {
+		case ENTRY_FILE: out->files = n; break;
+		case ENTRY_DIR: out->dirs = n; break;
+		case ENTRY_LINK: out->links = n; break;
+		default: out->tombstones += n; break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(s, s->db, "counting");
+}
+
 /* Opens the iterator's own connection and takes its read snapshot now, not at the first row. */
 static int iter_begin(struct store *s, struct store_iter *it, int snapshot)
 {
@@ -648,7 +707,7 @@ static int iter_begin(struct store *s, struct store_iter *it, int snapshot)
 	if (sqlite3_exec(it->db, snapshot ? "PRAGMA cache_size = -4000; BEGIN; SELECT count(*) FROM state"
 					  : "PRAGMA cache_size = -4000",
 			 NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(s, it->db, "reading");
+		return store_db_error(s, it->db, "reading");
 	return 0;
 }
 
@@ -665,11 +724,11 @@ int store_iter_open(struct store_iter **out, struct store *s, const char *prefix
 	if ((err = iter_begin(s, it, prefix && *prefix)) < 0)
 		goto fail;
 	if (prefix && *prefix) {
-		if ((err = encode_key(s, prefix, &len)) < 0)
+		if ((err = store_db_encode_key(s, prefix, &len)) < 0)
 			goto fail;
 		if (sqlite3_prepare_v2(it->db, "SELECT " COLS " FROM entries WHERE key >= ?1 AND key < ?2 ORDER BY key",
 				       -1, &it->stmt, NULL) != SQLITE_OK) {
-			err = db_error(s, it->db, "reading");
+			err = store_db_error(s, it->db, "reading");
 			goto fail;
 		}
 		sqlite3_bind_blob(it->stmt, 1, s->keybuf, (int)len, SQLITE_TRANSIENT);
@@ -690,7 +749,7 @@ int store_iter_open(struct store_iter **out, struct store *s, const char *prefix
 		}
 		if (sqlite3_prepare_v2(it->db, "SELECT " COLS " FROM entries WHERE key > ?1 ORDER BY key LIMIT ?2", -1,
 				       &it->stmt, NULL) != SQLITE_OK) {
-			err = db_error(s, it->db, "reading");
+			err = store_db_error(s, it->db, "reading");
 			goto fail;
 		}
 		sqlite3_bind_blob(it->stmt, 1, "", 0, SQLITE_STATIC);
@@ -717,7 +776,7 @@ int store_iter_next(struct store_iter *it, struct entry *out)
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)
-		return db_error(it->store, it->db, "reading");
+		return store_db_error(it->store, it->db, "reading");
 	if (it->chunked) {
 		size_t n = (size_t)sqlite3_column_bytes(it->stmt, 0);
 		if (n > MM_PATH_MAX + 1)
@@ -739,32 +798,6 @@ void store_iter_free(struct store_iter *it)
 	free(it);
 }
 
-int store_count(struct store *s, struct store_counts *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(s->db, "SELECT kind, count(*) FROM entries GROUP BY kind", -1, &st, NULL) != SQLITE_OK)
-		return db_error(s, s->db, "counting");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
-		switch (sqlite3_column_int(st, 0)) {
-		case ENTRY_FILE: out->files = n; break;
-		case ENTRY_DIR: out->dirs = n; break;
-		case ENTRY_LINK: out->links = n; break;
-		default: out->tombstones += n; break;
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_error(s, s->db, "counting");
-}
-
-uint64_t store_index_id(const struct store *s)
-{
-	return s->index_id;
-}
-
 int store_iter_since(struct store_iter **out, struct store *s, uint64_t since)
 {
 	struct store_iter *it;
@@ -778,7 +811,7 @@ int store_iter_since(struct store_iter **out, struct store *s, uint64_t since)
 		goto fail;
 	if (sqlite3_prepare_v2(it->db, "SELECT " COLS " FROM entries WHERE seq > ? ORDER BY key", -1, &it->stmt,
 			       NULL) != SQLITE_OK) {
-		err = db_error(s, it->db, "reading");
+		err = store_db_error(s, it->db, "reading");
 		goto fail;
 	}
 	sqlite3_bind_int64(it->stmt, 1, (sqlite3_int64)since);
@@ -789,143 +822,18 @@ fail:
 	return err;
 }
 
-/* Prepares `sql` on the store's connection, or sets the error. */
-static int prep(struct store *s, sqlite3_stmt **st, const char *sql)
-{
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-		return db_error(s, s->db, "preparing");
-	return 0;
-}
-
-/* Steps a statement that returns no row and finalizes it. */
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_error(s, s->db, what);
-}
-
-int store_find_hash(struct store *s, const uint8_t hash[MM_HASH_LEN], struct entry *out)
-{
-	sqlite3_stmt *st = s->find_hash;
-	int rc, err;
-
-	sqlite3_bind_blob(st, 1, hash, MM_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		err = row_to_entry(s, st, out);
-	else
-		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading");
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return err;
-}
-
-static void copy_text(char *dst, size_t size, const unsigned char *src)
-{
-	snprintf(dst, size, "%s", src ? (const char *)src : "");
-}
-
-int store_peer_get(struct store *s, uint64_t id, struct store_peer *out)
-{
-	sqlite3_stmt *st;
-	int rc, err;
-
-	memset(out, 0, sizeof(*out));
-	out->id = id;
-	if ((err = prep(s, &st,
-			"SELECT name, index_id, seen_seq, last_ok, last_fail, last_error, acked_seq FROM peers WHERE id = ?")) < 0)
-		return err;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(out->name, sizeof(out->name), sqlite3_column_text(st, 0));
-		out->index_id = (uint64_t)sqlite3_column_int64(st, 1);
-		out->seen_seq = (uint64_t)sqlite3_column_int64(st, 2);
-		out->last_ok_ns = sqlite3_column_int64(st, 3);
-		out->last_fail_ns = sqlite3_column_int64(st, 4);
-		copy_text(out->last_error, sizeof(out->last_error), sqlite3_column_text(st, 5));
-		out->acked_seq = (uint64_t)sqlite3_column_int64(st, 6);
-		err = 0;
-	} else {
-		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading peers");
-	}
-	sqlite3_finalize(st);
-	return err;
-}
-
-int store_peer_put(struct store *s, const struct store_peer *p)
-{
-	struct store_peer now;
-	sqlite3_stmt *st;
-	int err;
-
-	/* a sync that changed nothing need not write (and sync) what is already there */
-	if (store_peer_get(s, p->id, &now) == 0 && now.index_id == p->index_id && now.seen_seq == p->seen_seq &&
-	    now.acked_seq == p->acked_seq && now.last_ok_ns == p->last_ok_ns && now.last_fail_ns == p->last_fail_ns &&
-	    !strcmp(now.name, p->name) && !strcmp(now.last_error, p->last_error))
-		return 0;
-	if ((err = prep(s, &st, "INSERT OR REPLACE INTO peers (id, name, index_id, seen_seq, last_ok, last_fail, "
-				"last_error, acked_seq) VALUES (?,?,?,?,?,?,?,?)")) < 0)
-		return err;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)p->id);
-	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)p->index_id);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)p->seen_seq);
-	sqlite3_bind_int64(st, 5, p->last_ok_ns);
-	sqlite3_bind_int64(st, 6, p->last_fail_ns);
-	sqlite3_bind_text(st, 7, p->last_error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, (sqlite3_int64)p->acked_seq);
-	return step_done(s, st, "writing peers");
-}
-
-int store_replica_name(struct store *s, uint64_t id, char out[65])
-{
-	sqlite3_stmt *st;
-	int rc, err;
-
-	out[0] = '\0';
-	if ((err = prep(s, &st, "SELECT name FROM replicas WHERE id = ?")) < 0)
-		return err;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		copy_text(out, 65, sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading replicas");
-}
-
-int store_replica_name_put(struct store *s, uint64_t id, const char *name)
-{
-	char known[65];
-	sqlite3_stmt *st;
-	int err;
-
-	/* every session says the peer's name: write (and sync) it only when it is news */
-	if (store_replica_name(s, id, known) == 0 && !strcmp(known, name))
-		return 0;
-	if ((err = prep(s, &st, "INSERT OR REPLACE INTO replicas (id, name) VALUES (?, ?)")) < 0)
-		return err;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	return step_done(s, st, "writing replicas");
-}
-
 int store_pending_put(struct store *s, const char *path, const void *row, size_t len)
 {
 	sqlite3_stmt *st;
 	size_t klen;
 	int err;
 
-	if ((err = encode_key(s, path, &klen)) < 0 ||
-	    (err = prep(s, &st, "INSERT OR REPLACE INTO pending (key, row) VALUES (?, ?)")) < 0)
+	if ((err = store_db_encode_key(s, path, &klen)) < 0 ||
+	    (err = store_db_prep(s, &st, "INSERT OR REPLACE INTO pending (key, row) VALUES (?, ?)")) < 0)
 		return err;
 	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, row, (int)len, SQLITE_STATIC);
-	return step_done(s, st, "writing the journal");
+	return store_db_step_done(s, st, "writing the journal");
 }
 
 int store_pending_clear(struct store *s)
@@ -940,13 +848,13 @@ int store_pending_each(struct store *s, int (*fn)(void *arg, const char *path, c
 	struct entry e;
 	int rc, err;
 
-	if ((err = prep(s, &st, "SELECT key, row FROM pending ORDER BY key")) < 0)
+	if ((err = store_db_prep(s, &st, "SELECT key, row FROM pending ORDER BY key")) < 0)
 		return err;
 	entry_init(&e);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int n = sqlite3_column_bytes(st, 0);
 		if (n <= 0 || n > MM_PATH_MAX ||
-		    (err = set_path_from_key(&e, sqlite3_column_blob(st, 0), (size_t)n)) < 0) {
+		    (err = store_db_path_from_key(&e, sqlite3_column_blob(st, 0), (size_t)n)) < 0) {
 			err = err < 0 ? err : mm_error_set(MM_ECORRUPT, "metadata store '%s': bad journal", s->path);
 			break;
 		}
@@ -954,597 +862,8 @@ int store_pending_each(struct store *s, int (*fn)(void *arg, const char *path, c
 			break;
 	}
 	if (err == 0 && rc != SQLITE_DONE)
-		err = db_error(s, s->db, "reading the journal");
+		err = store_db_error(s, s->db, "reading the journal");
 	sqlite3_finalize(st);
-	entry_dispose(&e);
-	return err;
-}
-
-void store_conflict_dispose(struct store_conflict *c)
-{
-	free(c->path);
-	free(c->copy);
-	c->path = c->copy = NULL;
-}
-
-int store_conflict_put(struct store *s, const struct store_conflict *c)
-{
-	sqlite3_stmt *st;
-	size_t klen, clen = strlen(c->copy);
-	int err;
-
-	if ((err = encode_key(s, c->path, &klen)) < 0 ||
-	    (err = prep(s, &st, "INSERT OR REPLACE INTO conflicts (key, copy, kind, detected, ours, theirs, base) "
-				"VALUES (?,?,?,?,?,?,?)")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, c->copy, (int)clen, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, c->detected_ns);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)c->ours);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)c->theirs);
-	if (c->has_base)
-		sqlite3_bind_blob(st, 7, c->base, 20, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 7);
-	return step_done(s, st, "writing conflicts");
-}
-
-int store_conflict_delete(struct store *s, const char *path)
-{
-	sqlite3_stmt *st;
-	size_t klen;
-	int err;
-
-	if ((err = encode_key(s, path, &klen)) < 0 || (err = prep(s, &st, "DELETE FROM conflicts WHERE key = ?")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	return step_done(s, st, "writing conflicts");
-}
-
-int store_conflict_delete_copy(struct store *s, const char *path, const char *copy)
-{
-	sqlite3_stmt *st;
-	size_t klen;
-	int err;
-
-	if ((err = encode_key(s, path, &klen)) < 0 ||
-	    (err = prep(s, &st, "DELETE FROM conflicts WHERE key = ? AND copy = ?")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, copy, (int)strlen(copy), SQLITE_STATIC);
-	return step_done(s, st, "writing conflicts");
-}
-
-int store_conflict_has(struct store *s, const char *path, const char *copy)
-{
-	sqlite3_stmt *st;
-	size_t klen;
-	int rc, err;
-
-	if ((err = encode_key(s, path, &klen)) < 0 ||
-	    (err = prep(s, &st, "SELECT 1 FROM conflicts WHERE key = ? AND copy = ?")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, copy, (int)strlen(copy), SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(s, s->db, "reading conflicts");
-}
-
-static int row_to_conflict(struct store *s, sqlite3_stmt *st, struct store_conflict *c)
-{
-	struct entry e;
-	int err;
-
-	entry_init(&e);
-	if ((err = set_path_from_key(&e, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0))) == 0) {
-		c->path = e.path;
-		e.path = NULL;
-		c->copy = strndup(sqlite3_column_blob(st, 1) ? (const char *)sqlite3_column_blob(st, 1) : "",
-				  (size_t)sqlite3_column_bytes(st, 1));
-		copy_text(c->kind, sizeof(c->kind), sqlite3_column_text(st, 2));
-		c->detected_ns = sqlite3_column_int64(st, 3);
-		c->ours = (uint64_t)sqlite3_column_int64(st, 4);
-		c->theirs = (uint64_t)sqlite3_column_int64(st, 5);
-		c->has_base = sqlite3_column_bytes(st, 6) == 20;
-		if (c->has_base)
-			memcpy(c->base, sqlite3_column_blob(st, 6), 20);
-		if (!c->copy)
-			err = mm_error_oom();
-	}
-	entry_dispose(&e);
-	(void)s;
-	return err;
-}
-
-int store_conflict_get(struct store *s, const char *path, struct store_conflict *out)
-{
-	sqlite3_stmt *st;
-	size_t klen;
-	int rc, err;
-
-	memset(out, 0, sizeof(*out));
-	if ((err = encode_key(s, path, &klen)) < 0 ||
-	    (err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts WHERE key = ? ORDER BY copy LIMIT 1")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		err = row_to_conflict(s, st, out);
-	else
-		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading conflicts");
-	sqlite3_finalize(st);
-	return err;
-}
-
-int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store_conflict *c), void *arg)
-{
-	sqlite3_stmt *st;
-	int rc, err;
-
-	if ((err = prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts ORDER BY key, copy")) < 0)
-		return err;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_conflict c = {0};
-		err = row_to_conflict(s, st, &c);
-		if (err == 0)
-			err = fn(arg, &c);
-		store_conflict_dispose(&c);
-		if (err < 0)
-			break;
-	}
-	if (err == 0 && rc != SQLITE_DONE)
-		err = db_error(s, s->db, "reading conflicts");
-	sqlite3_finalize(st);
-	return err;
-}
-
-int store_conflict_count(struct store *s, uint64_t *out)
-{
-	sqlite3_stmt *st;
-	int err;
-
-	*out = 0;
-	if ((err = prep(s, &st, "SELECT count(DISTINCT key) FROM conflicts")) < 0)
-		return err;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*out = (uint64_t)sqlite3_column_int64(st, 0);
-	else
-		err = db_error(s, s->db, "reading conflicts");
-	sqlite3_finalize(st);
-	return err;
-}
-
-struct prune_ctx {
-	struct store *s;
-	struct entry e;
-	char **gone; /* pairs: path, copy */
-	size_t n, cap;
-};
-
-static int prune_collect(void *arg, const struct store_conflict *c)
-{
-	struct prune_ctx *pc = arg;
-	int err = store_get(pc->s, c->copy, &pc->e);
-
-	if (err < 0 && err != MM_ENOTFOUND)
-		return err;
-	if (err == 0 && pc->e.kind != ENTRY_DELETED)
-		return 0;
-	if (pc->n + 2 > pc->cap) {
-		size_t cap = pc->cap ? pc->cap * 2 : 16;
-		char **p = realloc(pc->gone, cap * sizeof(*p));
-		if (!p)
-			return mm_error_oom();
-		pc->gone = p;
-		pc->cap = cap;
-	}
-	pc->gone[pc->n] = strdup(c->path);
-	pc->gone[pc->n + 1] = strdup(c->copy);
-	pc->n += 2;
-	if (!pc->gone[pc->n - 2] || !pc->gone[pc->n - 1])
-		return mm_error_oom();
-	return 0;
-}
-
-int store_conflicts_prune(struct store *s)
-{
-	struct prune_ctx pc = {s, {0}, NULL, 0, 0};
-	int err;
-
-	entry_init(&pc.e);
-	err = store_conflict_each(s, prune_collect, &pc);
-	for (size_t i = 0; i + 1 < pc.n; i += 2) {
-		if (err == 0)
-			err = store_conflict_delete_copy(s, pc.gone[i], pc.gone[i + 1]);
-		free(pc.gone[i]);
-		free(pc.gone[i + 1]);
-	}
-	free(pc.gone);
-	entry_dispose(&pc.e);
-	return err;
-}
-
-int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[20],
-		      uint32_t mode, uint32_t flags)
-{
-	sqlite3_stmt *st;
-	size_t klen, vlen;
-	int err;
-
-	if ((err = encode_key(s, path, &klen)) < 0)
-		return err;
-	if (vv_encode(s->vvbuf, sizeof(s->vvbuf), &vlen, vv) < 0)
-		return mm_error_set(MM_EINVAL, "version vector of '%s' too large", path);
-	/* the same version with the same content once is enough */
-	if ((err = prep(s, &st, "INSERT INTO history (key, vv, oid, flags, created, mode) SELECT ?1, ?2, ?3, ?4, ?5, ?6 "
-				"WHERE NOT EXISTS (SELECT 1 FROM history INDEXED BY history_key WHERE key = ?1 AND vv = ?2 "
-				"AND oid = ?3)")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, s->vvbuf, (int)vlen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, oid, 20, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, (int)flags);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-	sqlite3_bind_int(st, 6, (int)mode);
-	return step_done(s, st, "writing history");
-}
-
-static const uint8_t no_content[20];
-
-int store_history_mark(struct store *s, const struct entry *e)
-{
-	sqlite3_stmt *st;
-	size_t klen;
-	int rc, err;
-
-	if (e->kind == ENTRY_DIR)
-		return 0;
-	if ((err = encode_key(s, e->path, &klen)) < 0 ||
-	    (err = prep(s, &st, "SELECT 1 FROM history WHERE key = ? LIMIT 1")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : db_error(s, s->db, "reading history");
-	return store_history_add(s, e->path, &e->vv, no_content, e->mode, 0);
-}
-
-/*
- * The latest history version of `path` both `a` and `b` descend from (and,
- * when `x1`/`x2` are given, whose blob is neither): 0 with its blob and
- * mode, or MM_ENOTFOUND.
- */
-static int history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b,
-			const uint8_t *x1, const uint8_t *x2, uint8_t oid[20], uint32_t *mode)
-{
-	sqlite3_stmt *st;
-	struct vv v = VV_INIT, best = VV_INIT;
-	size_t klen;
-	int rc, err, found = 0;
-
-	if ((err = encode_key(s, path, &klen)) < 0 ||
-	    (err = prep(s, &st, "SELECT vv, oid, mode FROM history WHERE key = ?")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *o = sqlite3_column_blob(st, 1);
-		if (sqlite3_column_bytes(st, 1) != 20 ||
-		    vv_decode(&v, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0)
-			continue;
-		if (!vv_covers(a, &v) || !vv_covers(b, &v))
-			continue;
-		if ((x1 && !memcmp(o, x1, 20)) || (x2 && !memcmp(o, x2, 20)))
-			continue;
-		/* the latest common ancestor: one that descends from every other candidate met */
-		if (!found || vv_covers(&v, &best)) {
-			if (vv_copy(&best, &v) < 0) {
-				err = mm_error_oom();
-				break;
-			}
-			memcpy(oid, o, 20);
-			if (mode)
-				*mode = (uint32_t)sqlite3_column_int(st, 2);
-			found = 1;
-		}
-	}
-	if (err == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		err = db_error(s, s->db, "reading history");
-	sqlite3_finalize(st);
-	vv_dispose(&v);
-	vv_dispose(&best);
-	if (err < 0)
-		return err;
-	/* the latest common ancestor had nothing to merge against (deleted, or not text) */
-	if (found && !memcmp(oid, no_content, 20))
-		return MM_ENOTFOUND;
-	return found ? 0 : MM_ENOTFOUND;
-}
-
-int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20],
-		       uint32_t *mode)
-{
-	return history_base(s, path, a, b, NULL, NULL, oid, mode);
-}
-
-int store_history_base_for_copy(struct store *s, const char *path, const struct vv *at_path,
-				const uint8_t path_oid[20], const uint8_t copy_oid[20], uint8_t oid[20])
-{
-	sqlite3_stmt *st;
-	struct vv copy_vv = VV_INIT;
-	size_t klen;
-	int rc, err;
-
-	/* the copy's version as this replica knew it, found by its content */
-	if ((err = encode_key(s, path, &klen)) < 0 ||
-	    (err = prep(s, &st, "SELECT vv FROM history WHERE key = ? AND oid = ? LIMIT 1")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, copy_oid, 20, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	err = rc == SQLITE_ROW ? (vv_decode(&copy_vv, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0
-					  ? MM_ENOTFOUND
-					  : 0)
-	      : rc == SQLITE_DONE ? MM_ENOTFOUND
-				  : db_error(s, s->db, "reading history");
-	sqlite3_finalize(st);
-	/*
-	 * A copy whose version never stood at this path here: the best guess is
-	 * the latest earlier version of what stands at the path.
-	 */
-	if (err == MM_ENOTFOUND)
-		err = vv_copy(&copy_vv, at_path) < 0 ? mm_error_oom() : 0;
-	if (err == 0)
-		err = history_base(s, path, at_path, &copy_vv, path_oid, copy_oid, oid, NULL);
-	vv_dispose(&copy_vv);
-	return err;
-}
-
-int store_history_uses(struct store *s, const uint8_t oid[20])
-{
-	sqlite3_stmt *st;
-	int rc, err;
-
-	if ((err = prep(s, &st, "SELECT 1 FROM history WHERE oid = ? UNION ALL SELECT 1 FROM conflicts WHERE base = ? "
-				"LIMIT 1")) < 0)
-		return err;
-	sqlite3_bind_blob(st, 1, oid, 20, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, oid, 20, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : db_error(s, s->db, "reading history");
-}
-
-int store_gc(struct store *s, int64_t retention_s, uint64_t *history, uint64_t *tombstones)
-{
-	sqlite3_stmt *st = NULL, *del = NULL, *rows = NULL;
-	uint64_t acked = UINT64_MAX;
-	struct vv cur = VV_INIT, v = VV_INIT;
-	int rc, err, peers = 0;
-
-	*history = *tombstones = 0;
-	/* what every known peer has acknowledged */
-	if ((err = prep(s, &st, "SELECT acked_seq FROM peers")) < 0)
-		return err;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		uint64_t a = (uint64_t)sqlite3_column_int64(st, 0);
-		peers++;
-		if (a < acked)
-			acked = a;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (peers == 0)
-		acked = 0; /* nobody has confirmed anything: only the retention rule applies */
-	if ((err = store_begin(s)) < 0)
-		return err;
-	if ((err = prep(s, &st, "DELETE FROM history WHERE flags & 1 AND created < ?")) < 0)
-		goto fail;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL) - retention_s);
-	if ((err = step_done(s, st, "collecting history")) < 0)
-		goto fail;
-	*history += (uint64_t)sqlite3_changes(s->db);
-	/* rows every peer acknowledged: their history older than them is of no use */
-	if ((err = prep(s, &rows, "SELECT e.key, e.vv, e.kind, h.rowid, h.vv FROM entries e JOIN history h ON h.key = e.key "
-				  "WHERE e.seq <= ? AND h.flags & 1 = 0")) < 0 ||
-	    (err = prep(s, &del, "DELETE FROM history WHERE rowid = ?")) < 0)
-		goto fail;
-	sqlite3_bind_int64(rows, 1, (sqlite3_int64)acked);
-	while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
-		if (vv_decode(&cur, sqlite3_column_blob(rows, 1), (size_t)sqlite3_column_bytes(rows, 1)) < 0 ||
-		    vv_decode(&v, sqlite3_column_blob(rows, 4), (size_t)sqlite3_column_bytes(rows, 4)) < 0)
-			continue;
-		/* keep the current version's own content: the base of the next concurrent edit */
-		if (sqlite3_column_int(rows, 2) != ENTRY_DELETED && vv_compare(&cur, &v) != VV_DOMINATES)
-			continue;
-		sqlite3_bind_int64(del, 1, sqlite3_column_int64(rows, 3));
-		rc = sqlite3_step(del);
-		sqlite3_reset(del);
-		if (rc != SQLITE_DONE) {
-			err = db_error(s, s->db, "collecting history");
-			goto fail;
-		}
-		(*history)++;
-	}
-	sqlite3_finalize(rows);
-	rows = NULL;
-	sqlite3_finalize(del);
-	del = NULL;
-	if (peers) {
-		/* deletions every known peer has: they cannot bring the path back any more */
-		if ((err = prep(s, &st, "DELETE FROM entries WHERE kind = 0 AND seq <= ?")) < 0)
-			goto fail;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)acked);
-		if ((err = step_done(s, st, "collecting tombstones")) < 0)
-			goto fail;
-		*tombstones = (uint64_t)sqlite3_changes(s->db);
-	}
-	vv_dispose(&cur);
-	vv_dispose(&v);
-	return store_commit(s);
-fail:
-	sqlite3_finalize(rows);
-	sqlite3_finalize(del);
-	vv_dispose(&cur);
-	vv_dispose(&v);
-	store_rollback(s);
-	return err;
-}
-
-int store_remote_get(struct store *s, const char *name, struct store_remote *out)
-{
-	sqlite3_stmt *st;
-	int rc, err;
-
-	memset(out, 0, sizeof(*out));
-	if ((err = prep(s, &st, "SELECT url, replica_id, last_ok, last_fail, last_error FROM remotes WHERE name = ?")) < 0)
-		return err;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		copy_text(out->url, sizeof(out->url), sqlite3_column_text(st, 0));
-		out->replica_id = (uint64_t)sqlite3_column_int64(st, 1);
-		out->last_ok_ns = sqlite3_column_int64(st, 2);
-		out->last_fail_ns = sqlite3_column_int64(st, 3);
-		copy_text(out->last_error, sizeof(out->last_error), sqlite3_column_text(st, 4));
-		err = 0;
-	} else {
-		err = rc == SQLITE_DONE ? MM_ENOTFOUND : db_error(s, s->db, "reading remotes");
-	}
-	sqlite3_finalize(st);
-	return err;
-}
-
-int store_remote_note(struct store *s, const char *name, const char *url, uint64_t replica_id, int64_t when_ns,
-		      const char *error)
-{
-	sqlite3_stmt *st;
-	int err;
-
-	/* a success keeps the last failure on record (and its message); a failure keeps the last success */
-	if ((err = prep(s, &st,
-			error ? "INSERT INTO remotes (name, url, replica_id, last_fail, last_error) VALUES (?1,?2,?3,?4,?5)"
-				" ON CONFLICT(name) DO UPDATE SET url = ?2, replica_id = CASE WHEN ?3 THEN ?3 ELSE replica_id"
-				" END, last_fail = ?4, last_error = ?5"
-			      : "INSERT INTO remotes (name, url, replica_id, last_ok) VALUES (?1,?2,?3,?4)"
-				" ON CONFLICT(name) DO UPDATE SET url = ?2, replica_id = CASE WHEN ?3 THEN ?3 ELSE replica_id"
-				" END, last_ok = ?4")) < 0)
-		return err;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)replica_id);
-	sqlite3_bind_int64(st, 4, when_ns);
-	if (error)
-		sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
-	return step_done(s, st, "writing remotes");
-}
-
-int store_unsent_count(struct store *s, uint64_t peer_id, uint64_t *out)
-{
-	struct store_peer p;
-	sqlite3_stmt *st;
-	int rc, err;
-
-	*out = 0;
-	if ((err = store_peer_get(s, peer_id, &p)) < 0 && err != MM_ENOTFOUND)
-		return err;
-	/* rows changed here since the peer's last acknowledgement, except those it sent us (a peer never
-	   reached: every row) */
-	if ((err = prep(s, &st, peer_id ? "SELECT count(*) FROM entries WHERE seq > ? AND origin != ?"
-				       : "SELECT count(*) FROM entries WHERE seq > ?")) < 0)
-		return err;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)p.acked_seq);
-	if (peer_id)
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)peer_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = (uint64_t)sqlite3_column_int64(st, 0);
-	else
-		err = db_error(s, s->db, "counting changes");
-	sqlite3_finalize(st);
-	return err < 0 ? err : 0;
-}
-
-int store_peer_each(struct store *s, int (*fn)(void *arg, const struct store_peer *p), void *arg)
-{
-	sqlite3_stmt *st;
-	struct store_peer p;
-	int rc, err = 0;
-
-	if ((err = prep(s, &st, "SELECT id FROM peers ORDER BY id")) < 0)
-		return err;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((err = store_peer_get(s, (uint64_t)sqlite3_column_int64(st, 0), &p)) < 0 || (err = fn(arg, &p)) < 0)
-			break;
-	}
-	if (err == 0 && rc != SQLITE_DONE)
-		err = db_error(s, s->db, "reading peers");
-	sqlite3_finalize(st);
-	return err;
-}
-
-/* The problems store_verify() found in one row, as a message in `msg`; "" when none. */
-static void row_problems(const struct entry *e, uint64_t last_seq, char *msg, size_t size)
-{
-	const char *what = "";
-
-	if (!path_valid(e->path, strlen(e->path)))
-		what = "its path is not a valid replica path";
-	else if (e->kind == ENTRY_FILE && !e->has_hash)
-		what = "a file with no content hash";
-	else if (e->kind == ENTRY_LINK && !e->target)
-		what = "a link with no target";
-	else if (e->kind != ENTRY_LINK && e->target)
-		what = "a link target on something that is not a link";
-	else if (e->vv.n == 0)
-		what = "an empty version vector";
-	else if (e->seq == 0 || e->seq > last_seq)
-		what = "a sequence number past the store's last";
-	else if (e->writer && vv_get(&e->vv, e->writer) == 0)
-		what = "its writer is not in its version vector";
-	snprintf(msg, size, "%s", what);
-}
-
-int store_verify(struct store *s, store_problem_fn fn, void *arg, uint64_t *rows)
-{
-	sqlite3_stmt *st;
-	struct store_iter *it = NULL;
-	struct entry e;
-	char msg[256];
-	int rc, err = 0;
-
-	*rows = 0;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(100)", -1, &st, NULL) != SQLITE_OK)
-		return fn(arg, "", sqlite3_errmsg(s->db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && err == 0) {
-		const char *text = (const char *)sqlite3_column_text(st, 0);
-		if (text && strcmp(text, "ok"))
-			err = fn(arg, "", text);
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW && err == 0)
-		err = fn(arg, "", sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
-	if (err)
-		return err;
-	entry_init(&e);
-	if ((err = store_iter_open(&it, s, NULL)) < 0) {
-		err = fn(arg, "", mm_error_msg());
-		goto done;
-	}
-	while ((rc = store_iter_next(it, &e)) > 0) {
-		++*rows;
-		row_problems(&e, s->seq, msg, sizeof(msg));
-		if (msg[0] && (err = fn(arg, e.path, msg)) != 0)
-			goto done;
-	}
-	if (rc < 0 && (err = fn(arg, "", mm_error_msg())) == 0)
-		err = 1; /* a row that does not decode stops the walk */
-done:
-	store_iter_free(it);
 	entry_dispose(&e);
 	return err;
 }

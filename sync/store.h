@@ -10,6 +10,10 @@
  * Writes are made in batches: store_begin(), any number of puts,
  * store_commit().  The replica-wide version counter and the local sequence
  * number live here too and are written with the batch that used them.
+ *
+ * The declarations are grouped by the file that implements them: store.c
+ * (the core), store_peers.c, store_conflicts.c, store_history.c and
+ * store_verify.c; their shared internals are in store_db.h.
  */
 #ifndef MMSYNC_STORE_H
 #define MMSYNC_STORE_H
@@ -17,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bases.h"
 #include "vv/vv.h"
 
 #define STORE_SCHEMA_VERSION 7
@@ -72,20 +77,26 @@ void entry_fill_stat(struct entry *e, const struct stat *sb);
 struct store;
 struct store_iter;
 
+/* ---- Opening and batches (store.c) ---- */
+
 /* Creates a new store at `db_path` for replica `replica_id`; MM_EEXISTS if a file is there. */
 int store_create(const char *db_path, uint64_t replica_id);
-/* Opens an existing store; the caller frees it with store_free(). */
+/* Opens an existing store (bringing an older schema up to date); the caller frees it with store_free(). */
 int store_open(struct store **out, const char *db_path);
 void store_free(struct store *s);
 
 uint64_t store_replica_id(const struct store *s);
 /* The highest local sequence number handed out so far. */
 uint64_t store_last_seq(const struct store *s);
+/* A random id for this store's sequence numbers: a new store is a new index. */
+uint64_t store_index_id(const struct store *s);
 
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 /* Undoes the open batch, including the counters it used. */
 int store_rollback(struct store *s);
+
+/* ---- Entries: one row per path (store.c) ---- */
 
 /* Reads the row for `path` into `out`; MM_ENOTFOUND when there is none. */
 int store_get(struct store *s, const char *path, struct entry *out);
@@ -105,6 +116,17 @@ int store_put_local_change(struct store *s, struct entry *e);
  */
 int store_put_next_seq(struct store *s, struct entry *e);
 
+/* A live file row whose content hash is `hash`: 0, or MM_ENOTFOUND. */
+int store_find_hash(struct store *s, const uint8_t hash[MM_HASH_LEN], struct entry *out);
+
+struct store_counts {
+	uint64_t files, dirs, links, tombstones;
+};
+/* How many rows of each kind. */
+int store_count(struct store *s, struct store_counts *out);
+
+/* ---- Iterators (store.c) ---- */
+
 /*
  * Streams the rows at and beneath `prefix` (NULL or "" for all) in tree
  * order, from a snapshot taken now; store_iter_next() fills `out` and
@@ -122,11 +144,15 @@ void store_iter_free(struct store_iter *it);
  */
 int store_iter_since(struct store_iter **out, struct store *s, uint64_t since);
 
-/* A live file row whose content hash is `hash`: 0, or MM_ENOTFOUND. */
-int store_find_hash(struct store *s, const uint8_t hash[MM_HASH_LEN], struct entry *out);
+/* ---- The journal of a batch being renamed into place (store.c; see apply.c) ---- */
 
-/* A random id for this store's sequence numbers: a new store is a new index. */
-uint64_t store_index_id(const struct store *s);
+int store_pending_put(struct store *s, const char *path, const void *row, size_t len);
+int store_pending_clear(struct store *s);
+/* Calls fn for each pending row; stops at a negative return. */
+int store_pending_each(struct store *s, int (*fn)(void *arg, const char *path, const void *row, size_t len),
+		       void *arg);
+
+/* ---- What this replica knows of other replicas: peers, remotes, names (store_peers.c) ---- */
 
 /* What this replica knows of a peer. */
 struct store_peer {
@@ -135,15 +161,20 @@ struct store_peer {
 	uint64_t seen_seq;  /* every row of the peer up to this sequence number is here */
 	uint64_t acked_seq; /* the peer confirmed having every row of ours up to this one */
 	int64_t last_ok_ns, last_fail_ns;
-	char name[65];
+	char name[65];      /* PROTO_MAX_NAME + 1 (proto.h includes this header) */
 	char last_error[256];
 };
 /* Reads what is known of peer `id` (zeroes and MM_ENOTFOUND when nothing). */
 int store_peer_get(struct store *s, uint64_t id, struct store_peer *out);
-/* Writes it (inside a batch or not). */
+/* Writes it (inside a batch or not); writes nothing when the row already says so. */
 int store_peer_put(struct store *s, const struct store_peer *p);
-/* Calls fn for every peer known, by id. */
+/* Calls fn for every peer known, by id; stops at a negative return. */
 int store_peer_each(struct store *s, int (*fn)(void *arg, const struct store_peer *p), void *arg);
+/*
+ * How many rows of this replica peer `peer_id` has not acknowledged (rows it
+ * sent us left out); `peer_id` 0, a peer not reached yet: every row.
+ */
+int store_unsent_count(struct store *s, uint64_t peer_id, uint64_t *out);
 
 /* The last syncs with a peer as the user named it (a configured name or a URL). */
 struct store_remote {
@@ -157,28 +188,20 @@ int store_remote_get(struct store *s, const char *name, struct store_remote *out
 /* Records a success (error NULL) or a failure with its message; replica_id 0 keeps the one known. */
 int store_remote_note(struct store *s, const char *name, const char *url, uint64_t replica_id, int64_t when_ns,
 		      const char *error);
-/* How many rows of this replica peer `peer_id` has not acknowledged (rows it sent us left out). */
-int store_unsent_count(struct store *s, uint64_t peer_id, uint64_t *out);
 
-/* Names of replica ids met (for conflict copies and logs). */
+/* Names of replica ids met (for conflict copies and logs); "" and MM_ENOTFOUND for an id never named. */
 int store_replica_name(struct store *s, uint64_t id, char out[65]);
 int store_replica_name_put(struct store *s, uint64_t id, const char *name);
 
-/* The journal of a batch being renamed into place (see apply.c). */
-int store_pending_put(struct store *s, const char *path, const void *row, size_t len);
-int store_pending_clear(struct store *s);
-/* Calls fn for each pending row; stops at a negative return. */
-int store_pending_each(struct store *s, int (*fn)(void *arg, const char *path, const void *row, size_t len),
-		       void *arg);
+/* ---- Open conflicts (store_conflicts.c) ---- */
 
-/* Open conflicts. */
 struct store_conflict {
-	char *path, *copy; /* owned by the iterator's caller through conflict_dispose */
+	char *path, *copy; /* owned; freed by store_conflict_dispose() */
 	char kind[16];
 	int64_t detected_ns;
 	uint64_t ours, theirs; /* writers of the version at path and of the copy */
 	int has_base;
-	uint8_t base[20];      /* the common ancestor's content in the bases store */
+	uint8_t base[BASES_OID_LEN]; /* the common ancestor's content in the bases store */
 };
 void store_conflict_dispose(struct store_conflict *c);
 int store_conflict_put(struct store *s, const struct store_conflict *c);
@@ -188,30 +211,26 @@ int store_conflict_delete(struct store *s, const char *path);
 int store_conflict_delete_copy(struct store *s, const char *path, const char *copy);
 /* 1 when the conflict of `path` kept in `copy` is open. */
 int store_conflict_has(struct store *s, const char *path, const char *copy);
+/* The first open conflict of `path` (by copy), or MM_ENOTFOUND; the caller disposes of `out`. */
 int store_conflict_get(struct store *s, const char *path, struct store_conflict *out);
-/* Calls fn for each open conflict (one per copy) in path order, then copy order. */
-int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store_conflict *c), void *arg);
 /*
- * `mmsync check`'s look at the store itself: SQLite's integrity check, then
- * every row (a valid path, a hash for each file, a target only for links,
- * a vector holding its writer, a sequence number in range).  Calls `fn`
- * for each problem (path "" for the store as a whole); a non-zero return
- * from `fn` stops the walk and is returned.  The rows read go to *rows.
- * Returns 1 when a row that cannot be read stopped the walk.
+ * Calls fn for each open conflict (one per copy) in path order, then copy
+ * order; `c` lives until fn returns, and a negative return stops the walk.
  */
-typedef int (*store_problem_fn)(void *arg, const char *path, const char *problem);
-int store_verify(struct store *s, store_problem_fn fn, void *arg, uint64_t *rows);
+int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store_conflict *c), void *arg);
 /* The number of paths with an open conflict. */
 int store_conflict_count(struct store *s, uint64_t *out);
 /* Closes the conflicts whose copy is gone (deleted or never here). */
 int store_conflicts_prune(struct store *s);
+
+/* ---- History and gc (store_history.c) ---- */
 
 /*
  * History: which content (a blob id in the bases store) each version of a
  * path held, for finding the common ancestor of two concurrent versions.
  */
 #define HISTORY_LOSER 0x1 /* a version a conflict policy replaced: kept for gc.retention */
-int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[20],
+int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN],
 		      uint32_t mode, uint32_t flags);
 /*
  * Records that version `e` of a path has no mergeable content (a deletion,
@@ -222,11 +241,12 @@ int store_history_add(struct store *s, const char *path, const struct vv *vv, co
 int store_history_mark(struct store *s, const struct entry *e);
 /*
  * The latest version of `path` from which both `a` and `b` descend, that
- * has a blob here: its id in `oid`, or MM_ENOTFOUND (also when that latest
- * version has no mergeable content).
+ * has a blob here: its id in `oid` and its mode in *mode (when mode is not
+ * NULL), or MM_ENOTFOUND (also when that latest version has no mergeable
+ * content).
  */
-int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, uint8_t oid[20],
-		       uint32_t *mode);
+int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b,
+		       uint8_t oid[BASES_OID_LEN], uint32_t *mode);
 /*
  * For a conflict seen only through its copy: the latest version of `path`
  * that `at_path` descends from, that the version holding blob `copy_oid`
@@ -234,20 +254,30 @@ int store_history_base(struct store *s, const char *path, const struct vv *a, co
  * content is neither side's.
  */
 int store_history_base_for_copy(struct store *s, const char *path, const struct vv *at_path,
-				const uint8_t path_oid[20], const uint8_t copy_oid[20], uint8_t oid[20]);
-/* 1 when some history row names blob `oid`. */
-int store_history_uses(struct store *s, const uint8_t oid[20]);
+				const uint8_t path_oid[BASES_OID_LEN], const uint8_t copy_oid[BASES_OID_LEN],
+				uint8_t oid[BASES_OID_LEN]);
+/* 1 when some history row, or some open conflict's base, names blob `oid`. */
+int store_history_uses(struct store *s, const uint8_t oid[BASES_OID_LEN]);
 /*
  * gc: drops the history every known peer is past (rows dominated by a
  * current row that all of them acknowledged, and everything of a deletion
  * they all acknowledged, with the tombstone itself), and losers older than
- * `retention_s`.  Counts go to *history and *tombstones.
+ * `retention_s`.  Counts go to *history and *tombstones.  Runs in a batch
+ * of its own: none may be open.
  */
 int store_gc(struct store *s, int64_t retention_s, uint64_t *history, uint64_t *tombstones);
 
-struct store_counts {
-	uint64_t files, dirs, links, tombstones;
-};
-int store_count(struct store *s, struct store_counts *out);
+/* ---- Verify (store_verify.c) ---- */
+
+/*
+ * `mmsync check`'s look at the store itself: SQLite's integrity check, then
+ * every row (a valid path, a hash for each file, a target only for links,
+ * a vector holding its writer, a sequence number in range).  Calls `fn`
+ * for each problem (path "" for the store as a whole); a non-zero return
+ * from `fn` stops the walk and is returned.  The rows read go to *rows.
+ * Returns 1 when a row that cannot be read stopped the walk.
+ */
+typedef int (*store_problem_fn)(void *arg, const char *path, const char *problem);
+int store_verify(struct store *s, store_problem_fn fn, void *arg, uint64_t *rows);
 
 #endif
