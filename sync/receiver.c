@@ -51,40 +51,50 @@ struct plan_item {
 };
 
 struct receiver {
-	struct session *ss;
-	sqlite3 *db;
-	sqlite3_stmt *add, *req_cur, *apply_cur, *req_seen, *req_put, *touches;
+	struct phase *ph;
 	struct apply *ap;
 	struct ignore *ig;
-	int64_t fifo[RECV_WINDOW];
-	size_t fifo_head, fifo_n;
-	int req_done;
-	struct plan_item req_item, item;
+	struct merge_config mc;
+	/* the plan database */
+	struct {
+		sqlite3 *db;
+		sqlite3_stmt *add, *touches, *req_seen, *req_put, *retry_add;
+		struct wbuf enc; /* a row as stored */
+	} plan;
+	/* the requests sent ahead of the apply pass */
+	struct {
+		sqlite3_stmt *cur;  /* the plan, read ahead of the apply pass */
+		struct plan_item item;
+		int done;           /* cur is at its end */
+		int64_t fifo[RECV_WINDOW]; /* plan items whose content is on its way, oldest first */
+		size_t head, n;
+		int basis_fd[RECV_WINDOW]; /* per outstanding request: the basis a delta was asked against, or -1 */
+		uint64_t basis_size[RECV_WINDOW];
+		int deltas_out;     /* delta requests outstanding */
+		uint64_t delta_min; /* files smaller than this come whole (sync.deltaMinSize) */
+		int no_delta;       /* the retry round: whole content only */
+		struct wbuf sig;    /* the signature of a delta request */
+	} win;
+	/* contents kept for merges, bases and policies */
+	struct {
+		struct wbuf theirs, ours;
+		size_t keep_max; /* how much of the next content get_content keeps */
+	} buf;
+	/* the apply pass */
+	sqlite3_stmt *apply_cur;
+	struct plan_item item;
 	struct entry ours;
 	struct entry probe; /* scratch for lookups that must not disturb `ours` */
-	struct wbuf enc;
-	uint64_t conflicts, kept, failed_before;
-	int conn_error; /* the connection failed: the session cannot go on */
-	char why[256];  /* why the last content could not be had */
-	struct merge_config mc;
-	struct wbuf theirs_buf, ours_buf; /* contents kept for merges, bases and policies */
-	size_t keep_max;                  /* how much of the next content get_content keeps */
-	uint64_t merged;
-	int basis_fd[RECV_WINDOW];        /* per outstanding request: the basis a delta was asked against, or -1 */
-	uint64_t basis_size[RECV_WINDOW];
-	int deltas_out;                   /* delta requests outstanding */
-	uint64_t delta_min;               /* files smaller than this come whole (sync.deltaMinSize) */
-	int no_delta;                     /* the retry round: whole content only */
-	int redo;                         /* the content at hand came as a delta that did not reproduce it */
-	sqlite3_stmt *retry_add;
-	uint64_t retries;
-	struct wbuf sig;
+	int conn_error;     /* the connection failed: the session cannot go on */
+	int redo;           /* the content at hand came as a delta that did not reproduce it */
+	char why[256];      /* why the last content could not be had */
+	uint64_t conflicts, kept, merged, retries, failed_before;
 	struct session_progress prog;
 };
 
 static int db_fail(struct receiver *rv, const char *what)
 {
-	return mm_error_set(MM_EIO, "plan: %s: %s", what, sqlite3_errmsg(rv->db));
+	return mm_error_set(MM_EIO, "plan: %s: %s", what, sqlite3_errmsg(rv->plan.db));
 }
 
 static const char *plan_order =
@@ -93,9 +103,9 @@ static const char *plan_order =
 static int plan_open(struct receiver *rv)
 {
 	/* "": a private temporary database on disk, gone when closed */
-	if (sqlite3_open_v2("", &rv->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2("", &rv->plan.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
 		return mm_error_set(MM_EIO, "cannot open a temporary database");
-	if (sqlite3_exec(rv->db,
+	if (sqlite3_exec(rv->plan.db,
 			 "PRAGMA cache_size = -4000; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
 			 "CREATE TABLE plan (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER,"
 			 " row BLOB, path BLOB);"
@@ -104,47 +114,47 @@ static int plan_open(struct receiver *rv)
 			 "CREATE TABLE retry (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER, row BLOB);"
 			 "BEGIN",
 			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(rv->db, "INSERT INTO plan (phase, action, fetch, row, path) VALUES (?,?,?,?,?)", -1,
-			       &rv->add, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(rv->db, "SELECT 1 FROM plan WHERE path = ? AND action IN (?, ?) AND phase <= ?", -1, &rv->touches, NULL) !=
+	    sqlite3_prepare_v2(rv->plan.db, "INSERT INTO plan (phase, action, fetch, row, path) VALUES (?,?,?,?,?)", -1,
+			       &rv->plan.add, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->plan.db, "SELECT 1 FROM plan WHERE path = ? AND action IN (?, ?) AND phase <= ?", -1, &rv->plan.touches, NULL) !=
 		    SQLITE_OK ||
-	    sqlite3_prepare_v2(rv->db, "SELECT 1 FROM requested WHERE hash = ?", -1, &rv->req_seen, NULL) !=
+	    sqlite3_prepare_v2(rv->plan.db, "SELECT 1 FROM requested WHERE hash = ?", -1, &rv->plan.req_seen, NULL) !=
 		    SQLITE_OK ||
-	    sqlite3_prepare_v2(rv->db, "INSERT OR IGNORE INTO requested (hash) VALUES (?)", -1, &rv->req_put, NULL) !=
+	    sqlite3_prepare_v2(rv->plan.db, "INSERT OR IGNORE INTO requested (hash) VALUES (?)", -1, &rv->plan.req_put, NULL) !=
 		    SQLITE_OK ||
-	    sqlite3_prepare_v2(rv->db, "INSERT OR IGNORE INTO retry SELECT n, phase, action, fetch, row FROM plan WHERE n = ?",
-			       -1, &rv->retry_add, NULL) != SQLITE_OK)
+	    sqlite3_prepare_v2(rv->plan.db, "INSERT OR IGNORE INTO retry SELECT n, phase, action, fetch, row FROM plan WHERE n = ?",
+			       -1, &rv->plan.retry_add, NULL) != SQLITE_OK)
 		return db_fail(rv, "setting up");
 	return 0;
 }
 
 static void plan_close(struct receiver *rv)
 {
-	sqlite3_finalize(rv->add);
-	sqlite3_finalize(rv->req_cur);
+	sqlite3_finalize(rv->plan.add);
+	sqlite3_finalize(rv->win.cur);
 	sqlite3_finalize(rv->apply_cur);
-	sqlite3_finalize(rv->req_seen);
-	sqlite3_finalize(rv->req_put);
-	sqlite3_finalize(rv->touches);
-	sqlite3_finalize(rv->retry_add);
-	sqlite3_close(rv->db);
+	sqlite3_finalize(rv->plan.req_seen);
+	sqlite3_finalize(rv->plan.req_put);
+	sqlite3_finalize(rv->plan.touches);
+	sqlite3_finalize(rv->plan.retry_add);
+	sqlite3_close(rv->plan.db);
 }
 
 static int plan_add(struct receiver *rv, int phase, int action, int fetch, const struct entry *theirs)
 {
 	int rc;
 
-	wbuf_reset(&rv->enc);
-	proto_put_row(&rv->enc, theirs);
-	if (rv->enc.oom)
+	wbuf_reset(&rv->plan.enc);
+	proto_put_row(&rv->plan.enc, theirs);
+	if (rv->plan.enc.oom)
 		return mm_error_oom();
-	sqlite3_bind_int(rv->add, 1, phase);
-	sqlite3_bind_int(rv->add, 2, action);
-	sqlite3_bind_int(rv->add, 3, fetch);
-	sqlite3_bind_blob(rv->add, 4, rv->enc.p + 5, (int)rv->enc.len - 5, SQLITE_STATIC);
-	sqlite3_bind_blob(rv->add, 5, theirs->path, (int)strlen(theirs->path), SQLITE_STATIC);
-	rc = sqlite3_step(rv->add);
-	sqlite3_reset(rv->add);
+	sqlite3_bind_int(rv->plan.add, 1, phase);
+	sqlite3_bind_int(rv->plan.add, 2, action);
+	sqlite3_bind_int(rv->plan.add, 3, fetch);
+	sqlite3_bind_blob(rv->plan.add, 4, rv->plan.enc.p + 5, (int)rv->plan.enc.len - 5, SQLITE_STATIC);
+	sqlite3_bind_blob(rv->plan.add, 5, theirs->path, (int)strlen(theirs->path), SQLITE_STATIC);
+	rc = sqlite3_step(rv->plan.add);
+	sqlite3_reset(rv->plan.add);
 	return rc == SQLITE_DONE ? 0 : db_fail(rv, "writing");
 }
 
@@ -169,7 +179,7 @@ static int plan_next(struct receiver *rv, sqlite3_stmt *st, struct plan_item *it
 /* Decides what to do with one row of the peer's index. */
 static int plan_row(struct receiver *rv, struct entry *theirs)
 {
-	struct store *s = rv->ss->r->store;
+	struct store *s = rv->ph->r->store;
 	int have, action, phase = PHASE_CREATE, fetch = 0, err;
 
 	if ((err = ignore_match(rv->ig, theirs->path, theirs->kind == ENTRY_DIR)) != 0)
@@ -201,7 +211,7 @@ static int plan_row(struct receiver *rv, struct entry *theirs)
 
 static int receive_index(struct receiver *rv, uint64_t *max_seq)
 {
-	struct session *ss = rv->ss;
+	struct phase *ph = rv->ph;
 	struct entry theirs;
 	char prev[MM_PATH_MAX + 1] = "";
 	const uint8_t *p;
@@ -210,7 +220,7 @@ static int receive_index(struct receiver *rv, uint64_t *max_seq)
 
 	entry_init(&theirs);
 	for (;;) {
-		if ((err = conn_recv(ss->c, &type, &p, &len)) < 0)
+		if ((err = conn_recv(ph->c, &type, &p, &len)) < 0)
 			break;
 		if (type == MSG_INDEX_END) {
 			err = proto_get_u64(max_seq, p, len, "index-end");
@@ -220,12 +230,12 @@ static int receive_index(struct receiver *rv, uint64_t *max_seq)
 			uint64_t id;
 			char name[PROTO_MAX_NAME + 1];
 			if ((err = proto_get_replica(&id, name, p, len)) < 0 ||
-			    (id != ss->r->id && (err = store_replica_name_put(ss->r->store, id, name)) < 0))
+			    (id != ph->r->id && (err = store_replica_name_put(ph->r->store, id, name)) < 0))
 				break;
 			continue;
 		}
 		if (type != MSG_ROW) {
-			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' in its index", ss->c->peer,
+			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' in its index", ph->c->peer,
 					   proto_type_name(type));
 			break;
 		}
@@ -234,13 +244,13 @@ static int receive_index(struct receiver *rv, uint64_t *max_seq)
 		/* tree order, strictly: no path twice, and directories before what they hold */
 		if (prev[0] && path_tree_cmp(prev, theirs.path) >= 0) {
 			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' out of order or twice",
-					   ss->c->peer, theirs.path);
+					   ph->c->peer, theirs.path);
 			break;
 		}
 		memcpy(prev, theirs.path, strlen(theirs.path) + 1);
-		if (!session_in_filters(ss, theirs.path)) {
+		if (!phase_in_filters(ph, theirs.path)) {
 			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s', outside the paths asked for",
-					   ss->c->peer, theirs.path);
+					   ph->c->peer, theirs.path);
 			break;
 		}
 		failpoint("recv-row");
@@ -260,12 +270,12 @@ static int plan_touches(struct receiver *rv, const char *path, int phase)
 {
 	int rc;
 
-	sqlite3_bind_blob(rv->touches, 1, path, (int)strlen(path), SQLITE_STATIC);
-	sqlite3_bind_int(rv->touches, 2, REC_UPDATE);
-	sqlite3_bind_int(rv->touches, 3, REC_CONFLICT);
-	sqlite3_bind_int(rv->touches, 4, phase == PHASE_CREATE ? PHASE_CREATE : PHASE_AFTER);
-	rc = sqlite3_step(rv->touches);
-	sqlite3_reset(rv->touches);
+	sqlite3_bind_blob(rv->plan.touches, 1, path, (int)strlen(path), SQLITE_STATIC);
+	sqlite3_bind_int(rv->plan.touches, 2, REC_UPDATE);
+	sqlite3_bind_int(rv->plan.touches, 3, REC_CONFLICT);
+	sqlite3_bind_int(rv->plan.touches, 4, phase == PHASE_CREATE ? PHASE_CREATE : PHASE_AFTER);
+	rc = sqlite3_step(rv->plan.touches);
+	sqlite3_reset(rv->plan.touches);
 	return rc == SQLITE_ROW;
 }
 
@@ -275,7 +285,7 @@ static int plan_get(struct receiver *rv, const char *path, struct entry *out)
 	sqlite3_stmt *st;
 	int rc, err = MM_ENOTFOUND;
 
-	if (sqlite3_prepare_v2(rv->db, "SELECT row FROM plan WHERE path = ?", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(rv->plan.db, "SELECT row FROM plan WHERE path = ?", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(rv, "reading");
 	sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -291,7 +301,7 @@ static int plan_has(struct receiver *rv, const char *path)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(rv->db, "SELECT 1 FROM plan WHERE path = ?", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(rv->plan.db, "SELECT 1 FROM plan WHERE path = ?", -1, &st, NULL) != SQLITE_OK)
 		return 1; /* when unsure, taken */
 	sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -304,8 +314,8 @@ static int put_sig(void *arg, const void *p, size_t n)
 {
 	struct receiver *rv = arg;
 
-	put_bytes(&rv->sig, p, n);
-	return rv->sig.oom ? mm_error_oom() : 0;
+	put_bytes(&rv->win.sig, p, n);
+	return rv->win.sig.oom ? mm_error_oom() : 0;
 }
 
 /*
@@ -316,29 +326,29 @@ static int put_sig(void *arg, const void *p, size_t n)
 static int ask_delta(struct receiver *rv, const struct plan_item *it, int slot)
 {
 	const struct entry *t = &it->theirs;
-	struct conn *c = rv->ss->c;
+	struct conn *c = rv->ph->c;
 	struct stat sb;
 	int fd;
 
-	if (rv->no_delta || it->action != REC_UPDATE || t->size < rv->delta_min || rv->deltas_out >= RECV_MAX_DELTAS)
+	if (rv->win.no_delta || it->action != REC_UPDATE || t->size < rv->win.delta_min || rv->win.deltas_out >= RECV_MAX_DELTAS)
 		return 0;
-	if (store_get(rv->ss->r->store, t->path, &rv->probe) < 0 || rv->probe.kind != ENTRY_FILE ||
-	    rv->probe.size < rv->delta_min / 4 || rv->probe.size == 0)
+	if (store_get(rv->ph->r->store, t->path, &rv->probe) < 0 || rv->probe.kind != ENTRY_FILE ||
+	    rv->probe.size < rv->win.delta_min / 4 || rv->probe.size == 0)
 		return 0;
-	if (fs_open_beneath(&fd, rv->ss->r->rootfd, t->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0) < 0)
+	if (fs_open_beneath(&fd, rv->ph->r->rootfd, t->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0) < 0)
 		return 0;
-	wbuf_reset(&rv->sig);
+	wbuf_reset(&rv->win.sig);
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || delta_signature(fd, (uint64_t)sb.st_size, put_sig, rv) < 0) {
 		close(fd);
 		return 0; /* whole, then */
 	}
 	proto_put_raw(&c->out, MSG_DREQUEST, t->hash, MM_HASH_LEN);
-	for (size_t off = 0; off < rv->sig.len; off += SIG_CHUNK)
-		proto_put_raw(&c->out, MSG_SIG, rv->sig.p + off, rv->sig.len - off < SIG_CHUNK ? rv->sig.len - off : SIG_CHUNK);
-	proto_put_u64(&c->out, MSG_SIG_END, rv->sig.len);
-	rv->basis_fd[slot] = fd;
-	rv->basis_size[slot] = (uint64_t)sb.st_size;
-	rv->deltas_out++;
+	for (size_t off = 0; off < rv->win.sig.len; off += SIG_CHUNK)
+		proto_put_raw(&c->out, MSG_SIG, rv->win.sig.p + off, rv->win.sig.len - off < SIG_CHUNK ? rv->win.sig.len - off : SIG_CHUNK);
+	proto_put_u64(&c->out, MSG_SIG_END, rv->win.sig.len);
+	rv->win.basis_fd[slot] = fd;
+	rv->win.basis_size[slot] = (uint64_t)sb.st_size;
+	rv->win.deltas_out++;
 	return 1;
 }
 
@@ -347,62 +357,62 @@ static int pump_requests(struct receiver *rv)
 	struct entry probe;
 	int rc, err = 0;
 
-	if (rv->req_done)
+	if (rv->win.done)
 		return 0;
 	entry_init(&probe);
-	while (rv->fifo_n < RECV_WINDOW) {
-		struct entry *t = &rv->req_item.theirs;
-		if ((rc = plan_next(rv, rv->req_cur, &rv->req_item)) <= 0) {
+	while (rv->win.n < RECV_WINDOW) {
+		struct entry *t = &rv->win.item.theirs;
+		if ((rc = plan_next(rv, rv->win.cur, &rv->win.item)) <= 0) {
 			err = rc;
-			rv->req_done = 1;
+			rv->win.done = 1;
 			break;
 		}
-		if (!rv->req_item.fetch)
+		if (!rv->win.item.fetch)
 			continue;
 		/* held here already, or asked for once in this session: copied locally */
-		sqlite3_bind_blob(rv->req_seen, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
-		rc = sqlite3_step(rv->req_seen);
-		sqlite3_reset(rv->req_seen);
+		sqlite3_bind_blob(rv->plan.req_seen, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
+		rc = sqlite3_step(rv->plan.req_seen);
+		sqlite3_reset(rv->plan.req_seen);
 		if (rc == SQLITE_ROW)
 			continue;
-		if (store_find_hash(rv->ss->r->store, t->hash, &probe) == 0 && !plan_touches(rv, probe.path, rv->req_item.phase))
+		if (store_find_hash(rv->ph->r->store, t->hash, &probe) == 0 && !plan_touches(rv, probe.path, rv->win.item.phase))
 			continue;
-		int slot = (int)((rv->fifo_head + rv->fifo_n) % RECV_WINDOW);
-		if (ask_delta(rv, &rv->req_item, slot)) {
-			rv->fifo[slot] = rv->req_item.n;
-			rv->fifo_n++;
-			if ((err = conn_flush_over(rv->ss->c, 1u << 20)) < 0)
+		int slot = (int)((rv->win.head + rv->win.n) % RECV_WINDOW);
+		if (ask_delta(rv, &rv->win.item, slot)) {
+			rv->win.fifo[slot] = rv->win.item.n;
+			rv->win.n++;
+			if ((err = conn_flush_over(rv->ph->c, 1u << 20)) < 0)
 				break;
 			continue;
 		}
 		/* only content written as it is (not merged, not set aside) is a source for the next item */
-		if (rv->req_item.action == REC_UPDATE) {
-			sqlite3_bind_blob(rv->req_put, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
-			rc = sqlite3_step(rv->req_put);
-			sqlite3_reset(rv->req_put);
+		if (rv->win.item.action == REC_UPDATE) {
+			sqlite3_bind_blob(rv->plan.req_put, 1, t->hash, MM_HASH_LEN, SQLITE_STATIC);
+			rc = sqlite3_step(rv->plan.req_put);
+			sqlite3_reset(rv->plan.req_put);
 			if (rc != SQLITE_DONE) {
 				err = db_fail(rv, "writing");
 				break;
 			}
 		}
-		proto_put_request(&rv->ss->c->out, t->hash);
-		rv->fifo[(rv->fifo_head + rv->fifo_n) % RECV_WINDOW] = rv->req_item.n;
-		rv->fifo_n++;
+		proto_put_request(&rv->ph->c->out, t->hash);
+		rv->win.fifo[(rv->win.head + rv->win.n) % RECV_WINDOW] = rv->win.item.n;
+		rv->win.n++;
 	}
 	entry_dispose(&probe);
 	if (err == 0)
-		err = conn_flush(rv->ss->c);
+		err = conn_flush(rv->ph->c);
 	return err;
 }
 
 static void progress(struct receiver *rv)
 {
-	const struct session_opts *o = rv->ss->o;
+	const struct phase *ph = rv->ph;
 
-	if (o && o->on_progress) {
-		rv->prog.wire_in = rv->ss->c->bytes_in;
-		rv->prog.wire_out = rv->ss->c->bytes_out;
-		o->on_progress(o->arg, &rv->prog);
+	if (ph->on_progress) {
+		rv->prog.wire_in = ph->c->bytes_in;
+		rv->prog.wire_out = ph->c->bytes_out;
+		ph->on_progress(ph->arg, &rv->prog);
 	}
 }
 
@@ -434,7 +444,7 @@ static int patch_write(void *arg, const void *p, size_t n)
 static int get_delta(struct receiver *rv, struct plan_item *it, struct apply_tmp *tmp, int basis, uint64_t basis_size,
 		     int *failed)
 {
-	struct conn *c = rv->ss->c;
+	struct conn *c = rv->ph->c;
 	struct delta_patch *dp = NULL;
 	struct patch_sink ps = {rv, tmp, 0};
 	const uint8_t *p;
@@ -500,8 +510,8 @@ static int get_delta(struct receiver *rv, struct plan_item *it, struct apply_tmp
  */
 static int get_content(struct receiver *rv, struct plan_item *it, const char *path, struct apply_tmp **tmp)
 {
-	struct conn *c = rv->ss->c;
-	int from_peer = rv->fifo_n && rv->fifo[rv->fifo_head] == it->n;
+	struct conn *c = rv->ph->c;
+	int from_peer = rv->win.n && rv->win.fifo[rv->win.head] == it->n;
 	int err, type, failed = 0;
 	const uint8_t *p;
 	size_t len;
@@ -516,9 +526,9 @@ static int get_content(struct receiver *rv, struct plan_item *it, const char *pa
 		failed = 1; /* still read what the peer sends for it */
 	}
 	if (*tmp && it->theirs.kind == ENTRY_FILE) {
-		size_t max = rv->keep_max > rv->mc.max_size ? rv->keep_max : rv->mc.max_size;
+		size_t max = rv->buf.keep_max > rv->mc.max_size ? rv->buf.keep_max : rv->mc.max_size;
 		if (it->theirs.size <= max)
-			apply_tmp_keep(*tmp, &rv->theirs_buf, max);
+			apply_tmp_keep(*tmp, &rv->buf.theirs, max);
 	}
 	if (!from_peer) {
 		err = apply_tmp_copy_local(rv->ap, *tmp, it->theirs.hash);
@@ -530,14 +540,14 @@ static int get_content(struct receiver *rv, struct plan_item *it, const char *pa
 		}
 		return 0;
 	}
-	int slot = (int)rv->fifo_head;
-	rv->fifo_head = (rv->fifo_head + 1) % RECV_WINDOW;
-	rv->fifo_n--;
-	if (rv->basis_fd[slot] >= 0) {
-		int basis = rv->basis_fd[slot];
-		rv->basis_fd[slot] = -1;
-		rv->deltas_out--;
-		err = get_delta(rv, it, failed ? NULL : *tmp, basis, rv->basis_size[slot], &failed);
+	int slot = (int)rv->win.head;
+	rv->win.head = (rv->win.head + 1) % RECV_WINDOW;
+	rv->win.n--;
+	if (rv->win.basis_fd[slot] >= 0) {
+		int basis = rv->win.basis_fd[slot];
+		rv->win.basis_fd[slot] = -1;
+		rv->win.deltas_out--;
+		err = get_delta(rv, it, failed ? NULL : *tmp, basis, rv->win.basis_size[slot], &failed);
 		close(basis);
 		goto out;
 	}
@@ -588,16 +598,16 @@ static void item_failed(struct receiver *rv, const char *path, const char *why)
 	if (rv->redo) {
 		/* a delta that went wrong: the content is fetched whole once the plan is done */
 		rv->redo = 0;
-		sqlite3_bind_int64(rv->retry_add, 1, rv->item.n);
-		int rc = sqlite3_step(rv->retry_add);
-		sqlite3_reset(rv->retry_add);
+		sqlite3_bind_int64(rv->plan.retry_add, 1, rv->item.n);
+		int rc = sqlite3_step(rv->plan.retry_add);
+		sqlite3_reset(rv->plan.retry_add);
 		if (rc == SQLITE_DONE) {
 			rv->retries++;
 			return;
 		}
 	}
-	rv->ss->res->failed++;
-	session_event(rv->ss, EV_FAILED, path, why);
+	rv->ph->res->failed++;
+	phase_event(rv->ph, EV_FAILED, path, why);
 }
 
 /* `row` = theirs with the vectors merged and marked as coming from the peer when nothing was added. */
@@ -612,7 +622,7 @@ static int merged_row(struct receiver *rv, struct entry *row, const struct entry
 		return mm_error_oom();
 	if (base != theirs && (err = vv_merge(&row->vv, &theirs->vv)) < 0)
 		return mm_error_oom();
-	row->origin = vv_compare(&row->vv, &theirs->vv) == VV_EQUAL ? rv->ss->peer.replica_id : 0;
+	row->origin = vv_compare(&row->vv, &theirs->vv) == VV_EQUAL ? rv->ph->peer_id : 0;
 	if (row->writer == 0)
 		row->writer = theirs->writer;
 	return 0;
@@ -629,10 +639,10 @@ static int base_of(struct receiver *rv, struct apply_tmp *tmp, const struct entr
 	int err;
 
 	*base = NULL;
-	if (!apply_tmp_kept(tmp) || rv->theirs_buf.len > rv->mc.max_size || row->size != rv->theirs_buf.len ||
-	    !text_is_text(rv->theirs_buf.p, rv->theirs_buf.len))
+	if (!apply_tmp_kept(tmp) || rv->buf.theirs.len > rv->mc.max_size || row->size != rv->buf.theirs.len ||
+	    !text_is_text(rv->buf.theirs.p, rv->buf.theirs.len))
 		return 0;
-	if ((err = replica_bases(rv->ss->r, &b)) < 0 || (err = bases_put(b, rv->theirs_buf.p, rv->theirs_buf.len, oid)) < 0)
+	if ((err = replica_bases(rv->ph->r, &b)) < 0 || (err = bases_put(b, rv->buf.theirs.p, rv->buf.theirs.len, oid)) < 0)
 		return err;
 	*base = oid;
 	return 0;
@@ -692,7 +702,7 @@ static int skip_content(struct receiver *rv, struct plan_item *it)
 	struct apply_tmp *tmp = NULL;
 	int err;
 
-	if (!(it->fetch && rv->fifo_n && rv->fifo[rv->fifo_head] == it->n))
+	if (!(it->fetch && rv->win.n && rv->win.fifo[rv->win.head] == it->n))
 		return 0;
 	err = get_content(rv, it, it->theirs.path, &tmp);
 	apply_tmp_abort(rv->ap, tmp);
@@ -716,9 +726,9 @@ static int conflict_name(struct receiver *rv, char *out, size_t size, const char
 	if (dot == base)
 		dot = NULL; /* only a leading dot: no extension */
 	stemlen = dot ? (size_t)(dot - base) : strlen(base);
-	if (loser->writer == rv->ss->r->id)
-		snprintf(name, sizeof(name), "%s", rv->ss->r->name);
-	else if (store_replica_name(rv->ss->r->store, loser->writer, name) < 0 || !name[0])
+	if (loser->writer == rv->ph->r->id)
+		snprintf(name, sizeof(name), "%s", rv->ph->r->name);
+	else if (store_replica_name(rv->ph->r->store, loser->writer, name) < 0 || !name[0])
 		vv_id_format(name, loser->writer);
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
@@ -738,8 +748,8 @@ static int conflict_name(struct receiver *rv, char *out, size_t size, const char
 			     name, suffix, dot ? dot : "");
 		if (n < 0 || (size_t)n >= size || !path_valid(out, strlen(out)) || strlen(out) - dirlen > MM_NAME_MAX)
 			return mm_error_set(MM_EINVAL, "no room for a conflict copy of '%s'", path);
-		taken = store_get(rv->ss->r->store, out, &rv->probe) == 0 && rv->probe.kind != ENTRY_DELETED;
-		if (!taken && fs_open_parent(&dirfd, &leaf, rv->ss->r->rootfd, out) == 0) {
+		taken = store_get(rv->ph->r->store, out, &rv->probe) == 0 && rv->probe.kind != ENTRY_DELETED;
+		if (!taken && fs_open_parent(&dirfd, &leaf, rv->ph->r->rootfd, out) == 0) {
 			taken = fstatat(dirfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 			close(dirfd);
 		}
@@ -753,28 +763,28 @@ static int conflict_name(struct receiver *rv, char *out, size_t size, const char
 /* The name of replica `id` for labels and copies. */
 static void writer_name(struct receiver *rv, uint64_t id, char name[65])
 {
-	if (id == rv->ss->r->id)
-		snprintf(name, 65, "%s", rv->ss->r->name);
-	else if (store_replica_name(rv->ss->r->store, id, name) < 0 || !name[0])
+	if (id == rv->ph->r->id)
+		snprintf(name, 65, "%s", rv->ph->r->name);
+	else if (store_replica_name(rv->ph->r->store, id, name) < 0 || !name[0])
 		vv_id_format(name, id);
 }
 
-/* Reads our version of a file (at most `max` bytes) into rv->ours_buf: 1 when it still has ours->hash. */
+/* Reads our version of a file (at most `max` bytes) into rv->buf.ours: 1 when it still has ours->hash. */
 static int read_ours(struct receiver *rv, const struct entry *ours, size_t max)
 {
 	uint8_t h[MM_HASH_LEN];
 	struct hasher *hs;
 	int fd, ok = 0;
 
-	wbuf_reset(&rv->ours_buf);
-	if (ours->size > max || fs_open_beneath(&fd, rv->ss->r->rootfd, ours->path, O_RDONLY | O_NONBLOCK, 0) < 0)
+	wbuf_reset(&rv->buf.ours);
+	if (ours->size > max || fs_open_beneath(&fd, rv->ph->r->rootfd, ours->path, O_RDONLY | O_NONBLOCK, 0) < 0)
 		return 0;
 	for (;;) {
-		uint8_t *p = wbuf_grow(&rv->ours_buf, 65536);
+		uint8_t *p = wbuf_grow(&rv->buf.ours, 65536);
 		ssize_t n;
 		if (!p)
 			break;
-		rv->ours_buf.len -= 65536;
+		rv->buf.ours.len -= 65536;
 		do
 			n = read(fd, p, 65536);
 		while (n < 0 && errno == EINTR);
@@ -782,8 +792,8 @@ static int read_ours(struct receiver *rv, const struct entry *ours, size_t max)
 			ok = n == 0;
 			break;
 		}
-		rv->ours_buf.len += (size_t)n;
-		if (rv->ours_buf.len > max) {
+		rv->buf.ours.len += (size_t)n;
+		if (rv->buf.ours.len > max) {
 			ok = 0;
 			break;
 		}
@@ -791,21 +801,21 @@ static int read_ours(struct receiver *rv, const struct entry *ours, size_t max)
 	close(fd);
 	if (!ok || hasher_new(&hs) < 0)
 		return 0;
-	ok = hasher_buf(hs, rv->ours_buf.p, rv->ours_buf.len, h) == 0 && !memcmp(h, ours->hash, MM_HASH_LEN);
+	ok = hasher_buf(hs, rv->buf.ours.p, rv->buf.ours.len, h) == 0 && !memcmp(h, ours->hash, MM_HASH_LEN);
 	hasher_free(hs);
 	return ok;
 }
 
-/* 1 when rv->theirs_buf holds exactly the content `theirs` announces. */
+/* 1 when rv->buf.theirs holds exactly the content `theirs` announces. */
 static int theirs_kept(struct receiver *rv, struct apply_tmp *tmp, const struct entry *theirs)
 {
 	uint8_t h[MM_HASH_LEN];
 	struct hasher *hs;
 	int ok;
 
-	if (!tmp || !apply_tmp_kept(tmp) || rv->theirs_buf.len != theirs->size || hasher_new(&hs) < 0)
+	if (!tmp || !apply_tmp_kept(tmp) || rv->buf.theirs.len != theirs->size || hasher_new(&hs) < 0)
 		return 0;
-	ok = hasher_buf(hs, rv->theirs_buf.p, rv->theirs_buf.len, h) == 0 && !memcmp(h, theirs->hash, MM_HASH_LEN);
+	ok = hasher_buf(hs, rv->buf.theirs.p, rv->buf.theirs.len, h) == 0 && !memcmp(h, theirs->hash, MM_HASH_LEN);
 	hasher_free(hs);
 	return ok;
 }
@@ -828,7 +838,7 @@ static int write_local(struct receiver *rv, struct entry *row, const struct entr
 		return err;
 	err = hasher_buf(hs, content, len, row->hash);
 	hasher_free(hs);
-	if (err < 0 || (err = replica_bases(rv->ss->r, &b)) < 0 || (err = bases_put(b, content, len, oid)) < 0 ||
+	if (err < 0 || (err = replica_bases(rv->ph->r, &b)) < 0 || (err = bases_put(b, content, len, oid)) < 0 ||
 	    (err = apply_tmp_begin(rv->ap, &t, row->path)) < 0)
 		return err;
 	if ((err = apply_tmp_write(rv->ap, t, content, len)) < 0) {
@@ -843,7 +853,7 @@ enum { MERGE_NO, MERGE_DONE, MERGE_MARKERS };
 /*
  * Tries a three-way merge of two concurrent versions of a text file against
  * their latest common ancestor.  On MERGE_DONE the merged version is
- * written; on MERGE_MARKERS rv->ours_buf holds the diff3 result to write.
+ * written; on MERGE_MARKERS rv->buf.ours holds the diff3 result to write.
  * *tmp holds their content when it was fetched; *kind says "binary" when a
  * side is not text.
  */
@@ -867,13 +877,13 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 		return err;
 	if (!theirs_kept(rv, *tmp, theirs) || !read_ours(rv, ours, rv->mc.max_size))
 		return MERGE_NO;
-	if (!text_is_text(rv->theirs_buf.p, rv->theirs_buf.len) || !text_is_text(rv->ours_buf.p, rv->ours_buf.len)) {
+	if (!text_is_text(rv->buf.theirs.p, rv->buf.theirs.len) || !text_is_text(rv->buf.ours.p, rv->buf.ours.len)) {
 		*kind = "binary";
 		return MERGE_NO;
 	}
-	if (store_history_base(rv->ss->r->store, theirs->path, &ours->vv, &theirs->vv, base_oid, &base_mode) < 0)
+	if (store_history_base(rv->ph->r->store, theirs->path, &ours->vv, &theirs->vv, base_oid, &base_mode) < 0)
 		return MERGE_NO;
-	if ((err = replica_bases(rv->ss->r, &bs)) < 0)
+	if ((err = replica_bases(rv->ph->r, &bs)) < 0)
 		return err;
 	if (bases_get(bs, base_oid, &bdata, &blen) < 0)
 		return MERGE_NO;
@@ -885,11 +895,11 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 	base.p = bdata;
 	base.len = blen;
 	base.label = "base";
-	a.p = ours_first ? rv->ours_buf.p : rv->theirs_buf.p;
-	a.len = ours_first ? rv->ours_buf.len : rv->theirs_buf.len;
+	a.p = ours_first ? rv->buf.ours.p : rv->buf.theirs.p;
+	a.len = ours_first ? rv->buf.ours.len : rv->buf.theirs.len;
 	a.label = na;
-	b.p = ours_first ? rv->theirs_buf.p : rv->ours_buf.p;
-	b.len = ours_first ? rv->theirs_buf.len : rv->ours_buf.len;
+	b.p = ours_first ? rv->buf.theirs.p : rv->buf.ours.p;
+	b.len = ours_first ? rv->buf.theirs.len : rv->buf.ours.len;
 	b.label = nb;
 	err = merge_run(&out, &olen, &clean, &base, &a, &b, rv->mc.markers);
 	free(bdata);
@@ -899,15 +909,15 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 	}
 	if (!clean) {
 		/* markers: the caller writes them once the copy is safe */
-		wbuf_reset(&rv->ours_buf);
-		put_bytes(&rv->ours_buf, out, olen);
+		wbuf_reset(&rv->buf.ours);
+		put_bytes(&rv->buf.ours, out, olen);
 		free(out);
-		return rv->ours_buf.oom ? mm_error_oom() : MERGE_MARKERS;
+		return rv->buf.ours.oom ? mm_error_oom() : MERGE_MARKERS;
 	}
 	/* their version is a version we saw: a base for later merges too */
 	{
 		uint8_t toid[BASES_OID_LEN];
-		if ((err = bases_put(bs, rv->theirs_buf.p, rv->theirs_buf.len, toid)) < 0 ||
+		if ((err = bases_put(bs, rv->buf.theirs.p, rv->buf.theirs.len, toid)) < 0 ||
 		    (err = apply_history(rv->ap, theirs->path, &theirs->vv, toid, theirs->mode, 0)) < 0) {
 			free(out);
 			return err;
@@ -938,8 +948,8 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 	if (err < 0)
 		return err;
 	rv->merged++;
-	rv->ss->res->merged++;
-	session_event(rv->ss, EV_MERGED, theirs->path, NULL);
+	rv->ph->res->merged++;
+	phase_event(rv->ph, EV_MERGED, theirs->path, NULL);
 	return MERGE_DONE;
 }
 
@@ -973,20 +983,20 @@ static int apply_policy(struct receiver *rv, struct plan_item *it, struct entry 
 	loser = winner == REC_OURS ? theirs : ours;
 	/* the loser must be had whole before anything is replaced */
 	if (!*tmp) {
-		rv->keep_max = POLICY_KEEP_MAX;
+		rv->buf.keep_max = POLICY_KEEP_MAX;
 		err = get_content(rv, it, theirs->path, tmp);
-		rv->keep_max = 0;
+		rv->buf.keep_max = 0;
 		if (err < 0)
 			return err;
 	}
 	if (winner == REC_OURS ? !theirs_kept(rv, *tmp, theirs) : !read_ours(rv, ours, POLICY_KEEP_MAX))
 		return 0;
-	if ((err = replica_bases(rv->ss->r, &bs)) < 0)
+	if ((err = replica_bases(rv->ph->r, &bs)) < 0)
 		return err;
 	if (winner == REC_OURS)
-		err = bases_put(bs, rv->theirs_buf.p, rv->theirs_buf.len, oid);
+		err = bases_put(bs, rv->buf.theirs.p, rv->buf.theirs.len, oid);
 	else
-		err = bases_put(bs, rv->ours_buf.p, rv->ours_buf.len, oid);
+		err = bases_put(bs, rv->buf.ours.p, rv->buf.ours.len, oid);
 	if (err < 0 || (err = apply_history(rv->ap, theirs->path, &loser->vv, oid, loser->mode, HISTORY_LOSER)) < 0)
 		return err;
 	entry_init(&row);
@@ -1014,7 +1024,7 @@ static int apply_policy(struct receiver *rv, struct plan_item *it, struct entry 
 		char detail[256];
 		snprintf(detail, sizeof(detail), "policy %s: kept %s's version; %s's is kept as base %s",
 			 pol == POLICY_PREFER ? "prefer" : "prefer-newer", wname, lname, hex);
-		session_event(rv->ss, EV_KEPT, theirs->path, detail);
+		phase_event(rv->ph, EV_KEPT, theirs->path, detail);
 	}
 	return 1;
 }
@@ -1084,7 +1094,7 @@ static int do_conflict(struct receiver *rv, struct plan_item *it, struct entry *
 			tmp = NULL;
 			row.origin = 0;
 			row.mtime_ns = (int64_t)time(NULL) * 1000000000LL;
-			if ((err = write_local(rv, &row, NULL, rv->ours_buf.p, rv->ours_buf.len)) < 0)
+			if ((err = write_local(rv, &row, NULL, rv->buf.ours.p, rv->buf.ours.len)) < 0)
 				goto done;
 		} else {
 			rc = write_entry(rv, it, &row, NULL, 0, tmp);
@@ -1106,7 +1116,7 @@ static int do_conflict(struct receiver *rv, struct plan_item *it, struct entry *
 		if (merge == MERGE_MARKERS) {
 			row.origin = 0;
 			row.mtime_ns = (int64_t)time(NULL) * 1000000000LL;
-			err = write_local(rv, &row, ours, rv->ours_buf.p, rv->ours_buf.len);
+			err = write_local(rv, &row, ours, rv->buf.ours.p, rv->buf.ours.len);
 		} else {
 			/* ours stays at the path: as a new version (see REC_KEEP_OURS in do_item) */
 			err = apply_record(rv->ap, &row, 1);
@@ -1122,11 +1132,11 @@ static int do_conflict(struct receiver *rv, struct plan_item *it, struct entry *
 	c.theirs = loser->writer;
 	c.has_base = has_base;
 	memcpy(c.base, base_oid, sizeof(c.base));
-	if ((err = store_conflict_put(rv->ss->r->store, &c)) < 0)
+	if ((err = store_conflict_put(rv->ph->r->store, &c)) < 0)
 		goto done;
-	rv->ss->res->conflicts++;
+	rv->ph->res->conflicts++;
 	rv->conflicts++;
-	session_event(rv->ss, EV_CONFLICT, theirs->path, copy_path);
+	phase_event(rv->ph, EV_CONFLICT, theirs->path, copy_path);
 done:
 	apply_tmp_abort(rv->ap, tmp);
 	entry_dispose(&row);
@@ -1139,7 +1149,7 @@ static int note_copy(struct receiver *rv, const struct entry *theirs)
 {
 	char orig[MM_PATH_MAX + 1], name[65];
 	struct store_conflict c = {0};
-	struct store *s = rv->ss->r->store;
+	struct store *s = rv->ph->r->store;
 	int err;
 
 	if (theirs->kind == ENTRY_DELETED || !reconcile_copy_of(theirs->path, orig, sizeof(orig), name))
@@ -1157,8 +1167,8 @@ static int note_copy(struct receiver *rv, const struct entry *theirs)
 	/* what the copy's content was just read as tells text from binary */
 	snprintf(c.kind, sizeof(c.kind), "%s",
 		 err == 0 && rv->ours.kind != theirs->kind ? "type"
-		 : theirs->kind == ENTRY_FILE && (rv->theirs_buf.len != theirs->size ||
-						  !text_is_text(rv->theirs_buf.p, rv->theirs_buf.len))
+		 : theirs->kind == ENTRY_FILE && (rv->buf.theirs.len != theirs->size ||
+						  !text_is_text(rv->buf.theirs.p, rv->buf.theirs.len))
 			 ? "binary"
 			 : "content");
 	c.detected_ns = (int64_t)time(NULL) * 1000000000LL;
@@ -1177,7 +1187,7 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 	struct entry *ours = NULL, row;
 	int err, rc;
 
-	err = store_get(rv->ss->r->store, theirs->path, &rv->ours);
+	err = store_get(rv->ph->r->store, theirs->path, &rv->ours);
 	if (err < 0 && err != MM_ENOTFOUND)
 		return err;
 	if (err == 0)
@@ -1193,7 +1203,7 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 		if ((rc = apply_touch(rv->ap, &row, ours)) < 0)
 			err = rc;
 		else if (rc > 0)
-			session_event(rv->ss, EV_RECEIVED, theirs->path, NULL);
+			phase_event(rv->ph, EV_RECEIVED, theirs->path, NULL);
 		break;
 	case REC_RECORD:
 	case REC_MERGE_VV:
@@ -1220,7 +1230,7 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 				   it->action != REC_RECORD && ours && !reconcile_same(ours, theirs));
 		if (it->action == REC_KEEP_OURS) {
 			rv->kept++;
-			session_event(rv->ss, EV_KEPT, theirs->path, "edited here, deleted there: the edit is kept");
+			phase_event(rv->ph, EV_KEPT, theirs->path, "edited here, deleted there: the edit is kept");
 		}
 		break;
 	case REC_UPDATE:
@@ -1235,7 +1245,7 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 				err = rc;
 			} else if (rc > 0) {
 				err = apply_record(rv->ap, &row, 0);
-				session_event(rv->ss, EV_DELETED, theirs->path, NULL);
+				phase_event(rv->ph, EV_DELETED, theirs->path, NULL);
 			} else if (ours->kind == ENTRY_DIR && apply_target_matches(rv->ap, ours->path, ours) == 1) {
 				/* something here still lives in it: the directory stays, as a new version */
 				struct entry keep;
@@ -1243,12 +1253,12 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 				if ((err = entry_copy(&keep, ours)) == 0 && vv_merge(&keep.vv, &theirs->vv) == 0)
 					err = apply_record(rv->ap, &keep, 1);
 				entry_dispose(&keep);
-				session_event(rv->ss, EV_KEPT, theirs->path, "deleted there, but not empty here: kept");
+				phase_event(rv->ph, EV_KEPT, theirs->path, "deleted there, but not empty here: kept");
 			}
 			break;
 		}
 		if (ours && ours->kind == ENTRY_DELETED && vv_compare(&theirs->vv, &ours->vv) == VV_CONCURRENT)
-			session_event(rv->ss, EV_KEPT, theirs->path, "deleted here, edited there: the edit is restored");
+			phase_event(rv->ph, EV_KEPT, theirs->path, "deleted here, edited there: the edit is restored");
 		if (it->phase == PHASE_AFTER && ours && ours->kind == ENTRY_DIR) {
 			/* a directory replaced by a file or link: only once it is empty */
 			if ((rc = apply_remove(rv->ap, ours)) < 0) {
@@ -1264,7 +1274,7 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 		if ((rc = write_entry(rv, it, &row, ours, 0, NULL)) < 0) {
 			err = rc;
 		} else if (rc > 0) {
-			session_event(rv->ss, EV_RECEIVED, theirs->path, NULL);
+			phase_event(rv->ph, EV_RECEIVED, theirs->path, NULL);
 			err = note_copy(rv, theirs);
 		}
 		break;
@@ -1283,9 +1293,9 @@ static int run(struct receiver *rv, const char *sql)
 {
 	int phase = 0, rc, err = 0;
 
-	rv->req_done = 0;
-	if (sqlite3_prepare_v2(rv->db, sql, -1, &rv->req_cur, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(rv->db, sql, -1, &rv->apply_cur, NULL) != SQLITE_OK)
+	rv->win.done = 0;
+	if (sqlite3_prepare_v2(rv->plan.db, sql, -1, &rv->win.cur, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rv->plan.db, sql, -1, &rv->apply_cur, NULL) != SQLITE_OK)
 		return db_fail(rv, "reading");
 	for (;;) {
 		if ((err = pump_requests(rv)) < 0)
@@ -1316,9 +1326,9 @@ static int run(struct receiver *rv, const char *sql)
 	}
 	if (err == 0)
 		err = apply_flush(rv->ap);
-	sqlite3_finalize(rv->req_cur);
+	sqlite3_finalize(rv->win.cur);
 	sqlite3_finalize(rv->apply_cur);
-	rv->req_cur = rv->apply_cur = NULL;
+	rv->win.cur = rv->apply_cur = NULL;
 	return err;
 }
 
@@ -1328,7 +1338,7 @@ static int execute(struct receiver *rv)
 
 	/* what came as a delta that did not reproduce it: fetched whole now */
 	if (err == 0 && rv->retries) {
-		rv->no_delta = 1;
+		rv->win.no_delta = 1;
 		rv->prog.files_total += rv->retries;
 		err = run(rv, "SELECT n, phase, action, fetch, row FROM retry ORDER BY phase, n");
 	}
@@ -1339,10 +1349,10 @@ static void on_apply_warning(void *arg, const char *path, const char *msg)
 {
 	struct receiver *rv = arg;
 
-	session_event(rv->ss, EV_SKIPPED, path, msg);
+	phase_event(rv->ph, EV_SKIPPED, path, msg);
 }
 
-int receive_phase(struct session *ss)
+int receive_phase(struct phase *ph)
 {
 	struct receiver rv;
 	struct store_peer peer;
@@ -1352,60 +1362,60 @@ int receive_phase(struct session *ss)
 	int err;
 
 	memset(&rv, 0, sizeof(rv));
-	rv.ss = ss;
+	rv.ph = ph;
 	for (int i = 0; i < RECV_WINDOW; i++)
-		rv.basis_fd[i] = -1;
-	wbuf_init(&rv.sig);
-	rv.failed_before = ss->res->failed;
+		rv.win.basis_fd[i] = -1;
+	wbuf_init(&rv.win.sig);
+	rv.failed_before = ph->res->failed;
 	entry_init(&rv.ours);
 	entry_init(&rv.probe);
 	entry_init(&rv.item.theirs);
-	entry_init(&rv.req_item.theirs);
-	wbuf_init(&rv.enc);
-	wbuf_init(&rv.theirs_buf);
-	wbuf_init(&rv.ours_buf);
-	if ((err = merge_config_load(&rv.mc, ss->r->config)) < 0)
+	entry_init(&rv.win.item.theirs);
+	wbuf_init(&rv.plan.enc);
+	wbuf_init(&rv.buf.theirs);
+	wbuf_init(&rv.buf.ours);
+	if ((err = merge_config_load(&rv.mc, ph->r->config)) < 0)
 		return err;
 	int64_t dmin = DELTA_MIN_SIZE;
-	if ((err = config_get_int(ss->r->config, "sync.deltaMinSize", DELTA_MIN_SIZE, &dmin)) < 0) {
+	if ((err = config_get_int(ph->r->config, "sync.deltaMinSize", DELTA_MIN_SIZE, &dmin)) < 0) {
 		merge_config_dispose(&rv.mc);
 		return err;
 	}
-	rv.delta_min = dmin < 0 ? 0 : (uint64_t)dmin;
-	err = store_peer_get(ss->r->store, ss->peer.replica_id, &peer);
+	rv.win.delta_min = dmin < 0 ? 0 : (uint64_t)dmin;
+	err = store_peer_get(ph->r->store, ph->peer_id, &peer);
 	if (err < 0 && err != MM_ENOTFOUND)
 		goto done;
 	/* a peer whose store was made anew starts again from nothing */
-	if (err == 0 && peer.index_id == ss->peer.index_id)
+	if (err == 0 && peer.index_id == ph->peer_index_id)
 		since = peer.seen_seq;
-	proto_put_u64(&ss->c->out, MSG_WANT, since);
-	if ((err = conn_flush(ss->c)) < 0 || (err = plan_open(&rv)) < 0 || (err = ignore_load(&rv.ig, ss->r->rootfd)) < 0 ||
-	    (err = apply_open(&rv.ap, ss->r, on_apply_warning, &rv)) < 0)
+	proto_put_u64(&ph->c->out, MSG_WANT, since);
+	if ((err = conn_flush(ph->c)) < 0 || (err = plan_open(&rv)) < 0 || (err = ignore_load(&rv.ig, ph->r->rootfd)) < 0 ||
+	    (err = apply_open(&rv.ap, ph->r, on_apply_warning, &rv)) < 0)
 		goto done;
 	if ((err = receive_index(&rv, &max_seq)) < 0)
 		goto done;
 	if ((err = execute(&rv)) < 0)
 		goto done;
 	as = apply_stats(rv.ap);
-	ss->res->files_in += as->files;
-	ss->res->deleted += as->deleted;
-	ss->res->skipped += as->skipped;
+	ph->res->files_in += as->files;
+	ph->res->deleted += as->deleted;
+	ph->res->skipped += as->skipped;
 	done.files = as->files;
 	done.bytes = as->bytes;
 	done.deleted = as->deleted;
 	done.conflicts = rv.conflicts;
 	done.merged = rv.merged;
-	done.failed = ss->res->failed - rv.failed_before;
-	proto_put_done(&ss->c->out, &done);
-	if ((err = conn_flush(ss->c)) < 0)
+	done.failed = ph->res->failed - rv.failed_before;
+	proto_put_done(&ph->c->out, &done);
+	if ((err = conn_flush(ph->c)) < 0)
 		goto done;
 	/* Advance only when everything asked for is here: otherwise the next sync sends it again. */
-	if (ss->nfilters == 0 && done.failed == 0) {
-		peer.id = ss->peer.replica_id;
-		peer.index_id = ss->peer.index_id;
+	if (ph->nfilters == 0 && done.failed == 0) {
+		peer.id = ph->peer_id;
+		peer.index_id = ph->peer_index_id;
 		peer.seen_seq = max_seq;
-		snprintf(peer.name, sizeof(peer.name), "%s", ss->peer.name);
-		err = store_peer_put(ss->r->store, &peer);
+		snprintf(peer.name, sizeof(peer.name), "%s", ph->peer_name);
+		err = store_peer_put(ph->r->store, &peer);
 	}
 done:
 	apply_free(rv.ap);
@@ -1414,14 +1424,14 @@ done:
 	entry_dispose(&rv.ours);
 	entry_dispose(&rv.probe);
 	entry_dispose(&rv.item.theirs);
-	entry_dispose(&rv.req_item.theirs);
-	wbuf_dispose(&rv.enc);
-	wbuf_dispose(&rv.theirs_buf);
-	wbuf_dispose(&rv.ours_buf);
-	wbuf_dispose(&rv.sig);
+	entry_dispose(&rv.win.item.theirs);
+	wbuf_dispose(&rv.plan.enc);
+	wbuf_dispose(&rv.buf.theirs);
+	wbuf_dispose(&rv.buf.ours);
+	wbuf_dispose(&rv.win.sig);
 	for (int i = 0; i < RECV_WINDOW; i++)
-		if (rv.basis_fd[i] >= 0)
-			close(rv.basis_fd[i]);
+		if (rv.win.basis_fd[i] >= 0)
+			close(rv.win.basis_fd[i]);
 	merge_config_dispose(&rv.mc);
 	return err;
 }
