@@ -251,7 +251,8 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 			err = do_update(rv, it, ours, &row);
 		break;
 	case REC_CONFLICT:
-		err = ours ? recv_do_conflict(rv, it, ours) : mm_error_set(MM_ERROR, "conflict without a local version");
+		err = ours ? recv_do_conflict(rv, it, ours)
+			   : mm_error_set(MM_ERROR, "conflict without a local version");
 		break;
 	default:
 		err = mm_error_set(MM_ERROR, "bad plan action %d", it->action);
@@ -430,7 +431,8 @@ int receive_phase(struct phase *ph)
 	if ((err = put_want(&rv, &peer)) < 0)
 		goto done;
 	if ((err = conn_flush(ph->c)) < 0 || (err = recv_plan_open(&rv)) < 0 ||
-	    (err = ignore_load(&rv.ig, ph->r->rootfd)) < 0 || (err = apply_open(&rv.ap, ph->r, on_apply_warning, &rv)) < 0)
+	    (err = ignore_load(&rv.ig, ph->r->rootfd)) < 0 ||
+	    (err = apply_open(&rv.ap, ph->r, on_apply_warning, &rv)) < 0)
 		goto done;
 	if ((err = recv_read_index(&rv, &max_seq)) < 0 || (err = execute(&rv)) < 0)
 		goto done;

@@ -47,6 +47,7 @@ struct plan_item {
 	struct entry theirs;
 };
 
+/* The state of one receive_phase (set up and freed in receiver.c). */
 struct receiver {
 	struct phase *ph;
 	struct apply *ap;
@@ -85,7 +86,9 @@ struct receiver {
 	int conn_error;     /* the connection failed: the session cannot go on */
 	int redo;           /* the content at hand came as a delta that did not reproduce it */
 	char why[256];      /* why the last content could not be had */
-	uint64_t conflicts, kept, merged, retries, failed_before;
+	uint64_t conflicts, kept, merged;
+	uint64_t retries;       /* items queued for the whole-content round */
+	uint64_t failed_before; /* ph->res->failed when the phase began */
 	struct session_progress prog;
 };
 

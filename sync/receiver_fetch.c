@@ -260,8 +260,9 @@ static int get_data(struct receiver *rv, const struct plan_item *it, struct appl
 			rv->prog.bytes_done += len;
 			recv_progress(rv);
 			if (total > it->theirs.size)
-				return mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent more than %llu bytes for '%s'",
-						    c->peer, (unsigned long long)it->theirs.size, it->theirs.path);
+				return mm_error_set(MM_ECORRUPT,
+						    "protocol error: peer '%s' sent more than %llu bytes for '%s'", c->peer,
+						    (unsigned long long)it->theirs.size, it->theirs.path);
 			if (tmp && (err = apply_tmp_write(rv->ap, tmp, p, len)) < 0)
 				return err;
 			continue;

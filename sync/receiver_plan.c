@@ -29,7 +29,8 @@ int recv_plan_open(struct receiver *rv)
 			 " row BLOB, path BLOB);"
 			 "CREATE INDEX plan_path ON plan(path);"
 			 "CREATE TABLE requested (hash BLOB PRIMARY KEY) WITHOUT ROWID;"
-			 "CREATE TABLE retry (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER, row BLOB);"
+			 "CREATE TABLE retry (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER,"
+			 " row BLOB);"
 			 "BEGIN",
 			 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->plan.db, "INSERT INTO plan (phase, action, fetch, row, path) VALUES (?,?,?,?,?)", -1,
@@ -41,8 +42,9 @@ int recv_plan_open(struct receiver *rv)
 	    sqlite3_prepare_v2(rv->plan.db, "INSERT OR IGNORE INTO requested (hash) VALUES (?)", -1, &rv->plan.req_put,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->plan.db,
-			       "INSERT OR IGNORE INTO retry SELECT n, phase, action, fetch, row FROM plan WHERE n = ?", -1,
-			       &rv->plan.retry_add, NULL) != SQLITE_OK)
+			       "INSERT OR IGNORE INTO retry SELECT n, phase, action, fetch, row FROM plan"
+			       " WHERE n = ?",
+			       -1, &rv->plan.retry_add, NULL) != SQLITE_OK)
 		return recv_db_fail(rv, "setting up");
 	return 0;
 }
@@ -220,24 +222,25 @@ int recv_plan_has(struct receiver *rv, const char *path)
 	return rc == SQLITE_ROW;
 }
 
-int recv_plan_requested(struct receiver *rv, const uint8_t hash[MM_HASH_LEN])
+/* Runs `st` once with `hash` bound; sqlite3_step's result. */
+static int step_hash(sqlite3_stmt *st, const uint8_t hash[MM_HASH_LEN])
 {
 	int rc;
 
-	sqlite3_bind_blob(rv->plan.req_seen, 1, hash, MM_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(rv->plan.req_seen);
-	sqlite3_reset(rv->plan.req_seen);
-	return rc == SQLITE_ROW;
+	sqlite3_bind_blob(st, 1, hash, MM_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int recv_plan_requested(struct receiver *rv, const uint8_t hash[MM_HASH_LEN])
+{
+	return step_hash(rv->plan.req_seen, hash) == SQLITE_ROW;
 }
 
 int recv_plan_note_request(struct receiver *rv, const uint8_t hash[MM_HASH_LEN])
 {
-	int rc;
-
-	sqlite3_bind_blob(rv->plan.req_put, 1, hash, MM_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(rv->plan.req_put);
-	sqlite3_reset(rv->plan.req_put);
-	return rc == SQLITE_DONE ? 0 : recv_db_fail(rv, "writing");
+	return step_hash(rv->plan.req_put, hash) == SQLITE_DONE ? 0 : recv_db_fail(rv, "writing");
 }
 
 int recv_plan_retry(struct receiver *rv, int64_t n)
