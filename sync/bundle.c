@@ -177,42 +177,14 @@ static int put_seen(void *arg, const struct store_peer *p)
 	return 0;
 }
 
-/* Writes the manifest to `fd`: hello, bundle header, the index delta, checksum. */
-static int write_manifest(struct replica *r, int fd, const struct bundle_create_opts *o, struct bundle_info *info,
-			  struct hasher *h)
+/* Queues the BUNDLE frame: format, target, since, time, and what the author has seen of each index. */
+static int put_bundle_header(struct replica *r, struct conn *c, const struct bundle_create_opts *o,
+			     const struct bundle_info *info)
 {
-	struct session_opts so = {0};
-	struct session_result res = {0};
-	struct session ss;
-	struct msg_hello hello = {0};
-	struct ignore *ig = NULL;
-	struct conn c;
-	struct timespec now;
-	uint8_t sum[MM_HASH_LEN];
-	uint64_t max_seq = 0;
-	int err;
-
-	memset(&ss, 0, sizeof(ss));
-	conn_init(&c, fd, fd, "bundle");
-	ss.r = r;
-	ss.c = &c;
-	ss.o = &so;
-	ss.res = &res;
-	ss.filters = o->filters;
-	ss.nfilters = o->nfilters;
-	ss.peer.replica_id = o->target; /* rows from the target itself are left out */
-	hello.version = PROTO_VERSION;
-	hello.replica_id = r->id;
-	hello.index_id = store_index_id(r->store);
-	snprintf(hello.name, sizeof(hello.name), "%s", r->name);
-	hello.filters = o->filters;
-	hello.nfilters = o->nfilters;
-	proto_put_hello(&c.out, &hello);
-	clock_gettime(CLOCK_REALTIME, &now);
-	info->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-	/* the BUNDLE frame: format, target, since, time, and what the author has seen of each index */
 	struct wbuf hdr;
 	struct seen_out so_seen = {&hdr, 0};
+	int err;
+
 	wbuf_init(&hdr);
 	put_bytes(&hdr, BUNDLE_MAGIC, 6);
 	put_u16(&hdr, BUNDLE_FORMAT);
@@ -226,15 +198,46 @@ static int write_manifest(struct replica *r, int fd, const struct bundle_create_
 		hdr.p[nat + 1] = (uint8_t)(so_seen.n >> 16);
 		hdr.p[nat + 2] = (uint8_t)(so_seen.n >> 8);
 		hdr.p[nat + 3] = (uint8_t)so_seen.n;
-		proto_put_raw(&c.out, MSG_BUNDLE, hdr.p, hdr.len);
+		proto_put_raw(&c->out, MSG_BUNDLE, hdr.p, hdr.len);
 	}
 	wbuf_dispose(&hdr);
-	if (err < 0) {
+	return err;
+}
+
+/* Writes the manifest to `fd`: hello, bundle header, the index delta, checksum. */
+static int write_manifest(struct replica *r, int fd, const struct bundle_create_opts *o, struct bundle_info *info,
+			  struct hasher *h)
+{
+	struct session_result res = {0};
+	struct phase ph;
+	struct msg_hello hello = {0};
+	struct ignore *ig = NULL;
+	struct conn c;
+	struct timespec now;
+	uint8_t sum[MM_HASH_LEN];
+	uint64_t max_seq = 0;
+	int err;
+
+	conn_init(&c, fd, fd, "bundle");
+	phase_init(&ph, r, &c, &res);
+	ph.filters = o->filters;
+	ph.nfilters = o->nfilters;
+	ph.peer_id = o->target; /* rows from the target itself are left out */
+	hello.version = PROTO_VERSION;
+	hello.replica_id = r->id;
+	hello.index_id = store_index_id(r->store);
+	snprintf(hello.name, sizeof(hello.name), "%s", r->name);
+	hello.filters = o->filters;
+	hello.nfilters = o->nfilters;
+	proto_put_hello(&c.out, &hello);
+	clock_gettime(CLOCK_REALTIME, &now);
+	info->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if ((err = put_bundle_header(r, &c, o, info)) < 0) {
 		conn_dispose(&c);
 		return err;
 	}
 	if ((err = ignore_load(&ig, r->rootfd)) == 0)
-		err = sender_index(&ss, o->since, ig, &max_seq);
+		err = sender_index(&ph, o->since, ig, &max_seq);
 	ignore_free(ig);
 	if (err == 0)
 		err = conn_flush(&c);

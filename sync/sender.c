@@ -25,9 +25,9 @@ struct writers {
 };
 
 /* Sends a REPLICA frame the first time a writer id appears in this phase. */
-static int announce_writer(struct session *ss, struct writers *w, uint64_t id)
+static int announce_writer(struct phase *ph, struct writers *w, uint64_t id)
 {
-	char name[65];
+	char name[PROTO_MAX_NAME + 1];
 
 	for (size_t i = 0; i < w->n; i++)
 		if (w->ids[i] == id)
@@ -41,29 +41,26 @@ static int announce_writer(struct session *ss, struct writers *w, uint64_t id)
 		w->cap = cap;
 	}
 	w->ids[w->n++] = id;
-	if (id == ss->r->id)
-		snprintf(name, sizeof(name), "%s", ss->r->name);
-	else if (store_replica_name(ss->r->store, id, name) < 0 || !name[0])
-		vv_id_format(name, id);
-	proto_put_replica(&ss->c->out, id, name);
+	phase_writer_name(ph, id, name);
+	proto_put_replica(&ph->c->out, id, name);
 	return 0;
 }
 
-int sender_index(struct session *ss, uint64_t since, struct ignore *ig, uint64_t *sent_to)
+int sender_index(struct phase *ph, uint64_t since, struct ignore *ig, uint64_t *sent_to)
 {
 	struct store_iter *it = NULL;
 	struct writers w = {0};
 	struct entry e;
-	uint64_t max_seq = store_last_seq(ss->r->store);
+	uint64_t max_seq = store_last_seq(ph->r->store);
 	/* Rows received as they are from this very peer need not go back to it. */
-	uint64_t skip_origin = ss->peer.replica_id;
+	uint64_t skip_origin = ph->peer_id;
 	int rc, err;
 
 	entry_init(&e);
-	if ((err = store_iter_since(&it, ss->r->store, since)) < 0)
+	if ((err = store_iter_since(&it, ph->r->store, since)) < 0)
 		goto done;
 	while ((rc = store_iter_next(it, &e)) > 0) {
-		if (!session_in_filters(ss, e.path))
+		if (!phase_in_filters(ph, e.path))
 			continue;
 		if (skip_origin && e.origin == skip_origin)
 			continue;
@@ -74,18 +71,18 @@ int sender_index(struct session *ss, uint64_t since, struct ignore *ig, uint64_t
 			continue;
 		}
 		if (e.writer == 0)
-			e.writer = ss->r->id;
-		if ((err = announce_writer(ss, &w, e.writer)) < 0)
+			e.writer = ph->r->id;
+		if ((err = announce_writer(ph, &w, e.writer)) < 0)
 			goto done;
-		proto_put_row(&ss->c->out, &e);
-		if ((err = conn_flush_over(ss->c, SEND_FLUSH)) < 0)
+		proto_put_row(&ph->c->out, &e);
+		if ((err = conn_flush_over(ph->c, SEND_FLUSH)) < 0)
 			goto done;
 	}
 	if ((err = rc) < 0)
 		goto done;
-	proto_put_u64(&ss->c->out, MSG_INDEX_END, max_seq);
+	proto_put_u64(&ph->c->out, MSG_INDEX_END, max_seq);
 	*sent_to = max_seq;
-	err = conn_flush(ss->c);
+	err = conn_flush(ph->c);
 done:
 	store_iter_free(it);
 	entry_dispose(&e);
@@ -129,16 +126,16 @@ int sender_stream(struct conn *c, int fd, const char *what, uint64_t *total)
 }
 
 /* Streams the content with hash `hash`, or MISSING when this replica no longer has it. */
-static int serve_request(struct session *ss, const uint8_t hash[MM_HASH_LEN], struct entry *e)
+static int serve_request(struct phase *ph, const uint8_t hash[MM_HASH_LEN], struct entry *e)
 {
-	struct conn *c = ss->c;
+	struct conn *c = ph->c;
 	struct stat sb;
 	uint64_t total = 0;
 	int fd = -1, err;
 
 	/* Changed since the scan or not, the receiver checks what it gets against the hash. */
-	if (store_find_hash(ss->r->store, hash, e) < 0 ||
-	    fs_open_beneath(&fd, ss->r->rootfd, e->path, O_RDONLY | O_NONBLOCK, 0) < 0 || fstat(fd, &sb) < 0 ||
+	if (store_find_hash(ph->r->store, hash, e) < 0 ||
+	    fs_open_beneath(&fd, ph->r->rootfd, e->path, O_RDONLY | O_NONBLOCK, 0) < 0 || fstat(fd, &sb) < 0 ||
 	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != e->size) {
 		if (fd >= 0)
 			close(fd);
@@ -152,22 +149,22 @@ static int serve_request(struct session *ss, const uint8_t hash[MM_HASH_LEN], st
 	}
 	close(fd);
 	proto_put_u64(&c->out, MSG_DATA_END, total);
-	session_event(ss, EV_SENT, e->path, NULL);
+	phase_event(ph, EV_SENT, e->path, NULL);
 	return 0;
 }
 
-static int record_ack(struct session *ss, uint64_t seq)
+static int record_ack(struct phase *ph, uint64_t seq)
 {
 	struct store_peer p;
-	int err = store_peer_get(ss->r->store, ss->peer.replica_id, &p);
+	int err = store_peer_get(ph->r->store, ph->peer_id, &p);
 
 	if (err < 0 && err != MM_ENOTFOUND)
 		return err;
-	p.id = ss->peer.replica_id;
-	snprintf(p.name, sizeof(p.name), "%s", ss->peer.name);
+	p.id = ph->peer_id;
+	snprintf(p.name, sizeof(p.name), "%s", ph->peer_name);
 	if (seq > p.acked_seq)
 		p.acked_seq = seq;
-	return store_peer_put(ss->r->store, &p);
+	return store_peer_put(ph->r->store, &p);
 }
 
 struct delta_out {
@@ -193,9 +190,9 @@ static int put_delta(void *arg, const void *p, size_t n)
  * A delta request: the receiver's signature follows in SIG frames.  Answers
  * with the delta of the content with `hash` against it, or MISSING.
  */
-static int serve_delta(struct session *ss, const uint8_t hash[MM_HASH_LEN], struct entry *e)
+static int serve_delta(struct phase *ph, const uint8_t hash[MM_HASH_LEN], struct entry *e)
 {
-	struct conn *c = ss->c;
+	struct conn *c = ph->c;
 	struct delta_sig *sig = NULL;
 	const uint8_t *p;
 	size_t len;
@@ -229,8 +226,8 @@ static int serve_delta(struct session *ss, const uint8_t hash[MM_HASH_LEN], stru
 	}
 	if ((err = delta_sig_done(sig)) < 0)
 		goto done;
-	if (store_find_hash(ss->r->store, hash, e) < 0 ||
-	    fs_open_beneath(&fd, ss->r->rootfd, e->path, O_RDONLY | O_NONBLOCK, 0) < 0 || fstat(fd, &sb) < 0 ||
+	if (store_find_hash(ph->r->store, hash, e) < 0 ||
+	    fs_open_beneath(&fd, ph->r->rootfd, e->path, O_RDONLY | O_NONBLOCK, 0) < 0 || fstat(fd, &sb) < 0 ||
 	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != e->size) {
 		proto_put_raw(&c->out, MSG_MISSING, NULL, 0);
 		err = 0;
@@ -241,7 +238,7 @@ static int serve_delta(struct session *ss, const uint8_t hash[MM_HASH_LEN], stru
 	if ((err = delta_make(sig, fd, put_delta, &d)) < 0)
 		goto done;
 	proto_put_u64(&c->out, MSG_DELTA_END, d.total);
-	session_event(ss, EV_SENT, e->path, NULL);
+	phase_event(ph, EV_SENT, e->path, NULL);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -249,7 +246,7 @@ done:
 	return err;
 }
 
-int send_phase(struct session *ss)
+int send_phase(struct phase *ph)
 {
 	const uint8_t *p;
 	size_t len;
@@ -258,24 +255,24 @@ int send_phase(struct session *ss)
 	struct ignore *ig = NULL;
 	int type, err;
 
-	if ((err = conn_expect(ss->c, MSG_WANT, &p, &len)) < 0 || (err = proto_get_u64(&since, p, len, "want")) < 0)
+	if ((err = conn_expect(ph->c, MSG_WANT, &p, &len)) < 0 || (err = proto_get_u64(&since, p, len, "want")) < 0)
 		return err;
-	if ((err = ignore_load(&ig, ss->r->rootfd)) < 0)
+	if ((err = ignore_load(&ig, ph->r->rootfd)) < 0)
 		return err;
-	err = sender_index(ss, since, ig, &max_seq);
+	err = sender_index(ph, since, ig, &max_seq);
 	ignore_free(ig);
 	if (err < 0)
 		return err;
 	entry_init(&e);
 	for (;;) {
-		if ((err = conn_recv(ss->c, &type, &p, &len)) < 0)
+		if ((err = conn_recv(ph->c, &type, &p, &len)) < 0)
 			break;
 		if (type == MSG_REQUEST || type == MSG_DREQUEST) {
 			uint8_t hash[MM_HASH_LEN];
 			if ((err = proto_get_request(hash, p, len)) < 0 ||
-			    (err = type == MSG_REQUEST ? serve_request(ss, hash, &e) : serve_delta(ss, hash, &e)) < 0)
+			    (err = type == MSG_REQUEST ? serve_request(ph, hash, &e) : serve_delta(ph, hash, &e)) < 0)
 				break;
-			if ((err = conn_flush_over(ss->c, SEND_FLUSH)) < 0)
+			if ((err = conn_flush_over(ph->c, SEND_FLUSH)) < 0)
 				break;
 			continue;
 		}
@@ -284,17 +281,17 @@ int send_phase(struct session *ss)
 			if ((err = proto_get_done(&d, p, len)) < 0)
 				break;
 			/* what the receiver did: "out" for this side */
-			ss->res->files_out += d.files;
-			ss->res->conflicts += d.conflicts;
-			ss->res->merged += d.merged;
-			ss->res->deleted += d.deleted;
-			ss->res->failed += d.failed;
+			ph->res->files_out += d.files;
+			ph->res->conflicts += d.conflicts;
+			ph->res->merged += d.merged;
+			ph->res->deleted += d.deleted;
+			ph->res->failed += d.failed;
 			/* the peer now holds everything up to max_seq: what gc may rely on */
-			if (d.failed == 0 && ss->nfilters == 0)
-				err = record_ack(ss, max_seq);
+			if (d.failed == 0 && ph->nfilters == 0)
+				err = record_ack(ph, max_seq);
 			break;
 		}
-		err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' during the transfer", ss->c->peer,
+		err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' during the transfer", ph->c->peer,
 				   proto_type_name(type));
 		break;
 	}
