@@ -1,7 +1,8 @@
 #!/bin/sh
 # The import graph, read from the #include lines of cmd/, sync/ and vv/:
-# a module is a .c file with its .h (sync/store.c and sync/store.h are one;
-# sync/store_db.h is its own).  Fails when
+# a module is a .c file with its .h and the files named after it that split
+# it by role (sync/store.[ch], store_peers.c and store_db.h are one: the
+# name up to its first '_').  Fails when
 #   - vv/ includes anything of sync/ or cmd/, or sync/ anything of cmd/
 #     (dependencies point one way: cmd -> sync -> vv);
 #   - modules include each other, directly or around a loop.
@@ -14,11 +15,13 @@ bad=0
 for f in vv/*.[ch] sync/*.[ch] cmd/*.[ch]; do
 	dir=${f%%/*}
 	from=${f%.*}
+	from=${from%%_*}
 	sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f" | while read -r inc; do
 		case $inc in
 		*/*) to=${inc%.h} ;;
 		*) to=$dir/${inc%.h} ;;
 		esac
+		to=${to%%_*}
 		[ "$to" = "$from" ] && continue
 		case $dir/${to%%/*} in
 		vv/sync | vv/cmd | sync/cmd)

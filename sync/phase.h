@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "proto.h"
-#include "session.h"
+#include "report.h"
 
 struct conn;
 struct ignore;
