@@ -28,8 +28,10 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) -pthread
 
-# seconds one system test may take (sanitizers make the model and crash tests about 2x slower)
-TEST_TIMEOUT ?= 120
+# seconds one system test may take before it fails as hung: room for a slow
+# test sharing 2 cores with another (sanitizers make the model and crash tests
+# about 2x slower)
+TEST_TIMEOUT ?= 300
 
 # R: the release build; O: the test build (test hooks compiled in)
 R := build/release
@@ -37,7 +39,7 @@ TEST_CFLAGS := -DMMSYNC_TEST
 TEST_LDFLAGS :=
 ifeq ($(SANITIZE),1)
 O := build/asan
-TEST_TIMEOUT := 300
+TEST_TIMEOUT := 600
 TEST_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TEST_LDFLAGS += -fsanitize=address,undefined
 else
