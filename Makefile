@@ -229,5 +229,7 @@ check: fuzz-replay
 
 # pattern-made objects are intermediate: keep them between builds
 .PRECIOUS: $(FUZZ_O)/%.o $(O)/tests/fuzz/%.o
+# (the pattern alone did not keep them: named, fuzz-replay stops rebuilding them every time)
+.SECONDARY: $(FUZZ_TARGETS:%=$(O)/tests/fuzz/fuzz_%.o) $(O)/tests/fuzz/replay.o $(O)/tests/fuzz/seeds.o
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(wildcard $(FUZZ_O)/tests/fuzz/*.d $(O)/tests/fuzz/*.d)
