@@ -1,7 +1,14 @@
-# mmsync build.  `make` builds ./mmsync; `make check` runs every test;
-# `make check SANITIZE=1` does the same under ASan and UBSan;
+# mmsync build.  Two builds of the same sources:
+#   build/release  no test hooks: `make` (./mmsync), install, demo, bench
+#   build/test     -DMMSYNC_TEST (the failpoints of sync/failpoint.h): what
+#                  every test runs against; SANITIZE=1 makes it build/asan,
+#                  with ASan and UBSan
+# `make check` runs every test (unit, system, fuzz replay, man lint);
+# `make check-quick` the unit tests and the fast system tests (the edit loop);
+# `make check SANITIZE=1` does what check does under ASan and UBSan;
 # `make check-valgrind` runs a subset of the system tests under memcheck;
-# `make check-all` (what CI runs) does all three.
+# `make check-all` (what CI runs) does check, check SANITIZE=1, check-valgrind.
+# The system tests run in parallel: MMSYNC_TEST_JOBS=N (default: nproc).
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -21,16 +28,22 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -I. $(PKG_CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) -pthread
 
-# seconds one system test may take (sanitizers make the model and crash tests about 2x slower)
-TEST_TIMEOUT ?= 120
+# seconds one system test may take before it fails as hung: room for a slow
+# test sharing 2 cores with another (sanitizers make the model and crash tests
+# about 2x slower)
+TEST_TIMEOUT ?= 300
 
+# R: the release build; O: the test build (test hooks compiled in)
+R := build/release
+TEST_CFLAGS := -DMMSYNC_TEST
+TEST_LDFLAGS :=
 ifeq ($(SANITIZE),1)
 O := build/asan
-TEST_TIMEOUT := 300
-ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-ALL_LDFLAGS += -fsanitize=address,undefined
+TEST_TIMEOUT := 600
+TEST_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TEST_LDFLAGS += -fsanitize=address,undefined
 else
-O := build/plain
+O := build/test
 endif
 
 VV_SRC := $(wildcard vv/*.c)
@@ -38,55 +51,79 @@ SYNC_SRC := $(wildcard sync/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-LIB_OBJ := $(VV_SRC:%.c=$(O)/%.o) $(SYNC_SRC:%.c=$(O)/%.o)
+LIB_SRC := $(VV_SRC) $(SYNC_SRC)
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 CMD_OBJ := $(CMD_SRC:%.c=$(O)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
+REL_OBJ := $(LIB_SRC:%.c=$(R)/%.o) $(CMD_SRC:%.c=$(R)/%.o)
 
 BIN := $(O)/mmsync
+REL_BIN := $(R)/mmsync
 UNIT := $(O)/tests/unit/run-unit
 
-.PHONY: all check check-all check-valgrind unit system deps demo install clean format bench lint-man
+.PHONY: all check check-quick check-all check-valgrind unit system system-quick deps demo install clean format bench
+.PHONY: lint-man release
 all: mmsync
+release: $(REL_BIN)
 
 # cp then rename: a running ./mmsync (a test, a sync) never blocks the update
-mmsync: $(BIN)
-	cp $(BIN) $@.tmp && mv -f $@.tmp $@
+mmsync: $(REL_BIN)
+	cp $(REL_BIN) $@.tmp && mv -f $@.tmp $@
+
+$(R)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(R)/libmmsync.a: $(filter-out $(R)/cmd/%,$(REL_OBJ))
+	rm -f $@
+	ar rcs $@ $^
+
+$(REL_BIN): $(CMD_SRC:%.c=$(R)/%.o) $(R)/libmmsync.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
 
 $(O)/libmmsync.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 $(BIN): $(CMD_OBJ) $(O)/libmmsync.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(O)/libmmsync.a $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) $(TEST_LDFLAGS) -o $@ $(CMD_OBJ) $(O)/libmmsync.a $(PKG_LIBS)
 
 $(UNIT): $(UNIT_OBJ) $(O)/libmmsync.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(O)/libmmsync.a $(PKG_LIBS) $(CHECK_LIBS)
+	$(CC) $(ALL_LDFLAGS) $(TEST_LDFLAGS) -o $@ $(UNIT_OBJ) $(O)/libmmsync.a $(PKG_LIBS) $(CHECK_LIBS)
 
 # the malicious peer of the t-8x-hostile system tests (tests/hostile/hostile.c)
 HOSTILE := $(O)/tests/hostile/mmsync-hostile
 .PHONY: hostile
 hostile: $(HOSTILE)
 $(HOSTILE): $(O)/tests/hostile/hostile.o $(O)/libmmsync.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/libmmsync.a $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) $(TEST_LDFLAGS) -o $@ $< $(O)/libmmsync.a $(PKG_LIBS)
 -include $(O)/tests/hostile/hostile.d
 
 deps:
 	@sh scripts/deps.sh
 
-# Unit tests, then system tests against the built binary.  Both runners
+# Unit tests, then system tests against the test build.  Both runners
 # print their summary line; the first failure stops make with an error.
 check: deps
 	@$(MAKE) --no-print-directory unit system lint-man
 
+# the edit loop: unit tests and the system tests not in run.sh's slow list
+check-quick: deps
+	@$(MAKE) --no-print-directory unit system-quick
+
 unit: $(UNIT)
 	cd tests/unit && MMSYNC_TEST_TMP=$${TMPDIR:-/tmp} $(CURDIR)/$(UNIT)
 
+SYSTEM_ENV = MMSYNC=$(CURDIR)/$(BIN) MMSYNC_HOSTILE=$(CURDIR)/$(HOSTILE) MMSYNC_TEST_TIMEOUT=$(TEST_TIMEOUT)
 system: $(BIN) $(HOSTILE)
-	MMSYNC=$(CURDIR)/$(BIN) MMSYNC_HOSTILE=$(CURDIR)/$(HOSTILE) MMSYNC_TEST_TIMEOUT=$(TEST_TIMEOUT) sh tests/system/run.sh
+	$(SYSTEM_ENV) sh tests/system/run.sh
+
+system-quick: $(BIN) $(HOSTILE)
+	$(SYSTEM_ENV) sh tests/system/run.sh --quick
 
 # CI: the plain build, then ASan + UBSan, then valgrind (each prints its summary lines)
 check-all: deps
@@ -94,14 +131,14 @@ check-all: deps
 	@$(MAKE) --no-print-directory check SANITIZE=1
 	@$(MAKE) --no-print-directory check-valgrind
 
-# System tests under valgrind's memcheck (tests/valgrind/mmsync): the plain
-# binary, local peers included; any error or definite leak fails.
+# System tests under valgrind's memcheck (tests/valgrind/mmsync): the test
+# build without sanitizers, local peers included; any error or definite leak fails.
 VALGRIND_TESTS ?= t-02 t-05 t-18 t-19 t-20 t-26 t-39 t-75 t-76
 VG_LOGS := $(CURDIR)/build/valgrind-logs
 check-valgrind: deps
-	@$(MAKE) --no-print-directory SANITIZE= build/plain/mmsync
+	@$(MAKE) --no-print-directory SANITIZE= build/test/mmsync
 	@rm -rf $(VG_LOGS) && mkdir -p $(VG_LOGS)
-	MMSYNC=$(CURDIR)/tests/valgrind/mmsync MMSYNC_REAL=$(CURDIR)/build/plain/mmsync MMSYNC_VG_LOGS=$(VG_LOGS) \
+	MMSYNC=$(CURDIR)/tests/valgrind/mmsync MMSYNC_REAL=$(CURDIR)/build/test/mmsync MMSYNC_VG_LOGS=$(VG_LOGS) \
 		MMSYNC_TEST_TIMEOUT=900 sh tests/system/run.sh $(VALGRIND_TESTS)
 	@sh tests/valgrind/summary $(VG_LOGS)
 
@@ -111,15 +148,15 @@ lint-man:
 	@sh scripts/check-man.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory $(BIN)
-	MMSYNC=$(CURDIR)/$(BIN) sh scripts/demo.sh
+	@$(MAKE) --no-print-directory $(REL_BIN)
+	MMSYNC=$(CURDIR)/$(REL_BIN) sh scripts/demo.sh
 
-bench: $(BIN)
-	MMSYNC=$(CURDIR)/$(BIN) sh bench/run
+bench: $(REL_BIN)
+	MMSYNC=$(CURDIR)/$(REL_BIN) sh bench/run
 
-install: $(BIN)
+install: $(REL_BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
-	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/mmsync
+	install -m 755 $(REL_BIN) $(DESTDIR)$(BINDIR)/mmsync
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 completion/mmsync.bash $(DESTDIR)$(BASHCOMPDIR)/mmsync
 	install -m 644 man/mmsync.1 man/mmsync-conflicts.1 $(DESTDIR)$(MANDIR)/man1/
@@ -131,7 +168,7 @@ format:
 clean:
 	rm -rf build mmsync
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(REL_OBJ:.o=.d)
 
 # ---- fuzzing (tests/fuzz/).  `make fuzz FUZZ_SECONDS=N` builds the libFuzzer
 # targets with clang into build/fuzz/ and runs each for N seconds over its
@@ -173,7 +210,7 @@ $(FUZZ_O)/fuzz_%: $(FUZZ_O)/tests/fuzz/fuzz_%.o $(FUZZ_O)/libmmsync.a
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ $(PKG_LIBS)
 
 $(O)/tests/fuzz/replay_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/replay.o $(O)/libmmsync.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) $(TEST_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 fuzz-replay: $(REPLAY_BINS)
 	@for t in $(FUZZ_TARGETS); do \
@@ -186,11 +223,13 @@ fuzz-seeds: $(O)/tests/fuzz/seeds $(BIN)
 	MMSYNC=$(CURDIR)/$(BIN) sh tests/fuzz/bundle-seeds.sh tests/fuzz/corpus/bundle
 
 $(O)/tests/fuzz/seeds: $(O)/tests/fuzz/seeds.o $(O)/libmmsync.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) $(TEST_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 check: fuzz-replay
 
 # pattern-made objects are intermediate: keep them between builds
 .PRECIOUS: $(FUZZ_O)/%.o $(O)/tests/fuzz/%.o
+# (the pattern alone did not keep them: named, fuzz-replay stops rebuilding them every time)
+.SECONDARY: $(FUZZ_TARGETS:%=$(O)/tests/fuzz/fuzz_%.o) $(O)/tests/fuzz/replay.o $(O)/tests/fuzz/seeds.o
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(wildcard $(FUZZ_O)/tests/fuzz/*.d $(O)/tests/fuzz/*.d)

@@ -1,5 +1,7 @@
-/* Failpoints: see failpoint.h. */
+/* Failpoints: see failpoint.h.  Empty in a release build (no MMSYNC_TEST). */
 #include "failpoint.h"
+
+#ifdef MMSYNC_TEST
 
 #include <errno.h>
 #include <stdlib.h>
@@ -78,3 +80,5 @@ int failpoint_err(const char *name)
 		return 0;
 	return err.rest && !strcmp(err.rest, "ENOSPC") ? ENOSPC : EIO;
 }
+
+#endif /* MMSYNC_TEST */

@@ -1,9 +1,13 @@
 /*
- * Failpoints for crash tests: with MMSYNC_FAILPOINT=NAME[:N] in the
- * environment, the N-th pass (default 1st) through failpoint("NAME") ends
- * the process at once with _exit(99), as a kill -9 would.  With
- * MMSYNC_PAUSE=NAME:MS the first pass sleeps MS milliseconds instead (for
- * tests that change a file while a sync runs).
+ * Failpoints for crash tests, compiled only into a test build (-DMMSYNC_TEST:
+ * the Makefile's build/test and build/asan, like SQLite's SQLITE_TEST); in a
+ * release build each is an inline no-op the compiler removes, and the binary
+ * reads none of the variables below.
+ *
+ * With MMSYNC_FAILPOINT=NAME[:N] in the environment, the N-th pass (default
+ * 1st) through failpoint("NAME") ends the process at once with _exit(99), as
+ * a kill -9 would.  With MMSYNC_PAUSE=NAME:MS the first pass sleeps MS
+ * milliseconds instead (for tests that change a file while a sync runs).
  *
  * The points, in the order a receiving side meets them:
  *   recv-row            a row of the peer's index was read
@@ -46,6 +50,7 @@
 #ifndef MMSYNC_FAILPOINT_H
 #define MMSYNC_FAILPOINT_H
 
+#ifdef MMSYNC_TEST
 void failpoint(const char *name);
 /*
  * With MMSYNC_GARBLE=NAME in the environment: 1 where the caller must spoil
@@ -57,5 +62,28 @@ int failpoint_garble(const char *name);
 int failpoint_err(const char *name);
 /* Tests only: MMSYNC_FAILERR is read again, and its passes counted anew, from the next failpoint_err(). */
 void failpoint_err_reset(void);
+#else
+/* release build: no hooks (nothing to read, nothing injected) */
+static inline void failpoint(const char *name)
+{
+	(void)name;
+}
+
+static inline int failpoint_garble(const char *name)
+{
+	(void)name;
+	return 0;
+}
+
+static inline int failpoint_err(const char *name)
+{
+	(void)name;
+	return 0;
+}
+
+static inline void failpoint_err_reset(void)
+{
+}
+#endif
 
 #endif

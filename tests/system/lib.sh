@@ -17,12 +17,15 @@
 #   json_val EXPR              sets JV to a python expression on `j`, the JSON in $OUT
 #   at_exit CMD                runs the shell command CMD when the test ends
 #   skip MSG                   notes that part of a test could not run (shown by run.sh)
+#   on_tmpfs NAME [SUBDIR]     goes on in a fresh directory on /dev/shm (returns 1 if none)
+#   holders [ROOT]             pids holding ROOT's (default .) .mmsync/lock
+#   hold_lock [ROOT]           a background process ($HOLDER) holds ROOT's lock
 
 set -u
 export LC_ALL=C
 unset MMSYNC_SSH
 if [ -z "${MMSYNC:-}" ]; then
-	MMSYNC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/mmsync
+	MMSYNC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/test/mmsync
 fi
 case $MMSYNC in /*) ;; *) MMSYNC=$PWD/$MMSYNC ;; esac
 export MMSYNC
@@ -214,4 +217,39 @@ find_unprivileged() {
 		return 0
 	fi
 	return 1
+}
+
+# on_tmpfs NAME [SUBDIR]: the test goes on in a fresh directory (NAME in its
+# name; its SUBDIR when given) on /dev/shm, a tmpfs where syncfs() costs little
+# and a process crash leaves what it leaves on a disk; the directory goes
+# after every other cleanup.  Returns 1, staying here, when there is none.
+on_tmpfs() {
+	local dir
+	[ -d /dev/shm ] && [ -w /dev/shm ] && dir=$(mktemp -d "/dev/shm/mmsync-$1.XXXXXX" 2>/dev/null) || return 1
+	_LIB_CLEANUPS=("rm -rf '$dir'" "${_LIB_CLEANUPS[@]}")
+	dir=$dir${2:+/$2}
+	mkdir -p "$dir" && cd "$dir" || fail "cannot enter $dir"
+}
+
+# holders [ROOT]: the pids that hold a flock on ROOT/.mmsync/lock (default:
+# the current directory's), from /proc/locks: looking must not take the lock
+# (as a second mmsync's attempt would).
+holders() {
+	local id
+	id=$(stat -c '%i' "${1:-.}/.mmsync/lock") || return 0
+	awk -v ino="$id" '$2 == "FLOCK" && $6 ~ (":" ino "$") { print $5 }' /proc/locks
+}
+
+# hold_lock [ROOT]: a background process ($HOLDER; one process, so that
+# kill -9 $HOLDER frees the lock) holds ROOT's lock, as
+# `flock ROOT/.mmsync/lock sleep 30` would.
+hold_lock() {
+	local root=${1:-.}
+	(
+		exec 9>>"$root/.mmsync/lock"
+		flock 9 || exit 1
+		exec sleep 30
+	) &
+	HOLDER=$!
+	wait_until '[ -n "$(holders '"'$root'"')" ]' || fail "could not take the lock of '$root'"
 }

@@ -9,6 +9,8 @@
 #                               File and link mtimes (ns) are listed; directory
 #                               mtimes are not.  TREE_STRICT=1 adds inode and
 #                               ctime of every entry (to see that nothing was rewritten).
+#   snapshot DIR...             tree_list of the DIRs, TREE_STRICT=1
+#   unchanged DIR...            fails unless `snapshot DIR...` still prints $before
 #   same_trees A B...           fails unless every tree lists the same as A
 #   expect_tree DIR <<EOF       fails unless DIR lists exactly these PATH TYPE MODE
 #                               lines (type: f d l; no hash/mtime), in any order
@@ -99,6 +101,18 @@ sys.exit(bad)
 
 tree_list() {
 	python3 -c "$_tree_py" "${TREE_STRICT:-0}" list "$@" || fail "tree_list: cannot list '$*'"
+}
+
+# snapshot DIR...: tree_list of the DIRs with TREE_STRICT=1; unchanged DIR...:
+# fails unless they still list as $before (the test's before=$(snapshot DIR...))
+snapshot() {
+	TREE_STRICT=1 tree_list "$@"
+}
+unchanged() {
+	local now
+	now=$(snapshot "$@")
+	[ "$before" = "$now" ] || fail "'$_LAST_CMD' changed a tree:
+$(diff <(echo "$before") <(echo "$now"))"
 }
 
 same_trees() {

@@ -11,28 +11,10 @@ expect_rc 0 mm -q scan
 # (only jobs still running: no pid that may have been reused).
 at_exit 'kill -9 $(jobs -p); wait'
 
-# The pids that took a flock on .mmsync/lock (and whose file description
-# still holds it), from /proc/locks: looking must not take the lock, as a
-# probe with flock -n could make mmsync exit 75.
-holders() {
-	local ino
-	ino=$(stat -c %i .mmsync/lock)
-	awk -v ino="$ino" '$2 == "FLOCK" && $6 ~ (":" ino "$") { print $5 }' /proc/locks
-}
+# holders and hold_lock (lib.sh) look at /proc/locks: a probe with flock -n
+# could make mmsync exit 75.
 [ -r /proc/locks ] || fail "this test needs /proc/locks"
 held_by() { holders | grep -qx "$1"; }
-
-# hold_lock: a background process (one process, so kill -9 of $! frees the
-# lock) that takes flock(1)'s lock on .mmsync/lock and sleeps.
-hold_lock() {
-	(
-		exec 9>>.mmsync/lock
-		flock 9 || exit 1
-		exec sleep 30
-	) &
-	HOLDER=$!
-	wait_until '[ -n "$(holders)" ]' || fail "the test could not take the lock"
-}
 
 hold_lock
 echo b >b

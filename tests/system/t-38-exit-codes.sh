@@ -9,12 +9,7 @@ printf 'a\n' >A/a
 expect_rc 0 mm -C B sync A
 printf 'a2\n' >A/a
 printf 'new\n' >A/new
-snapshot() { TREE_STRICT=1 tree_list A B C; }
-before=$(snapshot)
-unchanged() {
-	[ "$before" = "$(snapshot)" ] || fail "'$_LAST_CMD' changed a tree:
-$(diff <(echo "$before") <(snapshot))"
-}
+before=$(snapshot A B C)
 
 # want_rc N CMD...: like expect_rc, but the test goes on (and fails at its end)
 want_rc() {
@@ -36,36 +31,21 @@ for cmd in pull push sync; do
 		expect_out_empty
 	done
 done
-unchanged
+unchanged A B C
 [ ! -e missing-peer ] || fail "a failed sync created the peer directory"
 [ ! -e notrep/.mmsync ] && [ "$(ls -A notrep)" = x ] || fail "a failed sync changed notrep/"
 # ... also when it is a file
 printf 'f\n' >plainfile
 expect_rc 3 mm -C A pull plainfile
 expect_err_contains plainfile
-unchanged
+unchanged A B C
 
 # peer busy: nothing changes on either side
 at_exit 'kill -9 $(jobs -p); wait'
-holders() {
-	local ino
-	ino=$(stat -c %i "$1/.mmsync/lock")
-	awk -v ino="$ino" '$2 == "FLOCK" && $6 ~ (":" ino "$")' /proc/locks
-}
-# hold_lock R: a background process (one process: killing it frees the lock)
-# holds R's lock, as `flock R/.mmsync/lock sleep` would.
-hold_lock() {
-	(
-		exec 9>>"$1/.mmsync/lock"
-		flock 9 || exit 1
-		exec sleep 30
-	) &
-	HOLD=$!
-	wait_until '[ -n "$(holders '"$1"')" ]' || fail "could not take $1's lock"
-}
+# release_lock R: ends hold_lock R (lib.sh)
 release_lock() {
-	kill -9 "$HOLD"
-	wait "$HOLD" 2>/dev/null
+	kill -9 "$HOLDER"
+	wait "$HOLDER" 2>/dev/null
 	wait_until '[ -z "$(holders '"$1"')" ]' || fail "$1's lock stayed taken"
 }
 hold_lock B
@@ -76,13 +56,13 @@ for cmd in pull push sync; do
 		fail "$(_shown "'$cmd B' while B is busy: no clear message naming B")"
 	expect_out_empty
 done
-unchanged
+unchanged A B C
 
 # this replica busy: 75, nothing done
 run mm -C B sync A
 [ "$RC" = 75 ] || fail "$(_shown "'sync A' on a busy replica: exit $RC, want 75")"
 [ -s "$ERR" ] || fail "a busy replica gave no message"
-unchanged
+unchanged A B C
 release_lock B
 
 # sync with two peers, one broken (a replica whose store is not a database), the other fine:

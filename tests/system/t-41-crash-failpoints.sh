@@ -17,11 +17,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 command -v python3 >/dev/null || fail "python3 is needed"
 
-if [ "${MMSYNC_CRASH_ON_DISK:-0}" != 1 ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
-	work=$(mktemp -d /dev/shm/mmsync-t41.XXXXXX 2>/dev/null); then
-	at_exit "rm -rf '$work'"
-	cd "$work" || fail "cannot enter $work"
-	echo "working in $work (tmpfs)"
+if [ "${MMSYNC_CRASH_ON_DISK:-0}" != 1 ] && on_tmpfs t41; then
+	echo "working in $PWD (tmpfs)"
 fi
 
 # model_crash.py runs every mmsync in its own process group and kills that

@@ -21,11 +21,8 @@ TREE="python3 $here/model_tree.py"
 command -v python3 >/dev/null || fail "python3 is needed"
 command -v pgrep >/dev/null || fail "pgrep is needed"
 
-if [ "${MMSYNC_CRASH_ON_DISK:-0}" != 1 ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
-	work=$(mktemp -d /dev/shm/mmsync-t42.XXXXXX 2>/dev/null); then
-	at_exit "rm -rf '$work'"
-	cd "$work" || fail "cannot enter $work"
-	echo "working in $work (tmpfs)"
+if [ "${MMSYNC_CRASH_ON_DISK:-0}" != 1 ] && on_tmpfs t42; then
+	echo "working in $PWD (tmpfs)"
 fi
 
 seed=${MMSYNC_KILL_SEED:-$((RANDOM * 32768 + RANDOM))}

@@ -20,10 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 TREE="python3 $here/model_tree.py"
 STORE="python3 $here/store_check.py"
 # syncfs() on a disk makes each pull slow: the replicas live on a tmpfs when there is one
-if [ -d /dev/shm ] && [ -w /dev/shm ] && work=$(mktemp -d /dev/shm/mmsync-t45.XXXXXX 2>/dev/null); then
-	at_exit "rm -rf '$work'"
-	cd "$work" || fail "cannot enter $work"
-fi
+on_tmpfs t45
 
 mkrep A B
 $TREE build A --seed 45 --files 40 --dirs 4 --links 2 --big 600K || fail "cannot build the tree"

@@ -19,10 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 TREE="python3 $here/model_tree.py"
 STORE="python3 $here/store_check.py"
 # the replicas that are not on a small tmpfs live on a big one when there is one: syncfs() is slow on a disk
-if [ -d /dev/shm ] && [ -w /dev/shm ] && work=$(mktemp -d /dev/shm/mmsync-t46.XXXXXX 2>/dev/null); then
-	at_exit "rm -rf '$work'"
-	cd "$work" || fail "cannot enter $work"
-fi
+on_tmpfs t46
 
 # small_fs DIR SIZE [MODE]: mounts a tmpfs of SIZE at DIR (made), unmounted at the end
 small_fs() {

@@ -21,12 +21,7 @@ printf 'new on B\n' >B/newb
 mkdir notrep
 printf 'x\n' >notrep/x
 
-snapshot() { TREE_STRICT=1 tree_list A B notrep; }
-before=$(snapshot)
-unchanged() {
-	[ "$before" = "$(snapshot)" ] || fail "'$_LAST_CMD' changed a tree:
-$(diff <(echo "$before") <(snapshot))"
-}
+before=$(snapshot A B notrep)
 
 # want_fail TEXT CMD...: CMD exits 3, says TEXT on stderr, nothing on stdout,
 # changes nothing; the test goes on after a mismatch and fails at its end.
@@ -38,7 +33,7 @@ want_fail() {
 	[ "$RC" = 3 ] || fail_later "$(_shown "'$*': expected exit 3, got $RC")"
 	grep -qiF -- "$text" "$ERR" || fail_later "$(_shown "'$*': stderr lacks '$text'")"
 	[ ! -s "$OUT" ] || fail_later "$(_shown "'$*': stdout should be empty")"
-	unchanged
+	unchanged A B notrep
 }
 
 # want_clone_fail TEXT ARGS... URL: `clone ARGS URL DIR` fails like want_fail
@@ -92,14 +87,14 @@ printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$SSHD_DIR/wrong_hos
 run mm -C A sync --ssh "ssh -F $SSHD_DIR/ssh_config_wronghost" --remote-mmsync "$MMSYNC" "$URL_B"
 [ "$RC" = 3 ] || fail_later "$(_shown "sync with a host key that does not match: expected exit 3, got $RC")"
 [ -s "$ERR" ] || fail_later "a host key that does not match gave no message"
-unchanged
+unchanged A B notrep
 
 # an ssh command that does not exist
 run mm -C A sync --ssh /nonexistent/ssh --remote-mmsync "$MMSYNC" "$URL_B"
 [ "$RC" = 3 ] || [ "$RC" = 2 ] || fail_later "$(_shown "sync with --ssh /nonexistent/ssh: expected exit 3 (or 2), got $RC")"
 grep -qF /nonexistent/ssh "$ERR" || fail_later "$(_shown "sync with --ssh /nonexistent/ssh: the message does not name it")"
 ! grep -qi 'no mmsync' "$ERR" || fail_later "$(_shown "sync with --ssh /nonexistent/ssh: blames the remote mmsync, which was never reached")"
-unchanged
+unchanged A B notrep
 
 # after all that, the peer syncs as if nothing had happened, with no conflict
 [ "$_LIB_FAILED" = 0 ] || fail "see above"
@@ -109,11 +104,6 @@ same_trees A B
 [ -z "$(conflict_copies A)" ] || fail "conflict copies after the failures: $(conflict_copies A)"
 
 # --- the connection breaks mid-sync
-holders() {
-	local ino
-	ino=$(stat -c %i "$1/.mmsync/lock")
-	awk -v ino="$ino" '$2 == "FLOCK" && $6 ~ (":" ino "$") { print $5 }' /proc/locks
-}
 head -c 3000000 /dev/urandom >A/big
 for i in 1 2 3 4 5 6 7 8 9 10; do printf '%s\n' "$i" >A/small$i; done
 # the local side killed while it sends: the far side ends and frees B's lock;

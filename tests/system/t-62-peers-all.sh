@@ -175,11 +175,6 @@ expect_rc 2 mm -C A sync --timeout soon bravo
 # --- a second run while one holds the replica: 75 at once, nothing done
 expect_rc 0 mm -C A peer remove down-peer
 printf 'c2\n' >C/onc
-holders() {
-	local ino
-	ino=$(stat -c %i "$1/.mmsync/lock")
-	awk -v ino="$ino" '$2 == "FLOCK" && $6 ~ (":" ino "$")' /proc/locks
-}
 (MMSYNC_PAUSE=recv-row:5000 MMSYNC_SSH=$SSH_CMD exec "$MMSYNC" -C A -q sync --all --remote-mmsync "$MMSYNC") \
 	>"$_LIB_TMP/bg.out" 2>&1 &
 BG=$!

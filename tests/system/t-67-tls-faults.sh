@@ -12,11 +12,7 @@
 . "$(dirname "$0")/tlslib.sh"
 
 command -v pgrep >/dev/null || fail "pgrep is needed"
-if [ -d /dev/shm ] && [ -w /dev/shm ] && work=$(mktemp -d /dev/shm/mmsync-t67.XXXXXX 2>/dev/null); then
-	at_exit "_tls_cleanup; rm -rf '$work'"
-	mkdir "$work/r"
-	cd "$work/r" || fail "cannot enter $work/r"
-fi
+on_tmpfs t67 r
 
 mkrep A B C
 for r in A B C; do

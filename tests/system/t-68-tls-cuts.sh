@@ -18,11 +18,7 @@
 . "$(dirname "$0")/tlslib.sh"
 
 command -v pgrep >/dev/null || fail "pgrep is needed"
-if [ -d /dev/shm ] && [ -w /dev/shm ] && work=$(mktemp -d /dev/shm/mmsync-t68.XXXXXX 2>/dev/null); then
-	at_exit "_tls_cleanup; rm -rf '$work'"
-	mkdir "$work/r"
-	cd "$work/r" || fail "cannot enter $work/r"
-fi
+on_tmpfs t68 r
 
 seed=${MMSYNC_CUT_SEED:-$((RANDOM * 32768 + RANDOM))}
 echo "seed $seed (MMSYNC_CUT_SEED=$seed repeats these cuts and kills)"

@@ -166,6 +166,3 @@ bg_client() {
 	_BG_ALL="$_BG_ALL $BG_PID"
 }
 
-snapshot() {
-	TREE_STRICT=1 tree_list "$@"
-}
