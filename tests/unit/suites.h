@@ -14,5 +14,6 @@ Suite *reconcile_suite(void);
 Suite *merge_suite(void);
 Suite *net_suite(void);
 Suite *delta_suite(void);
+Suite *resolve_suite(void);
 
 #endif
