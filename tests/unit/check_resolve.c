@@ -417,6 +417,9 @@ END_TEST
 #ifdef MMSYNC_TEST
 /* ---------------------------------------------------------------- crashes */
 
+/* The failpoints resolve --theirs meets with a copy to remove, in order. */
+static const char *const crash_points[] = {"apply-remove", "apply-sync-renames", "apply-before-commit", "apply-commit"};
+
 /* Runs resolve --theirs of COPY2 in a child killed at failpoint `fp`; the replica is closed meanwhile. */
 static void crash_resolve(struct tu_replica *t, const char *fp)
 {
@@ -442,9 +445,7 @@ static void crash_resolve(struct tu_replica *t, const char *fp)
 
 START_TEST(test_crash_then_rerun)
 {
-	static const char *const points[] = {"apply-remove", "apply-sync-renames", "apply-before-commit",
-					     "apply-commit"};
-	const char *fp = points[_i];
+	const char *fp = crash_points[_i];
 	struct tu_replica t;
 	char buf[64];
 
@@ -471,9 +472,7 @@ END_TEST
 
 START_TEST(test_crash_then_scan)
 {
-	static const char *const points[] = {"apply-remove", "apply-sync-renames", "apply-before-commit",
-					     "apply-commit"};
-	const char *fp = points[_i];
+	const char *fp = crash_points[_i];
 	struct scan_opts so = SCAN_OPTS_INIT;
 	struct scan_stats st;
 	struct tu_replica t;
