@@ -892,13 +892,11 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
 static int record_written(struct apply *a, int dirfd, const char *name, const struct entry *row,
 			  const uint8_t *base_oid)
 {
-	struct entry e;
 	struct item *it;
 	int err;
 
-	entry_init(&e);
-	if ((err = entry_copy(&e, row)) < 0 || (err = push_item(a, &e, NULL, NULL, 1)) < 0)
-		goto done;
+	if ((err = push_item(a, row, NULL, NULL, 1)) < 0)
+		return err;
 	it = &a->items[a->n - 1];
 	stat_at(dirfd, name, &it->row, row);
 	it->written = 1;
@@ -909,11 +907,7 @@ static int record_written(struct apply *a, int dirfd, const char *name, const st
 	a->dirty = 1;
 	note_fs(a, dirfd);
 	a->st.files++;
-	if (a->n >= APPLY_BATCH_ITEMS)
-		err = apply_flush(a);
-done:
-	entry_dispose(&e);
-	return err;
+	return a->n >= APPLY_BATCH_ITEMS ? apply_flush(a) : 0;
 }
 
 int apply_move_over(struct apply *a, const struct entry *from, const struct entry *ours, const struct entry *row,
