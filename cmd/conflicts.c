@@ -18,6 +18,7 @@
 #include "sync/path.h"
 #include "sync/reconcile.h"
 #include "sync/replica.h"
+#include "sync/resolve.h"
 #include "sync/store.h"
 #include "sync/text.h"
 #include "vv/vv.h"
@@ -196,37 +197,6 @@ static void print_side(struct cmd_ctx *ctx, const char *where, const char *path,
 	entry_dispose(&e);
 }
 
-/* Every copy kept for one path. */
-struct copies {
-	const char *path;
-	char **v;
-	size_t n;
-};
-
-static int collect_copy(void *arg, const struct store_conflict *c)
-{
-	struct copies *cs = arg;
-	char **p;
-
-	if (strcmp(c->path, cs->path))
-		return 0;
-	if (!(p = realloc(cs->v, (cs->n + 1) * sizeof(*p))) || !(p[cs->n] = strdup(c->copy))) {
-		if (p)
-			cs->v = p;
-		return mm_error_oom();
-	}
-	cs->v = p;
-	cs->n++;
-	return 0;
-}
-
-static void copies_free(struct copies *cs)
-{
-	for (size_t i = 0; i < cs->n; i++)
-		free(cs->v[i]);
-	free(cs->v);
-}
-
 /*
  * The conflict that `arg` names (its path, or one of its copies, which then
  * goes to *copy, caller frees): its first copy's record in *c.
@@ -262,25 +232,6 @@ static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conf
 	free(paths[0]);
 	free(paths);
 	return err == MM_ENOTFOUND ? EXIT_FAILED : err < 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-/* Removes the copy `copy` (a file, link or empty directory); EXIT_OK or after a message. */
-static int remove_copy(struct cmd_ctx *ctx, const char *copy)
-{
-	const char *name;
-	struct stat sb;
-	int dirfd, err, flags;
-
-	if ((err = fs_open_parent(&dirfd, &name, ctx->r->rootfd, copy)) < 0)
-		return err == MM_ENOTFOUND ? EXIT_OK : cmd_fail(err);
-	flags = fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode) ? AT_REMOVEDIR : 0;
-	if (unlinkat(dirfd, name, flags) < 0 && errno != ENOENT) {
-		cmd_error("cannot remove %s: %s", quote_path(copy), strerror(errno));
-		close(dirfd);
-		return EXIT_FAILED;
-	}
-	close(dirfd);
-	return EXIT_OK;
 }
 
 static int show(struct cmd_ctx *ctx, const char *arg)
@@ -354,63 +305,42 @@ static int resolve_opt(void *arg, int opt, const char *val)
 static int resolve(struct cmd_ctx *ctx, const char *arg, int side)
 {
 	struct store_conflict c = {0};
-	struct copies cs = {NULL, NULL, 0};
+	struct resolve_result res = {0};
 	struct scan_stats st;
 	char *named = NULL;
-	const char *take = NULL;
 	int rc, err;
 
 	if ((rc = find_conflict(ctx, arg, &c, &named)) != EXIT_OK)
 		return rc;
-	cs.path = c.path;
-	if ((err = store_conflict_each(ctx->r->store, collect_copy, &cs)) < 0) {
+	err = resolve_conflict(&res, ctx->r, c.path,
+			       side == 'o' ? RESOLVE_OURS : side == 't' ? RESOLVE_THEIRS : RESOLVE_AS_IS,
+			       side == 't' ? named : NULL);
+	if (err < 0) {
 		rc = cmd_fail(err);
 		goto done;
 	}
-	if (side == 't') {
-		take = named ? named : cs.n == 1 ? cs.v[0] : NULL;
-		if (!take) {
-			cmd_error("conflicts resolve: %zu versions of %s were kept: name the copy to take, as in "
-				  "'mmsync conflicts resolve %s --theirs'",
-				  cs.n, quote_path(c.path), cs.v[0]);
-			rc = EXIT_USAGE;
-			goto done;
-		}
+	rc = EXIT_FAILED;
+	switch (res.outcome) {
+	case RESOLVE_NAME_COPY:
+		cmd_error("conflicts resolve: %zu versions of %s were kept: name the copy to take, as in "
+			  "'mmsync conflicts resolve %s --theirs'",
+			  res.copies, quote_path(c.path), res.where);
+		rc = EXIT_USAGE;
+		goto done;
+	case RESOLVE_IS_DIR:
+		cmd_error("conflicts resolve: %s is a directory: move it away first, or resolve with --ours",
+			  quote_path(c.path));
+		goto done;
+	case RESOLVE_CHANGED:
+		cmd_error("conflicts resolve: %s was changed since the last scan: run 'mmsync scan', look at it "
+			  "again, then resolve",
+			  quote_path(res.where));
+		goto done;
+	case RESOLVE_DONE:
+		break;
 	}
-	if (take) {
-		/* the copy becomes the version at the path */
-		const char *name, *cname;
-		struct stat sb;
-		int dirfd, cdirfd;
-		if ((err = fs_open_parent(&dirfd, &name, ctx->r->rootfd, c.path)) < 0) {
-			rc = cmd_fail(err);
-			goto done;
-		}
-		if ((err = fs_open_parent(&cdirfd, &cname, ctx->r->rootfd, take)) < 0) {
-			close(dirfd);
-			rc = cmd_fail(err);
-			goto done;
-		}
-		rc = EXIT_OK;
-		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
-			cmd_error("conflicts resolve: %s is a directory: move it away first, or resolve with --ours",
-				  quote_path(c.path));
-			rc = EXIT_FAILED;
-		} else if (renameat(cdirfd, cname, dirfd, name) < 0) {
-			cmd_error("cannot move %s to %s: %s", quote_path(take), quote_path(c.path), strerror(errno));
-			rc = EXIT_FAILED;
-		}
-		close(dirfd);
-		close(cdirfd);
-		if (rc != EXIT_OK)
-			goto done;
-	}
-	for (size_t i = 0; i < cs.n; i++)
-		if (!(take && !strcmp(cs.v[i], take)) && (rc = remove_copy(ctx, cs.v[i])) != EXIT_OK)
-			goto done;
-	/* record the resolution (and the copies' deletion) as local changes that win everywhere */
-	if ((err = store_conflict_delete(ctx->r->store, c.path)) < 0 ||
-	    (err = cmd_run_scan(ctx, 0, NULL, NULL, &st)) < 0) {
+	/* record what else changed, as every resolve did: an edit of the path resolved as it stands */
+	if ((err = cmd_run_scan(ctx, 0, NULL, NULL, &st)) < 0) {
 		rc = cmd_fail(err);
 		goto done;
 	}
@@ -424,7 +354,7 @@ static int resolve(struct cmd_ctx *ctx, const char *arg, int side)
 	}
 	rc = EXIT_OK;
 done:
-	copies_free(&cs);
+	resolve_result_dispose(&res);
 	free(named);
 	store_conflict_dispose(&c);
 	if (rc == EXIT_OK) {

@@ -74,6 +74,8 @@ struct apply {
 	int fs_lost;   /* one could not be noted: sync them all */
 	uint8_t *buf;
 	struct wbuf frame;
+	char **close;  /* paths whose conflicts the commit closes */
+	size_t nclose, capClose;
 };
 
 static void warn(struct apply *a, const char *path, const char *msg)
@@ -168,6 +170,9 @@ static void drop_items(struct apply *a)
 		vv_dispose(&a->hist[i].vv);
 	}
 	a->nhist = 0;
+	for (size_t i = 0; i < a->nclose; i++)
+		free(a->close[i]);
+	a->nclose = 0;
 }
 
 void apply_free(struct apply *a)
@@ -178,6 +183,7 @@ void apply_free(struct apply *a)
 	free(a->fs_fds);
 	free(a->items);
 	free(a->hist);
+	free(a->close);
 	hasher_free(a->h);
 	hasher_free(a->hc);
 	free(a->buf);
@@ -649,26 +655,33 @@ static void set_times(int dirfd, const char *name, int64_t mtime_ns, int flags)
 	utimensat(dirfd, name, ts, flags);
 }
 
+/* Gives `e` (a copy of `row`) the stat data now at dirfd/name. */
+static void stat_at(int dirfd, const char *name, struct entry *e, const struct entry *row)
+{
+	struct stat sb;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		uint32_t mode = e->mode;
+		entry_fill_stat(e, &sb);
+		if (e->kind == ENTRY_LINK) {
+			e->mode = mode;
+			e->size = row->size;
+		}
+		if (e->kind == ENTRY_DIR)
+			e->size = 0;
+	}
+}
+
 /* Records `row` with the stat data now at dirfd/name. */
 static int record_at(struct apply *a, int dirfd, const char *name, const struct entry *row, int local)
 {
 	struct entry e;
-	struct stat sb;
 	int err;
 
 	entry_init(&e);
 	if ((err = entry_copy(&e, row)) < 0)
 		goto done;
-	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-		uint32_t mode = e.mode;
-		entry_fill_stat(&e, &sb);
-		if (e.kind == ENTRY_LINK) {
-			e.mode = mode;
-			e.size = row->size;
-		}
-		if (e.kind == ENTRY_DIR)
-			e.size = 0;
-	}
+	stat_at(dirfd, name, &e, row);
 	a->dirty = 1;
 	note_fs(a, dirfd);
 	err = apply_record(a, &e, local);
@@ -871,6 +884,87 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
 	return rc;
 }
 
+/*
+ * Records `row` as a new local version of what dirfd/name holds, with its
+ * stat data: content written here, so with `base_oid` as its history, or
+ * marked as having none.
+ */
+static int record_written(struct apply *a, int dirfd, const char *name, const struct entry *row,
+			  const uint8_t *base_oid)
+{
+	struct item *it;
+	int err;
+
+	if ((err = push_item(a, row, NULL, NULL, 1)) < 0)
+		return err;
+	it = &a->items[a->n - 1];
+	stat_at(dirfd, name, &it->row, row);
+	it->written = 1;
+	if (base_oid) {
+		it->has_base = 1;
+		memcpy(it->base, base_oid, 20);
+	}
+	a->dirty = 1;
+	note_fs(a, dirfd);
+	a->st.files++;
+	return a->n >= APPLY_BATCH_ITEMS ? apply_flush(a) : 0;
+}
+
+int apply_move_over(struct apply *a, const struct entry *from, const struct entry *ours, const struct entry *row,
+		    const uint8_t *base_oid)
+{
+	const char *fname, *name;
+	int fromfd = -1, dirfd = -1, rc;
+
+	if ((rc = fs_open_parent(&fromfd, &fname, a->r->rootfd, from->path)) < 0 ||
+	    (rc = matches_at(a, fromfd, fname, from)) <= 0)
+		goto done;
+	if ((rc = open_checked(a, row->path, ours, &dirfd, &name)) <= 0)
+		goto done;
+	if (renameat2(fromfd, fname, dirfd, name, !ours || ours->kind == ENTRY_DELETED ? RENAME_NOREPLACE : 0) < 0) {
+		rc = errno == EEXIST ? 0
+				     : mm_error_errno(MM_EIO, errno, "cannot move '%s' to '%s'", from->path, row->path);
+		goto done;
+	}
+	note_fs(a, fromfd);
+	rc = record_written(a, dirfd, name, row, base_oid);
+	rc = rc < 0 ? rc : 1;
+done:
+	if (fromfd >= 0)
+		close(fromfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return rc;
+}
+
+int apply_record_local(struct apply *a, const struct entry *row, const uint8_t *base_oid)
+{
+	const char *name;
+	int dirfd, err;
+
+	if ((err = fs_open_parent(&dirfd, &name, a->r->rootfd, row->path)) < 0)
+		return err;
+	err = record_written(a, dirfd, name, row, base_oid);
+	close(dirfd);
+	return err;
+}
+
+int apply_close_conflict(struct apply *a, const char *path)
+{
+	if (a->nclose == a->capClose) {
+		size_t cap = a->capClose ? a->capClose * 2 : 4;
+		char **p = realloc(a->close, cap * sizeof(*p));
+		if (!p)
+			return mm_error_oom();
+		a->close = p;
+		a->capClose = cap;
+	}
+	if (!(a->close[a->nclose] = strdup(path)))
+		return mm_error_oom();
+	a->nclose++;
+	return 0;
+}
+
 /* Makes what the batch wrote durable: one syncfs() for the root's file system and one for each other it wrote to. */
 static int sync_root(struct apply *a, const char *point)
 {
@@ -968,7 +1062,7 @@ int apply_flush(struct apply *a)
 	struct store *s = a->r->store;
 	int err, files = 0;
 
-	if (a->n == 0 && a->nhist == 0)
+	if (a->n == 0 && a->nhist == 0 && a->nclose == 0)
 		return 0;
 	for (size_t i = 0; i < a->n; i++)
 		files += a->items[i].tmp[0] != 0;
@@ -1000,6 +1094,8 @@ int apply_flush(struct apply *a)
 	for (size_t i = 0; i < a->nhist && err == 0; i++)
 		err = store_history_add(s, a->hist[i].path, &a->hist[i].vv, a->hist[i].oid, a->hist[i].mode,
 					 a->hist[i].flags);
+	for (size_t i = 0; i < a->nclose && err == 0; i++)
+		err = store_conflict_delete(s, a->close[i]);
 	if (err == 0 && files)
 		err = store_pending_clear(s);
 	if (err == 0) {

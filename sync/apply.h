@@ -101,6 +101,24 @@ int apply_remove(struct apply *a, const struct entry *ours);
 int apply_move_aside(struct apply *a, const struct entry *ours, const struct entry *copy);
 
 /*
+ * Moves what `from` records at its path to row->path, which must still hold
+ * what `ours` records (NULL or a tombstone: absent; never a directory), both
+ * re-checked first, and records `row` there as with apply_record_local().
+ * The caller records from's path as it wants (a tombstone, say).  1 done,
+ * 0 skipped (either path changed), <0 error.
+ */
+int apply_move_over(struct apply *a, const struct entry *from, const struct entry *ours, const struct entry *row,
+		    const uint8_t *base_oid);
+/*
+ * Records `row` as a new local version of the content its path holds (the
+ * caller checked it), with the stat data the path has now; `base_oid` (or
+ * NULL) is that content's blob in the bases store, put there already.
+ */
+int apply_record_local(struct apply *a, const struct entry *row, const uint8_t *base_oid);
+/* Closes every conflict at `path` in the batch's commit. */
+int apply_close_conflict(struct apply *a, const char *path);
+
+/*
  * When this batch is already writing a file at row->path with row's
  * content (a conflict copy made here and received alike), makes `row` the
  * version it records and returns 1; else 0.

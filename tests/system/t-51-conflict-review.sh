@@ -3,7 +3,8 @@
 # as STEM.conflict-YYYYMMDD-HHMMSS-REPLICA.EXT; `conflicts show` prints both
 # versions (writer, time, size) and a diff3 view against the common
 # ancestor.  Binary files give kind `binary`, a file against a directory
-# kind `type`, on every replica that has the conflict.
+# kind `type`, on every replica that has the conflict.  A `conflicts resolve
+# --theirs` killed before its commit loses nothing and finishes when run again.
 . "$(dirname "$0")/synclib.sh"
 
 t1='2024-05-06 07:08:09 UTC'
@@ -159,3 +160,22 @@ expect_rc 1 mm -C A conflicts show fresh.txt
 expect_out_contains 'no common ancestor is known'
 expect_out_line 'new on A'
 expect_out_line 'new on B'
+
+# resolve --theirs killed after its move, before its commit (MMSYNC_FAILPOINT):
+# nothing is lost, the same command again finishes it, and B takes the resolution
+_LAST_CMD="MMSYNC_FAILPOINT=apply-before-commit mm -C A conflicts resolve fresh.txt --theirs"
+MMSYNC_FAILPOINT=apply-before-commit run mm -C A conflicts resolve fresh.txt --theirs
+[ "$RC" = 99 ] || fail "$(_shown "resolve with MMSYNC_FAILPOINT=apply-before-commit did not stop there")"
+[ "$(cat A/fresh.txt)" = $'new on B\nshared' ] || [ "$(cat "A/$f_copy" 2>/dev/null)" = $'new on B\nshared' ] ||
+	fail "the killed resolve lost B's fresh.txt on A"
+expect_rc 1 mm -C A conflicts resolve fresh.txt --theirs
+expect_out_line 'resolved fresh.txt (took the conflict copy)'
+[ "$(cat A/fresh.txt)" = $'new on B\nshared' ] || fail "A/fresh.txt is not the copy taken: $(cat A/fresh.txt)"
+[ ! -e "A/$f_copy" ] || fail "the resolve run again left $f_copy on A"
+expect_rc 1 mm -C A conflicts
+! grep -q '^fresh.txt	' "$OUT" || fail "$(_shown "fresh.txt is still open on A")"
+expect_rc 1 mm -C B sync A
+[ "$(cat B/fresh.txt)" = $'new on B\nshared' ] || fail "B did not take A's resolution of fresh.txt: $(cat B/fresh.txt)"
+[ ! -e "B/$f_copy" ] || fail "B kept $f_copy after A's resolution"
+expect_rc 1 mm -C B conflicts
+! grep -q '^fresh.txt	' "$OUT" || fail "$(_shown "fresh.txt is still open on B")"

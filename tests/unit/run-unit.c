@@ -18,6 +18,7 @@ int main(void)
 	srunner_add_suite(sr, net_suite());
 	srunner_add_suite(sr, delta_suite());
 	srunner_add_suite(sr, session_suite());
+	srunner_add_suite(sr, resolve_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

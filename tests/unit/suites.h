@@ -15,5 +15,6 @@ Suite *merge_suite(void);
 Suite *net_suite(void);
 Suite *delta_suite(void);
 Suite *session_suite(void);
+Suite *resolve_suite(void);
 
 #endif
