@@ -62,7 +62,7 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 		cmd_warning("%s: %s", quote_path(path), detail ? detail : "skipped");
 }
 
-/* A line about a client or the server, on stderr unless -q (the engine logged it). */
+/* A line about a client or the server, on stderr unless -q (the engine logs it once the replica is open). */
 static void on_note(void *arg, const char *msg)
 {
 	struct cmd_ctx *ctx = arg;
