@@ -1,8 +1,9 @@
 /*
  * Reaching a peer from the command line: a name or URL as the user typed
  * it, resolved (configured peers, local paths), and its transport started
- * (a child for local and ssh peers, a TLS connection checked against its
- * pin).  Messages are printed here; functions return exit statuses.
+ * by sync/peer_start.c (a child for local and ssh peers, a TLS connection
+ * checked against its pin).  Messages are printed here; functions return
+ * exit statuses.
  */
 #ifndef MMSYNC_CMD_REMOTE_H
 #define MMSYNC_CMD_REMOTE_H

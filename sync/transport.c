@@ -22,11 +22,46 @@
 #include "tls.h"
 #include "url.h"
 
+/* The children started here, for transport_kill_all(); volatile: a signal handler reads it. */
+#define TRANSPORT_MAX_KIDS 64
+static volatile pid_t kids[TRANSPORT_MAX_KIDS];
+
+static void kid_add(pid_t pid)
+{
+	for (int i = 0; i < TRANSPORT_MAX_KIDS; i++)
+		if (kids[i] <= 0) {
+			kids[i] = pid;
+			return;
+		}
+}
+
+static void kid_remove(pid_t pid)
+{
+	for (int i = 0; i < TRANSPORT_MAX_KIDS; i++)
+		if (kids[i] == pid)
+			kids[i] = 0;
+}
+
+void transport_kill_all(void)
+{
+	for (int i = 0; i < TRANSPORT_MAX_KIDS; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGKILL);
+}
+
 static void transport_reset(struct transport *t)
 {
 	struct transport init = TRANSPORT_INIT;
 
 	*t = init;
+}
+
+void transport_adopt(struct transport *t, int fd, pid_t pid)
+{
+	transport_reset(t);
+	t->fd = fd;
+	t->pid = pid;
+	kid_add(pid);
 }
 
 /* Forks a child with stdin and stdout on a socketpair (and stderr on a pipe when errfd is wanted). */
@@ -83,6 +118,7 @@ static int spawn(struct transport *t, char *const argv[], int want_err)
 	}
 	t->fd = sv[0];
 	t->pid = pid;
+	kid_add(pid);
 	if (want_err) {
 		close(ep[1]);
 		t->errfd = ep[0];
@@ -514,12 +550,15 @@ int transport_close(struct transport *t, int *status)
 	*status = -1;
 	close_stream(t);
 	if (t->pid > 0) {
+		/* still tracked while waiting: a timeout's handler kills a child that does not end */
 		while (waitpid(t->pid, &st, 0) < 0) {
 			if (errno != EINTR) {
+				kid_remove(t->pid);
 				stop_relay(t);
 				return mm_error_errno(MM_EIO, errno, "cannot wait for the peer process");
 			}
 		}
+		kid_remove(t->pid);
 		*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	} else {
 		*status = 0;
@@ -551,6 +590,7 @@ void transport_close_wait(struct transport *t, int *status, int ms)
 	for (int waited = 0; waited < ms; waited += 10) {
 		pid_t p = waitpid(t->pid, &st, WNOHANG);
 		if (p == t->pid) {
+			kid_remove(p);
 			*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 			t->pid = -1;
 			stop_relay(t);

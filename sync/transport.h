@@ -2,7 +2,8 @@
  * Byte streams to peers (DESIGN.md): a local peer is a child `mmsync -C
  * PATH serve --stdio` on one end of a socketpair; an ssh peer is the same
  * child started by ssh on another host; a TLS peer is a `mmsync serve
- * --tls` server reached over TCP.
+ * --tls` server reached over TCP.  Children are tracked until they are
+ * reaped, for transport_kill_all().
  */
 #ifndef MMSYNC_TRANSPORT_H
 #define MMSYNC_TRANSPORT_H
@@ -79,6 +80,14 @@ void transport_addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 /* Splits a command line as a shell would (quotes, backslashes; no expansions) into a NULL-ended argv. */
 int transport_split(const char *s, char ***argv, size_t *argc);
 void transport_split_free(char **argv);
+
+/* Makes *t the stream `fd` to the child `pid` started by the caller (closed and reaped as the others). */
+void transport_adopt(struct transport *t, int fd, pid_t pid);
+/*
+ * Kills every child started or adopted here that was not reaped yet
+ * (async-signal-safe: for a handler that ends the process).
+ */
+void transport_kill_all(void);
 
 /* Closes the stream and reaps the child; its exit status goes to *status (-1 if killed). */
 int transport_close(struct transport *t, int *status);

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <poll.h>
@@ -30,7 +32,11 @@
 #include "sync/conn.h"
 #include "sync/error.h"
 #include "sync/identity.h"
+#include "sync/peer_start.h"
 #include "sync/proto.h"
+#include "sync/replica.h"
+#include "sync/server.h"
+#include "sync/session.h"
 #include "sync/tls.h"
 #include "sync/transport.h"
 #include "sync/url.h"
@@ -1556,6 +1562,275 @@ START_TEST(test_config_delete)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- server */
+
+static volatile sig_atomic_t srv_stop;
+static int srv_out = -1;        /* in the server's process: where its lines go */
+static char srv_text[16384];    /* in the test: the server's lines so far */
+static size_t srv_len;
+
+static void srv_on_stop(int sig)
+{
+	srv_stop = sig;
+}
+
+static void srv_note(void *arg, const char *msg)
+{
+	(void) arg;
+	dprintf(srv_out, "note %s\n", msg);
+}
+
+static void srv_listening(void *arg, const char *name, const char *fp, const char *bound)
+{
+	(void) arg;
+	dprintf(srv_out, "listening %s %s %s\n", name, fp, bound);
+}
+
+/* Reads the server's lines until they hold `needle` (1) or `ms` passed or they ended (0). */
+static int srv_wait_for(int fd, const char *needle, int ms)
+{
+	int64_t end = conn_now_ms() + ms;
+
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		int64_t left = end - conn_now_ms();
+		ssize_t n;
+		srv_text[srv_len] = '\0';
+		if (needle && strstr(srv_text, needle))
+			return 1;
+		if (left <= 0 || poll(&p, 1, (int) left) <= 0)
+			return 0;
+		n = read(fd, srv_text + srv_len, sizeof(srv_text) - 1 - srv_len);
+		if (n <= 0)
+			return 0;
+		srv_len += (size_t) n;
+	}
+}
+
+/*
+ * server_tls_run() for `root` on 127.0.0.1, port 0, in a child process
+ * whose SIGTERM and SIGINT handlers set the stop flag; the port it chose
+ * goes to `port`, its lines (notes, the listening line) come on *lines.
+ */
+static pid_t srv_start(const char *root, int *lines, char *port, size_t n)
+{
+	const char *at;
+	int p[2];
+	pid_t pid;
+
+	srv_len = 0;
+	ck_assert_int_eq(pipe(p), 0);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct server_opts o = {0};
+		struct scan_opts scan = SCAN_OPTS_INIT;
+		struct sigaction sa;
+		close(p[0]);
+		srv_out = p[1];
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = srv_on_stop;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		o.root = root;
+		o.host = "127.0.0.1";
+		o.port = "0";
+		o.timeout_ms = 10000;
+		o.stop = &srv_stop;
+		o.scan = scan;
+		o.note = srv_note;
+		o.on_listening = srv_listening;
+		_exit(server_tls_run(&o) == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	*lines = p[0];
+	ck_assert_msg(srv_wait_for(p[0], " 127.0.0.1:", 10000) && strchr(strstr(srv_text, " 127.0.0.1:"), '\n'),
+	              "the server did not say where it listens: %s", srv_text);
+	at = strstr(srv_text, " 127.0.0.1:") + 11;
+	snprintf(port, n, "%.*s", (int) strcspn(at, "\n"), at);
+	return pid;
+}
+
+/* A session (pull and push) of `t` with the server on `port`, started by peer_start() with `pin`. */
+static int srv_client(struct tu_replica *t, const char *port, const char *pin)
+{
+	struct peer_start_opts po = {0};
+	struct session_opts so = {0};
+	struct session_result res;
+	struct scan_opts scan = SCAN_OPTS_INIT;
+	struct scan_stats st;
+	struct transport tr;
+	struct bundle *b;
+	struct url u;
+	struct conn c;
+	char text[64];
+	int err, status;
+
+	snprintf(text, sizeof(text), "tls://127.0.0.1:%s", port);
+	TU_OK(url_parse(&u, text));
+	TU_OK(session_prepare(t->r, &scan, &st));
+	po.label = "srv";
+	po.url_text = text;
+	po.url = &u;
+	po.pin = pin;
+	if ((err = peer_start(&tr, &b, t->r, &po, conn_now_ms() + 10000)) < 0) {
+		url_dispose(&u);
+		return err;
+	}
+	ck_assert_ptr_null(b);
+	conn_init(&c, tr.fd, tr.fd, "srv");
+	c.io = tls_io(tr.tls);
+	c.timeout_ms = 10000;
+	so.op = PROTO_OP_PULL | PROTO_OP_PUSH;
+	so.caps = PROTO_CAP_ZSTD;
+	err = session_client(t->r, &c, &so, &res);
+	conn_dispose(&c);
+	transport_close(&tr, &status);
+	url_dispose(&u);
+	return err;
+}
+
+static void srv_trust(struct replica *r, const char *fp, const char *name)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "trust.%s.name", fp);
+	TU_OK(config_set_string(r->config, key, name));
+}
+
+static void srv_assert_file(const char *root, const char *rel, const char *want)
+{
+	char *path = tu_path(root, rel), *got = read_text(path);
+
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(path);
+}
+
+/*
+ * A server with two trusted clients, one after the other (a named one and
+ * one trusted without a name), each in a process of its own; then a client
+ * that is not trusted, and one that has no pin and hangs up: each is told
+ * or tells why, every session has its line, and SIGTERM stops the server
+ * with exit 0.
+ */
+START_TEST(test_server_two_clients)
+{
+	struct tu_replica a, b, c, d;
+	char port[16], fpa[IDENTITY_FP_TEXT], fpb[IDENTITY_FP_TEXT], fpc[IDENTITY_FP_TEXT], fpd[IDENTITY_FP_TEXT];
+	char want[256], *logpath, *logtext;
+	int lines, status, rc;
+	pid_t pid;
+
+	tu_replica_new(&a);
+	tu_replica_new(&b);
+	tu_replica_new(&c);
+	tu_replica_new(&d);
+	TU_OK(replica_fingerprint(a.r, fpa));
+	TU_OK(replica_fingerprint(b.r, fpb));
+	TU_OK(replica_fingerprint(c.r, fpc));
+	TU_OK(replica_fingerprint(d.r, fpd));
+	srv_trust(a.r, fpb, "bee");
+	srv_trust(a.r, fpc, "");
+	tu_write_str(a.root, "hello.txt", "from the server\n");
+	tu_write_str(b.root, "b.txt", "from b\n");
+	replica_free(a.r); /* the server's clients take its lock */
+	a.r = NULL;
+	pid = srv_start(a.root, &lines, port, sizeof(port));
+	snprintf(want, sizeof(want), "listening test %s 127.0.0.1:%s\n", fpa, port);
+	ck_assert_msg(tu_contains(srv_text, want), "want '%s' in: %s", want, srv_text);
+
+	rc = srv_client(&b, port, fpa);
+	ck_assert_msg(rc == 0, "client b: %d: %s", rc, mm_error_msg());
+	snprintf(want, sizeof(want), "note client bee (%s) from 127.0.0.1:", fpb);
+	ck_assert_msg(srv_wait_for(lines, want, 5000), "want '%s' in: %s", want, srv_text);
+	rc = srv_client(&c, port, fpa);
+	ck_assert_msg(rc == 0, "client c: %d: %s", rc, mm_error_msg());
+	snprintf(want, sizeof(want), "note client %s from 127.0.0.1:", fpc);
+	ck_assert_msg(srv_wait_for(lines, want, 5000), "want '%s' in: %s", want, srv_text);
+	srv_assert_file(b.root, "hello.txt", "from the server\n");
+	srv_assert_file(c.root, "hello.txt", "from the server\n");
+	srv_assert_file(c.root, "b.txt", "from b\n");
+	srv_assert_file(a.root, "b.txt", "from b\n");
+
+	rc = srv_client(&d, port, fpa);
+	snprintf(want, sizeof(want), "client %s is not trusted by replica 'test'; on the server run 'mmsync trust %s'",
+	         fpd, fpd);
+	ck_assert_msg(rc < 0 && tu_contains(mm_error_msg(), want), "untrusted client: %d: %s", rc, mm_error_msg());
+	snprintf(want, sizeof(want), "note refused client %s from 127.0.0.1:", fpd);
+	ck_assert_msg(srv_wait_for(lines, want, 5000), "want '%s' in: %s", want, srv_text);
+
+	rc = srv_client(&b, port, "");
+	ck_assert_msg(rc < 0 && tu_contains(mm_error_msg(), "peer 'srv': no fingerprint is pinned for this TLS "
+	                                                    "server; it presented ") &&
+	                      tu_contains(mm_error_msg(), fpa),
+	              "client without a pin: %d: %s", rc, mm_error_msg());
+	snprintf(want, sizeof(want), "client %s hung up: it has no fingerprint pinned", fpb);
+	ck_assert_msg(srv_wait_for(lines, want, 5000), "want '%s' in: %s", want, srv_text);
+
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	ck_assert_msg(wait_deadline(pid, 5000, &status), "the server was still running 5 s after SIGTERM");
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server: %s", echo_status(status));
+	ck_assert_msg(srv_wait_for(lines, "note stopped (signal 15)\n", 2000), "no stop line in: %s", srv_text);
+	ck_assert_msg(!tu_contains(srv_text, ": done, 0 bytes in"), "lines: %s", srv_text);
+	close(lines);
+
+	logpath = tu_path(a.root, ".mmsync/log");
+	logtext = read_text(logpath);
+	snprintf(want, sizeof(want), "serve client bee (%s) from 127.0.0.1:", fpb);
+	ck_assert_msg(tu_contains(logtext, "serve listening on 127.0.0.1:") && tu_contains(logtext, want) &&
+	                      tu_contains(logtext, "serve stopped (signal 15)"),
+	              "the server's log: %s", logtext);
+	free(logtext);
+	free(logpath);
+	tu_replica_free(&a);
+	tu_replica_free(&b);
+	tu_replica_free(&c);
+	tu_replica_free(&d);
+}
+END_TEST
+
+/*
+ * SIGTERM (0) or SIGINT (1) while a client is connected but silent: the
+ * loop sees the flag at once, the client's process (in its handshake) ends
+ * without waiting for the grace period, and the server exits 0.
+ */
+START_TEST(test_server_stop_signal)
+{
+	static const int sigs[] = {SIGTERM, SIGINT};
+	struct sockaddr_in sin = {0};
+	struct tu_replica a;
+	char port[16], want[64];
+	int lines, status, fd;
+	int64_t t0;
+	pid_t pid;
+
+	tu_replica_new(&a);
+	replica_free(a.r);
+	a.r = NULL;
+	pid = srv_start(a.root, &lines, port, sizeof(port));
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t) atoi(port));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(connect(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0, "connect: %s", strerror(errno));
+	usleep(300 * 1000); /* accepted, its process in the handshake */
+	t0 = conn_now_ms();
+	ck_assert_int_eq(kill(pid, sigs[_i]), 0);
+	ck_assert_msg(wait_deadline(pid, 5000, &status), "the server was still running 5 s after signal %d", sigs[_i]);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server: %s", echo_status(status));
+	ck_assert_msg(conn_now_ms() - t0 < 3000, "the server took %lld ms to stop", (long long) (conn_now_ms() - t0));
+	snprintf(want, sizeof(want), "note stopped (signal %d)\n", sigs[_i]);
+	ck_assert_msg(srv_wait_for(lines, want, 2000), "want '%s' in: %s", want, srv_text);
+	close(fd);
+	close(lines);
+	tu_replica_free(&a);
+}
+END_TEST
+
+
 Suite *net_suite(void)
 {
 	Suite *s = suite_create("net");
@@ -1603,6 +1878,13 @@ Suite *net_suite(void)
 	tcase_add_loop_test(tc, test_tls_peer_leaves, 0, 4);
 	tcase_add_loop_test(tc, test_tls_handshake_timeout, 0, 2);
 	tcase_add_loop_test(tc, test_tls_peer_gone_sigpipe, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("server");
+	tcase_add_unchecked_fixture(tc, tu_tmp_setup, tu_tmp_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_server_two_clients);
+	tcase_add_loop_test(tc, test_server_stop_signal, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");
