@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "sync/path.h"
 #include "sync/scan.h"
 
 #define MMSYNC_VERSION "0.1.0"
@@ -119,8 +120,12 @@ const char *cmd_nearest(const char *word, const char *const *cands, size_t n);
 void out_message(FILE *f, const char *s);
 /* Writes `s` for a terminal: as is when plain, else in "C-style quotes". */
 void out_path(FILE *f, const char *s);
-/* A path inside 'single quotes' for messages, C-quoted when unusual; returns a static buffer. */
-const char *quote_path(const char *s);
+/* Room for a path quoted by quote_path (every byte may become a 4-byte escape). */
+struct quoted {
+	char s[4 * MM_PATH_MAX + 8];
+};
+/* `s` inside 'single quotes' for messages, C-quoted when unusual, written into *q; returns q->s. */
+const char *quote_path(struct quoted *q, const char *s);
 /* Writes `s` as a JSON string; bytes that are not UTF-8 become \udcXX (Python's surrogateescape). */
 void out_json_string(FILE *f, const char *s);
 

@@ -30,7 +30,7 @@ struct group {
 	int64_t detected_ns;
 	uint64_t ours;
 	char **copies;
-	char (*names)[65]; /* who wrote each copy's version */
+	char (*names)[REPLICA_NAME_MAX + 1]; /* who wrote each copy's version */
 	size_t n;
 };
 
@@ -41,7 +41,7 @@ struct list_ctx {
 	struct group g;
 };
 
-static void writer_name(struct cmd_ctx *ctx, uint64_t id, char out[65])
+static void writer_name(struct cmd_ctx *ctx, uint64_t id, char out[REPLICA_NAME_MAX + 1])
 {
 	if (id == ctx->r->id)
 		snprintf(out, 65, "%s", ctx->r->name);
@@ -64,7 +64,7 @@ static void flush_group(struct list_ctx *lc)
 {
 	struct cmd_ctx *ctx = lc->ctx;
 	struct group *g = &lc->g;
-	char ours[65], when[32];
+	char ours[REPLICA_NAME_MAX + 1], when[32];
 	time_t t = (time_t)(g->detected_ns / 1000000000LL);
 	struct tm tm;
 
@@ -170,7 +170,7 @@ static int read_file(struct cmd_ctx *ctx, const char *path, size_t max, void **o
 static void print_side(struct cmd_ctx *ctx, const char *where, const char *path, const char *fallback_writer)
 {
 	struct entry e;
-	char name[65], when[32];
+	char name[REPLICA_NAME_MAX + 1], when[32];
 	struct tm tm;
 	time_t t;
 
@@ -203,6 +203,7 @@ static void print_side(struct cmd_ctx *ctx, const char *where, const char *path,
  */
 static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conflict *c, char **copy)
 {
+	struct quoted q;
 	char **paths = NULL, *one[1] = {(char *)arg};
 	int rc, err;
 
@@ -217,7 +218,7 @@ static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conf
 	err = store_conflict_get(ctx->r->store, paths[0], c);
 	if (err == MM_ENOTFOUND) {
 		/* the copy's name works too */
-		char orig[MM_PATH_MAX + 1], name[65];
+		char orig[MM_PATH_MAX + 1], name[REPLICA_NAME_MAX + 1];
 		if (reconcile_copy_of(paths[0], orig, sizeof(orig), name) &&
 		    store_conflict_has(ctx->r->store, orig, paths[0]) == 1) {
 			err = store_conflict_get(ctx->r->store, orig, c);
@@ -226,7 +227,7 @@ static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conf
 		}
 	}
 	if (err == MM_ENOTFOUND)
-		cmd_error("no open conflict at %s", quote_path(paths[0]));
+		cmd_error("no open conflict at %s", quote_path(&q, paths[0]));
 	else if (err < 0)
 		cmd_fail(err);
 	free(paths[0]);
@@ -238,7 +239,7 @@ static int show(struct cmd_ctx *ctx, const char *arg)
 {
 	struct store_conflict c = {0};
 	struct merge_config mc;
-	char orig[MM_PATH_MAX + 1], loser[65];
+	char orig[MM_PATH_MAX + 1], loser[REPLICA_NAME_MAX + 1];
 	void *a = NULL, *b = NULL, *base = NULL, *out = NULL;
 	size_t alen, blen, baselen = 0, olen;
 	int rc, clean;
@@ -304,6 +305,7 @@ static int resolve_opt(void *arg, int opt, const char *val)
 
 static int resolve(struct cmd_ctx *ctx, const char *arg, int side)
 {
+	struct quoted q;
 	struct store_conflict c = {0};
 	struct resolve_result res = {0};
 	struct scan_stats st;
@@ -324,17 +326,17 @@ static int resolve(struct cmd_ctx *ctx, const char *arg, int side)
 	case RESOLVE_NAME_COPY:
 		cmd_error("conflicts resolve: %zu versions of %s were kept: name the copy to take, as in "
 			  "'mmsync conflicts resolve %s --theirs'",
-			  res.copies, quote_path(c.path), res.where);
+			  res.copies, quote_path(&q, c.path), res.where);
 		rc = EXIT_USAGE;
 		goto done;
 	case RESOLVE_IS_DIR:
 		cmd_error("conflicts resolve: %s is a directory: move it away first, or resolve with --ours",
-			  quote_path(c.path));
+			  quote_path(&q, c.path));
 		goto done;
 	case RESOLVE_CHANGED:
 		cmd_error("conflicts resolve: %s was changed since the last scan: run 'mmsync scan', look at it "
 			  "again, then resolve",
-			  quote_path(res.where));
+			  quote_path(&q, res.where));
 		goto done;
 	case RESOLVE_DONE:
 		break;

@@ -43,6 +43,7 @@ int cmd_init_parse(struct cmd_ctx *ctx, const struct command *self, int argc, ch
 
 int cmd_init_run(struct cmd_ctx *ctx, const struct command *self)
 {
+	struct quoted q;
 	struct init_opts o = *CMD_ARGS(ctx, struct init_opts);
 	char host[256], *dir = NULL, *root = NULL;
 	const char *arg = o.dir;
@@ -75,7 +76,7 @@ int cmd_init_run(struct cmd_ctx *ctx, const struct command *self)
 			out_json_string(stdout, o.name);
 			printf("}\n");
 		} else {
-			printf("initialised replica '%s' in %s\n", o.name, quote_path(root));
+			printf("initialised replica '%s' in %s\n", o.name, quote_path(&q, root));
 		}
 	}
 	free(root);

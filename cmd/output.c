@@ -264,10 +264,9 @@ void out_path(FILE *f, const char *s)
 		fputs(s, f);
 }
 
-const char *quote_path(const char *s)
+const char *quote_path(struct quoted *q, const char *s)
 {
-	static char buf[4 * 4096 + 8];
-	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	FILE *f = fmemopen(q->s, sizeof(q->s), "w");
 
 	if (!f)
 		return s;
@@ -279,8 +278,8 @@ const char *quote_path(const char *s)
 		fputc('\'', f);
 	}
 	fclose(f);
-	buf[sizeof(buf) - 1] = '\0';
-	return buf;
+	q->s[sizeof(q->s) - 1] = '\0';
+	return q->s;
 }
 
 void out_json_string(FILE *f, const char *s)

@@ -18,12 +18,13 @@ struct scan_report {
 
 static void on_warning(void *arg, const char *path, const char *msg)
 {
+	struct quoted q;
 	struct scan_report *rep = arg;
 
 	/* Skipped paths make the exit status 3 and are always shown; a note about a fifo is not. */
 	if (rep->ctx->quiet && strstr(msg, "not synced") && !strstr(msg, "longer than"))
 		return;
-	cmd_warning("%s: %s", quote_path(path), msg);
+	cmd_warning("%s: %s", quote_path(&q, path), msg);
 }
 
 static void forward_change(void *arg, enum scan_change what, const struct entry *now, const struct entry *before)
@@ -159,10 +160,11 @@ int cmd_scan_run(struct cmd_ctx *ctx, const struct command *self)
 
 void cmd_scan_warning(void *arg, const char *path, const char *msg)
 {
+	struct quoted q;
 	struct cmd_ctx *ctx = arg;
 
 	/* special files are not synced: worth saying, except under -q */
 	if (ctx->quiet && strstr(msg, "not synced"))
 		return;
-	cmd_warning("%s: %s", quote_path(path), msg);
+	cmd_warning("%s: %s", quote_path(&q, path), msg);
 }

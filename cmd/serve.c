@@ -56,10 +56,11 @@ static int serve_opt(void *arg, int opt, const char *val)
 /* Warnings about paths served (the engine logged the event). */
 static void on_event(void *arg, enum session_event ev, const char *path, const char *detail)
 {
+	struct quoted q;
 	struct cmd_ctx *ctx = arg;
 
 	if (ev == EV_FAILED || (ev == EV_SKIPPED && !ctx->quiet))
-		cmd_warning("%s: %s", quote_path(path), detail ? detail : "skipped");
+		cmd_warning("%s: %s", quote_path(&q, path), detail ? detail : "skipped");
 }
 
 /* A line about a client or the server, on stderr unless -q (the engine logs it once the replica is open). */

@@ -43,6 +43,7 @@ static const char *event_word(enum session_event ev)
 
 static void on_event(void *arg, enum session_event ev, const char *path, const char *detail)
 {
+	struct quoted q;
 	struct run *run = arg;
 	struct cmd_ctx *ctx = run->ctx;
 
@@ -52,7 +53,7 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 			   detail ? detail : "");
 	if (ev == EV_FAILED || ev == EV_SKIPPED) {
 		if (!ctx->quiet || ev == EV_FAILED)
-			cmd_warning("%s: %s", quote_path(path), detail ? detail : event_word(ev));
+			cmd_warning("%s: %s", quote_path(&q, path), detail ? detail : event_word(ev));
 		return;
 	}
 	if (!ctx->verbose || ctx->json)

@@ -32,14 +32,14 @@ struct item {
 	int local;
 	int dropped;
 	int has_base;
-	uint8_t base[20];    /* the content's blob in the bases store, recorded as history */
+	uint8_t base[BASES_OID_LEN];    /* the content's blob in the bases store, recorded as history */
 	int written;         /* the content was written here (so no base means: nothing to merge against) */
 };
 
 struct hist {
 	char *path;
 	struct vv vv;
-	uint8_t oid[20];
+	uint8_t oid[BASES_OID_LEN];
 	uint32_t mode, flags;
 };
 
@@ -557,7 +557,7 @@ fail:
 	return err;
 }
 
-int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[20], uint32_t mode,
+int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN], uint32_t mode,
 		  uint32_t flags)
 {
 	struct hist *h;

@@ -60,6 +60,8 @@ int apply_tmp_kept(const struct apply_tmp *t);
 /* Fills `t` from a local copy of content `hash` (a file of this batch or of the store); MM_ENOTFOUND if none. */
 int apply_tmp_copy_local(struct apply *a, struct apply_tmp *t, const uint8_t hash[MM_HASH_LEN]);
 void apply_tmp_abort(struct apply *a, struct apply_tmp *t);
+/* 1 when what `t` holds so far has this size and SHA-256. */
+int apply_tmp_matches(struct apply *a, struct apply_tmp *t, const uint8_t hash[MM_HASH_LEN], uint64_t size);
 /*
  * Checks the content against row->hash and row->size, sets mode and mtime,
  * and queues the rename to `path` (row->path) in the batch; `ours` is what
@@ -67,15 +69,13 @@ void apply_tmp_abort(struct apply *a, struct apply_tmp *t);
  * committed with the batch; `local` makes it a new local version.
  * Takes `t` over whatever happens.
  */
-/* 1 when what `t` holds so far has this size and SHA-256. */
-int apply_tmp_matches(struct apply *a, struct apply_tmp *t, const uint8_t hash[MM_HASH_LEN], uint64_t size);
 int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
 		     int local, const uint8_t *base_oid);
 /*
  * Records with the batch that version `vv` of `path` held blob `oid` of the
  * bases store (the blob must have been put there).
  */
-int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[20], uint32_t mode,
+int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN], uint32_t mode,
 		  uint32_t flags);
 
 /*

@@ -501,7 +501,7 @@ struct manifest_check {
 	void *arg;
 	int stage;           /* 0 hello, 1 bundle header, 2 rows, 3 index end seen, 4 checksum seen */
 	struct entry e;
-	struct { uint64_t id; char name[PROTO_MAX_NAME + 1]; } *names; /* sorted by id */
+	struct { uint64_t id; char name[REPLICA_NAME_MAX + 1]; } *names; /* sorted by id */
 	size_t nnames, capnames;
 };
 
@@ -531,7 +531,7 @@ static const char *writer_name(struct manifest_check *m, uint64_t id)
 static int add_name(struct manifest_check *m, const uint8_t *p, size_t len)
 {
 	uint64_t id;
-	char name[PROTO_MAX_NAME + 1];
+	char name[REPLICA_NAME_MAX + 1];
 	size_t i;
 
 	if (proto_get_replica(&id, name, p, len) < 0)

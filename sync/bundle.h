@@ -44,7 +44,7 @@ struct bundle_info {
 	uint16_t format;
 	uint64_t author_id, author_index, target, since, max_seq;
 	int64_t created_ns;
-	char author[PROTO_MAX_NAME + 1];
+	char author[REPLICA_NAME_MAX + 1];
 	uint64_t rows, objects, bytes; /* bytes: of the objects */
 	char **filters;
 	size_t nfilters;

@@ -141,7 +141,7 @@ static int rule_matches(const char *pattern, const char *path)
 	return fnmatch(pattern, base ? base + 1 : path, 0) == 0;
 }
 
-enum merge_policy merge_policy_for(const struct merge_config *m, const char *path, char name[65])
+enum merge_policy merge_policy_for(const struct merge_config *m, const char *path, char name[REPLICA_NAME_MAX + 1])
 {
 	const struct merge_rule *r = &m->rules[0];
 

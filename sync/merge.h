@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "names.h"
+
 struct config;
 struct ignore;
 
@@ -27,7 +29,7 @@ enum merge_policy { POLICY_KEEP_BOTH, POLICY_PREFER_NEWER, POLICY_PREFER };
 struct merge_rule {
 	char *pattern;
 	enum merge_policy policy;
-	char name[65];
+	char name[REPLICA_NAME_MAX + 1];
 };
 
 struct merge_config {
@@ -44,7 +46,7 @@ void merge_config_dispose(struct merge_config *m);
 /* 1 when a file at `path` of `size` bytes may be merged (before looking at its content). */
 int merge_allowed(const struct merge_config *m, const char *path, uint64_t size);
 /* The policy for `path`; for POLICY_PREFER the replica name goes to `name`. */
-enum merge_policy merge_policy_for(const struct merge_config *m, const char *path, char name[65]);
+enum merge_policy merge_policy_for(const struct merge_config *m, const char *path, char name[REPLICA_NAME_MAX + 1]);
 
 struct merge_text {
 	const void *p;

@@ -32,7 +32,7 @@ static int with_label(int err, const char *label)
 static int bundle_check(const struct bundle *b, struct replica *r, const char *label)
 {
 	const struct bundle_info *in = bundle_info(b);
-	char name[65] = "", id[VV_ID_TEXT];
+	char name[REPLICA_NAME_MAX + 1] = "", id[VV_ID_TEXT];
 
 	if (in->author_id == r->id)
 		return mm_error_set(MM_ERROR, "bundle '%s' was made by this replica: apply it on another one; nothing "

@@ -42,10 +42,10 @@ void phase_event(const struct phase *ph, enum session_event ev, const char *path
 		ph->on_event(ph->arg, ev, path, detail);
 }
 
-void phase_writer_name(const struct phase *ph, uint64_t id, char name[PROTO_MAX_NAME + 1])
+void phase_writer_name(const struct phase *ph, uint64_t id, char name[REPLICA_NAME_MAX + 1])
 {
 	if (id == ph->r->id)
-		snprintf(name, PROTO_MAX_NAME + 1, "%s", ph->r->name);
+		snprintf(name, REPLICA_NAME_MAX + 1, "%s", ph->r->name);
 	else if (store_replica_name(ph->r->store, id, name) < 0 || !name[0])
 		vv_id_format(name, id);
 }

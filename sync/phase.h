@@ -28,7 +28,7 @@ struct phase {
 	/* what the peer said of itself in its hello */
 	uint64_t peer_id;
 	uint64_t peer_index_id;
-	char peer_name[PROTO_MAX_NAME + 1];
+	char peer_name[REPLICA_NAME_MAX + 1];
 };
 
 /*
@@ -45,7 +45,7 @@ int phase_in_filters(const struct phase *ph, const char *path);
 /* Tells the event sink, if any. */
 void phase_event(const struct phase *ph, enum session_event ev, const char *path, const char *detail);
 /* The name of replica `id` for labels, copies and REPLICA frames (its id in hex when it has none). */
-void phase_writer_name(const struct phase *ph, uint64_t id, char name[PROTO_MAX_NAME + 1]);
+void phase_writer_name(const struct phase *ph, uint64_t id, char name[REPLICA_NAME_MAX + 1]);
 
 /* Sends this replica's changes that the peer lacks. */
 int send_phase(struct phase *ph);

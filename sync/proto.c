@@ -127,9 +127,9 @@ static int bad(const char *what)
 /* A replica name as replica_name_valid allows: it ends up in conflict-copy file names. */
 static int name_ok(const uint8_t *p, size_t n)
 {
-	char name[PROTO_MAX_NAME + 1];
+	char name[REPLICA_NAME_MAX + 1];
 
-	if (n == 0 || n > PROTO_MAX_NAME || memchr(p, '\0', n))
+	if (n == 0 || n > REPLICA_NAME_MAX || memchr(p, '\0', n))
 		return 0;
 	memcpy(name, p, n);
 	name[n] = '\0';
@@ -160,7 +160,7 @@ int proto_get_hello(struct msg_hello *out, const uint8_t *p, size_t len)
 	out->caps = get_u64(&r);
 	out->replica_id = get_u64(&r);
 	out->index_id = get_u64(&r);
-	name = get_str16(&r, PROTO_MAX_NAME, &n);
+	name = get_str16(&r, REPLICA_NAME_MAX, &n);
 	if (r.bad || !name_ok(name, n) || out->replica_id == 0)
 		return bad("hello");
 	memcpy(out->name, name, n);
@@ -199,7 +199,7 @@ int proto_get_u64(uint64_t *out, const uint8_t *p, size_t len, const char *what)
 	return rbuf_done(&r) ? 0 : bad(what);
 }
 
-int proto_get_replica(uint64_t *id, char name[PROTO_MAX_NAME + 1], const uint8_t *p, size_t len)
+int proto_get_replica(uint64_t *id, char name[REPLICA_NAME_MAX + 1], const uint8_t *p, size_t len)
 {
 	struct rbuf r;
 	const uint8_t *s;
@@ -207,7 +207,7 @@ int proto_get_replica(uint64_t *id, char name[PROTO_MAX_NAME + 1], const uint8_t
 
 	rbuf_init(&r, p, len);
 	*id = get_u64(&r);
-	s = get_str16(&r, PROTO_MAX_NAME, &n);
+	s = get_str16(&r, REPLICA_NAME_MAX, &n);
 	if (!rbuf_done(&r) || *id == 0 || !name_ok(s, n))
 		return bad("replica");
 	memcpy(name, s, n);

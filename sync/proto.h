@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "names.h"
 #include "store.h"
 #include "wire.h"
 
@@ -32,7 +33,6 @@
 #define PROTO_MAGIC "MMSYNC"
 #define PROTO_MAX_FRAME (1u << 20)  /* type + payload */
 #define PROTO_CHUNK (256u * 1024)   /* content bytes per DATA frame */
-#define PROTO_MAX_NAME 64
 #define PROTO_MAX_FILTERS 1024
 #define PROTO_MAX_MSG 1024          /* ERROR message bytes */
 /*
@@ -80,7 +80,7 @@ struct msg_hello {
 	uint64_t caps;
 	uint64_t replica_id;
 	uint64_t index_id;
-	char name[PROTO_MAX_NAME + 1];
+	char name[REPLICA_NAME_MAX + 1];
 	uint8_t op;
 	size_t nfilters;
 	char **filters;  /* owned: PATH filters, valid replica paths */
@@ -107,7 +107,7 @@ void proto_put_error(struct wbuf *b, const char *msg);
 int proto_get_hello(struct msg_hello *out, const uint8_t *p, size_t len);
 void proto_hello_dispose(struct msg_hello *m);
 int proto_get_u64(uint64_t *out, const uint8_t *p, size_t len, const char *what);
-int proto_get_replica(uint64_t *id, char name[PROTO_MAX_NAME + 1], const uint8_t *p, size_t len);
+int proto_get_replica(uint64_t *id, char name[REPLICA_NAME_MAX + 1], const uint8_t *p, size_t len);
 /* Fills `out` (initialised); checks path, kind, mode, hash, target and vector. */
 int proto_get_row(struct entry *out, const uint8_t *p, size_t len);
 int proto_get_request(uint8_t hash[MM_HASH_LEN], const uint8_t *p, size_t len);

@@ -49,7 +49,7 @@ static int name_taken(struct receiver *rv, const char *path)
 /* STEM.conflict-YYYYMMDD-HHMMSS-NAME.EXT beside `path`, for the version `loser`. */
 static int conflict_name(struct receiver *rv, char *out, size_t size, const char *path, const struct entry *loser)
 {
-	char name[PROTO_MAX_NAME + 1];
+	char name[REPLICA_NAME_MAX + 1];
 	const char *base = strrchr(path, '/'), *dot;
 	size_t dirlen, stemlen;
 	time_t t = (time_t)(loser->mtime_ns / 1000000000LL);
@@ -169,7 +169,7 @@ static int merge_three(struct receiver *rv, const struct entry *ours, const stru
 		       size_t blen, void **out, size_t *olen, int *clean)
 {
 	struct merge_text base, a, b;
-	char na[PROTO_MAX_NAME + 1], nb[PROTO_MAX_NAME + 1];
+	char na[REPLICA_NAME_MAX + 1], nb[REPLICA_NAME_MAX + 1];
 	int ours_first = memcmp(ours->hash, theirs->hash, MM_HASH_LEN) < 0;
 
 	phase_writer_name(rv->ph, ours->writer, ours_first ? na : nb);
@@ -289,7 +289,7 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 static int policy_winner(struct receiver *rv, enum merge_policy pol, const char *preferred, const struct entry *ours,
 			 const struct entry *theirs)
 {
-	char on[PROTO_MAX_NAME + 1], tn[PROTO_MAX_NAME + 1];
+	char on[REPLICA_NAME_MAX + 1], tn[REPLICA_NAME_MAX + 1];
 
 	if (pol != POLICY_PREFER)
 		return reconcile_winner(ours, theirs);
@@ -329,7 +329,7 @@ static int policy_keep(struct receiver *rv, struct plan_item *it, int winner, st
 static void policy_event(struct receiver *rv, enum merge_policy pol, const char *path, const struct entry *winner,
 			 const struct entry *loser, const uint8_t oid[BASES_OID_LEN])
 {
-	char wname[PROTO_MAX_NAME + 1], lname[PROTO_MAX_NAME + 1], hex[2 * BASES_OID_LEN + 1], detail[256];
+	char wname[REPLICA_NAME_MAX + 1], lname[REPLICA_NAME_MAX + 1], hex[2 * BASES_OID_LEN + 1], detail[256];
 
 	phase_writer_name(rv->ph, winner->writer, wname);
 	phase_writer_name(rv->ph, loser->writer, lname);
@@ -348,7 +348,7 @@ static void policy_event(struct receiver *rv, enum merge_policy pol, const char 
 static int apply_policy(struct receiver *rv, struct plan_item *it, struct entry *ours, struct apply_tmp **tmp)
 {
 	struct entry *theirs = &it->theirs;
-	char name[PROTO_MAX_NAME + 1];
+	char name[REPLICA_NAME_MAX + 1];
 	enum merge_policy pol = merge_policy_for(&rv->mc, theirs->path, name);
 	struct bases *bs;
 	uint8_t oid[BASES_OID_LEN];
@@ -544,7 +544,7 @@ done:
 
 int recv_note_copy(struct receiver *rv, const struct entry *theirs)
 {
-	char orig[MM_PATH_MAX + 1], name[PROTO_MAX_NAME + 1];
+	char orig[MM_PATH_MAX + 1], name[REPLICA_NAME_MAX + 1];
 	struct store_conflict c = {0};
 	struct store *s = rv->ph->r->store;
 	int err;

@@ -148,7 +148,7 @@ int recv_read_index(struct receiver *rv, uint64_t *max_seq)
 		}
 		if (type == MSG_REPLICA) {
 			uint64_t id;
-			char name[PROTO_MAX_NAME + 1];
+			char name[REPLICA_NAME_MAX + 1];
 			if ((err = proto_get_replica(&id, name, p, len)) < 0 ||
 			    (id != ph->r->id && (err = store_replica_name_put(ph->r->store, id, name)) < 0))
 				break;

@@ -102,7 +102,7 @@ static int digits(const char *p, int n)
 	return 1;
 }
 
-int reconcile_copy_of(const char *path, char *out, size_t size, char name[65])
+int reconcile_copy_of(const char *path, char *out, size_t size, char name[REPLICA_NAME_MAX + 1])
 {
 	static const char tag[] = ".conflict-";
 	const char *base = strrchr(path, '/'), *p, *found = NULL;

@@ -44,6 +44,6 @@ const char *reconcile_conflict_kind(const struct entry *ours, const struct entry
  * to `out` (STEM[.EXT] in the same directory) and the replica NAME to
  * `name`; returns 1.  Else 0.
  */
-int reconcile_copy_of(const char *path, char *out, size_t size, char name[65]);
+int reconcile_copy_of(const char *path, char *out, size_t size, char name[REPLICA_NAME_MAX + 1]);
 
 #endif

@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 #include "identity.h"
+#include "names.h"
 
-#define REPLICA_NAME_MAX 64
 
 struct store;
 struct config;

@@ -34,7 +34,7 @@ struct session_progress {
 typedef void (*session_progress_fn)(void *arg, const struct session_progress *p);
 
 struct session_result {
-	char peer_name[PROTO_MAX_NAME + 1];
+	char peer_name[REPLICA_NAME_MAX + 1];
 	uint64_t peer_id;
 	uint64_t files_in, files_out, bytes_in, bytes_out;
 	uint64_t merged, conflicts, deleted, skipped, failed;

@@ -27,7 +27,7 @@ struct writers {
 /* Sends a REPLICA frame the first time a writer id appears in this phase. */
 static int announce_writer(struct phase *ph, struct writers *w, uint64_t id)
 {
-	char name[PROTO_MAX_NAME + 1];
+	char name[REPLICA_NAME_MAX + 1];
 
 	for (size_t i = 0; i < w->n; i++)
 		if (w->ids[i] == id)

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "bases.h"
+#include "names.h"
 #include "vv/vv.h"
 
 #define STORE_SCHEMA_VERSION 7
@@ -161,7 +162,7 @@ struct store_peer {
 	uint64_t seen_seq;  /* every row of the peer up to this sequence number is here */
 	uint64_t acked_seq; /* the peer confirmed having every row of ours up to this one */
 	int64_t last_ok_ns, last_fail_ns;
-	char name[65];      /* PROTO_MAX_NAME + 1 (proto.h includes this header) */
+	char name[REPLICA_NAME_MAX + 1];
 	char last_error[256];
 };
 /* Reads what is known of peer `id` (zeroes and MM_ENOTFOUND when nothing). */
@@ -190,7 +191,7 @@ int store_remote_note(struct store *s, const char *name, const char *url, uint64
 		      const char *error);
 
 /* Names of replica ids met (for conflict copies and logs); "" and MM_ENOTFOUND for an id never named. */
-int store_replica_name(struct store *s, uint64_t id, char out[65]);
+int store_replica_name(struct store *s, uint64_t id, char out[REPLICA_NAME_MAX + 1]);
 int store_replica_name_put(struct store *s, uint64_t id, const char *name);
 
 /* ---- Open conflicts (store_conflicts.c) ---- */

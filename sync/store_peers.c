@@ -5,11 +5,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "proto.h"
 #include "store_db.h"
-
-/* store.h cannot name PROTO_MAX_NAME (proto.h includes it): its name buffers must still fit one. */
-_Static_assert(sizeof(((struct store_peer *)0)->name) == PROTO_MAX_NAME + 1, "store_peer.name is not a name");
 
 int store_peer_get(struct store *s, uint64_t id, struct store_peer *out)
 {
@@ -156,7 +152,7 @@ int store_remote_note(struct store *s, const char *name, const char *url, uint64
 	return store_db_step_done(s, st, "writing remotes");
 }
 
-int store_replica_name(struct store *s, uint64_t id, char out[PROTO_MAX_NAME + 1])
+int store_replica_name(struct store *s, uint64_t id, char out[REPLICA_NAME_MAX + 1])
 {
 	sqlite3_stmt *st;
 	int rc, err;
@@ -167,7 +163,7 @@ int store_replica_name(struct store *s, uint64_t id, char out[PROTO_MAX_NAME + 1
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		store_db_copy_text(out, PROTO_MAX_NAME + 1, sqlite3_column_text(st, 0));
+		store_db_copy_text(out, REPLICA_NAME_MAX + 1, sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	if (rc == SQLITE_ROW)
 		return 0;
@@ -176,7 +172,7 @@ int store_replica_name(struct store *s, uint64_t id, char out[PROTO_MAX_NAME + 1
 
 int store_replica_name_put(struct store *s, uint64_t id, const char *name)
 {
-	char known[PROTO_MAX_NAME + 1];
+	char known[REPLICA_NAME_MAX + 1];
 	sqlite3_stmt *st;
 	int err;
 

@@ -174,7 +174,7 @@ static int row_fn(void *arg, const struct entry *e, const char *writer_name)
 	struct rows *r = arg;
 
 	FUZZ_ASSERT(e->path && e->path[0] && e->vv.n > 0);
-	FUZZ_ASSERT(!writer_name || strlen(writer_name) <= PROTO_MAX_NAME);
+	FUZZ_ASSERT(!writer_name || strlen(writer_name) <= REPLICA_NAME_MAX);
 	r->n++;
 	return 0;
 }

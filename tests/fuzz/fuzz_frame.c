@@ -90,14 +90,14 @@ static void check_frame(int type, const uint8_t *p, size_t len)
 	struct msg_hello h;
 	struct msg_done d;
 	uint8_t hash[MM_HASH_LEN];
-	char name[PROTO_MAX_NAME + 1];
+	char name[REPLICA_NAME_MAX + 1];
 	uint64_t v;
 
 	wbuf_init(&b);
 	switch (type) {
 	case MSG_HELLO:
 		if (proto_get_hello(&h, p, len) == 0) {
-			FUZZ_ASSERT(strlen(h.name) > 0 && strlen(h.name) <= PROTO_MAX_NAME);
+			FUZZ_ASSERT(strlen(h.name) > 0 && strlen(h.name) <= REPLICA_NAME_MAX);
 			proto_put_hello(&b, &h);
 			same_frame(&b, type, p, len);
 		}

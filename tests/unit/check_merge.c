@@ -434,7 +434,7 @@ START_TEST(test_allowed_exclude_set)
 }
 END_TEST
 
-static enum merge_policy pol(const struct merge_config *m, const char *path, char name[65])
+static enum merge_policy pol(const struct merge_config *m, const char *path, char name[REPLICA_NAME_MAX + 1])
 {
 	memset(name, 'x', 65);
 	return merge_policy_for(m, path, name);
@@ -442,7 +442,7 @@ static enum merge_policy pol(const struct merge_config *m, const char *path, cha
 
 #define EXPECT_POLICY(m, path, want, wname)                                                                            \
 	do {                                                                                                           \
-		char n_[65];                                                                                           \
+		char n_[REPLICA_NAME_MAX + 1];                                                                                           \
 		enum merge_policy p_ = pol(m, path, n_);                                                               \
 		ck_assert_msg(p_ == (want), "policy for '%s': %d, want %d", path, (int) p_, (int) (want));             \
 		if ((want) == POLICY_PREFER)                                                                           \
@@ -613,12 +613,12 @@ END_TEST
 
 /* ---------------------------------------------------------------------- bases */
 
-static const uint8_t OID_HELLO[20] = {0xb6, 0xfc, 0x4c, 0x62, 0x0b, 0x67, 0xd9, 0x5f, 0x95, 0x3a,
+static const uint8_t OID_HELLO[BASES_OID_LEN] = {0xb6, 0xfc, 0x4c, 0x62, 0x0b, 0x67, 0xd9, 0x5f, 0x95, 0x3a,
                                       0x5c, 0x1c, 0x12, 0x30, 0xaa, 0xab, 0x5d, 0xb5, 0xa1, 0xb0}; /* "hello" */
-static const uint8_t OID_EMPTY[20] = {0xe6, 0x9d, 0xe2, 0x9b, 0xb2, 0xd1, 0xd6, 0x43, 0x4b, 0x8b,
+static const uint8_t OID_EMPTY[BASES_OID_LEN] = {0xe6, 0x9d, 0xe2, 0x9b, 0xb2, 0xd1, 0xd6, 0x43, 0x4b, 0x8b,
                                       0x29, 0xae, 0x77, 0x5a, 0xd8, 0xc2, 0xe4, 0x8c, 0x53, 0x91}; /* "" */
 
-static void expect_blob(struct bases *b, const uint8_t oid[20], const void *want, size_t wlen)
+static void expect_blob(struct bases *b, const uint8_t oid[BASES_OID_LEN], const void *want, size_t wlen)
 {
 	void *data = NULL;
 	size_t len = 99;
@@ -630,7 +630,7 @@ static void expect_blob(struct bases *b, const uint8_t oid[20], const void *want
 	free(data);
 }
 
-static void expect_no_blob(struct bases *b, const uint8_t oid[20])
+static void expect_no_blob(struct bases *b, const uint8_t oid[BASES_OID_LEN])
 {
 	void *data = (void *) 1;
 	size_t len = 99;
@@ -663,7 +663,7 @@ START_TEST(test_bases_roundtrip)
 {
 	char *dir = tu_mkdtemp(), *bdir = tu_path(dir, "bases");
 	struct bases *b;
-	uint8_t oid[20], oid2[20];
+	uint8_t oid[BASES_OID_LEN], oid2[BASES_OID_LEN];
 	const char text[] = "line one\nline two\n";
 
 	TU_OK(bases_open(&b, bdir));
@@ -698,7 +698,7 @@ START_TEST(test_bases_dedup)
 {
 	char *dir = tu_mkdtemp(), *bdir = tu_path(dir, "bases");
 	struct bases *b;
-	uint8_t o1[20], o2[20], o3[20];
+	uint8_t o1[BASES_OID_LEN], o2[BASES_OID_LEN], o3[BASES_OID_LEN];
 	size_t pending;
 
 	TU_OK(bases_open(&b, bdir));
@@ -728,7 +728,7 @@ START_TEST(test_bases_missing)
 {
 	char *dir = tu_mkdtemp(), *bdir = tu_path(dir, "bases");
 	struct bases *b;
-	uint8_t oid[20], zero[20] = {0};
+	uint8_t oid[BASES_OID_LEN], zero[BASES_OID_LEN] = {0};
 
 	TU_OK(bases_open(&b, bdir));
 	expect_no_blob(b, OID_HELLO);
@@ -749,7 +749,7 @@ START_TEST(test_bases_empty_blob)
 {
 	char *dir = tu_mkdtemp(), *bdir = tu_path(dir, "bases");
 	struct bases *b;
-	uint8_t oid[20];
+	uint8_t oid[BASES_OID_LEN];
 
 	TU_OK(bases_open(&b, bdir));
 	TU_OK(bases_put(b, "", 0, oid));
@@ -767,7 +767,7 @@ START_TEST(test_bases_empty_blob)
 END_TEST
 
 struct live_set {
-	const uint8_t (*oids)[20];
+	const uint8_t (*oids)[BASES_OID_LEN];
 	size_t n;
 	int calls;
 };
@@ -787,7 +787,7 @@ START_TEST(test_bases_gc)
 {
 	char *dir = tu_mkdtemp(), *bdir = tu_path(dir, "bases");
 	struct bases *b;
-	uint8_t o[4][20], keep[2][20];
+	uint8_t o[4][BASES_OID_LEN], keep[2][BASES_OID_LEN];
 	uint64_t dropped = 99, kept = 99;
 	static const char *const content[4] = {"alpha\n", "beta\n", "gamma\n", "delta\n"};
 
@@ -804,7 +804,7 @@ START_TEST(test_bases_gc)
 	/* keep alpha and delta (queued) */
 	memcpy(keep[0], o[0], 20);
 	memcpy(keep[1], o[3], 20);
-	struct live_set ls = {(const uint8_t(*)[20]) keep, 2, 0};
+	struct live_set ls = {(const uint8_t(*)[BASES_OID_LEN]) keep, 2, 0};
 	TU_OK(bases_gc(b, live_cb, &ls, &dropped, &kept));
 	ck_assert_uint_eq(dropped, 2);
 	ck_assert_uint_eq(kept, 2);
@@ -862,7 +862,7 @@ START_TEST(test_bases_gc_error)
 {
 	char *dir = tu_mkdtemp(), *bdir = tu_path(dir, "bases");
 	struct bases *b;
-	uint8_t o[20];
+	uint8_t o[BASES_OID_LEN];
 	uint64_t dropped, kept;
 
 	TU_OK(bases_open(&b, bdir));
@@ -903,7 +903,7 @@ static void hfix_free(struct hfix *f)
 	free(f->db);
 }
 
-static void oid_of(uint8_t oid[20], int n)
+static void oid_of(uint8_t oid[BASES_OID_LEN], int n)
 {
 	memset(oid, 0, 20);
 	oid[0] = (uint8_t) n;
@@ -914,7 +914,7 @@ static void oid_of(uint8_t oid[20], int n)
 static void hist(struct store *s, const char *path, const uint64_t *pairs, size_t npairs, int n)
 {
 	struct vv v = VV_INIT;
-	uint8_t oid[20];
+	uint8_t oid[BASES_OID_LEN];
 
 	tu_vv(&v, pairs, npairs);
 	oid_of(oid, n);
@@ -927,7 +927,7 @@ static void hist(struct store *s, const char *path, const uint64_t *pairs, size_
 static int base_of(struct store *s, const char *path, const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 {
 	struct vv va = VV_INIT, vb = VV_INIT;
-	uint8_t oid[20];
+	uint8_t oid[BASES_OID_LEN];
 	int rc;
 
 	tu_vv(&va, a, na);

@@ -487,7 +487,7 @@ static int decode(enum dec d, const uint8_t *p, size_t len, struct wbuf *re)
 	}
 	case DEC_REPLICA: {
 		uint64_t id;
-		char name[PROTO_MAX_NAME + 1];
+		char name[REPLICA_NAME_MAX + 1];
 		rc = proto_get_replica(&id, name, c, len);
 		if (rc == 0 && re) {
 			proto_put_replica(&f, id, name);
@@ -732,15 +732,15 @@ START_TEST(test_hello_roundtrip)
 {
 	static const char *const names[] = {"a", "laptop", "x-1_Y", "_9"};
 	static const uint8_t ops[] = {0, PROTO_OP_PULL, PROTO_OP_PUSH, PROTO_OP_PULL | PROTO_OP_PUSH};
-	char name64[PROTO_MAX_NAME + 1];
+	char name64[REPLICA_NAME_MAX + 1];
 	char *one[1] = {"only/one"};
 	char *odd[3] = {"caf\xc3\xa9", "\xff\xfe/bin", "a/b/c/d/e"};
 	char **many = calloc(PROTO_MAX_FILTERS, sizeof(*many));
 	struct msg_hello m;
 
 	ck_assert_ptr_nonnull(many);
-	memset(name64, 'n', PROTO_MAX_NAME);
-	name64[PROTO_MAX_NAME] = '\0';
+	memset(name64, 'n', REPLICA_NAME_MAX);
+	name64[REPLICA_NAME_MAX] = '\0';
 	/* names go into conflict-copy file names: only what replica_name_valid allows is taken */
 	{
 		static const char *const bad[] = {"!~#$%&'()*+,-.:;<=>?@[\\]^_`{|}", "a.b", "-x", "sp ace"};
@@ -810,7 +810,7 @@ START_TEST(test_hello_rejects)
 	                                        "a/../b", "./a", ".mmsync", "a/.mmsync/b", "a/.mmsync", "nul\0in"};
 	static const size_t bad_plens[] = {0, 2, 2, 4, 1, 2, 6, 3, 7, 11, 9, 6};
 	struct hello_raw h;
-	char name65[PROTO_MAX_NAME + 1], why[96], magic[7];
+	char name65[REPLICA_NAME_MAX + 1], why[96], magic[7];
 
 	for (size_t i = 0; i < 6; i++) {
 		hello_raw_default(&h);
@@ -839,9 +839,9 @@ START_TEST(test_hello_rejects)
 	memset(name65, 'n', sizeof(name65));
 	hello_raw_default(&h);
 	h.name = name65;
-	h.nlen = PROTO_MAX_NAME + 1;
+	h.nlen = REPLICA_NAME_MAX + 1;
 	hello_raw_rejected(&h, "name of 65 bytes");
-	h.nlen = PROTO_MAX_NAME;
+	h.nlen = REPLICA_NAME_MAX;
 	{
 		struct wbuf b;
 		wbuf_init(&b);
@@ -980,7 +980,7 @@ static void replica_raw(struct wbuf *b, uint64_t id, const void *name, size_t n)
 START_TEST(test_replica_roundtrip)
 {
 	static const uint64_t ids[] = {1, 0x8000000000000000u, UINT64_MAX};
-	char name64[PROTO_MAX_NAME + 1], got_name[PROTO_MAX_NAME + 1];
+	char name64[REPLICA_NAME_MAX + 1], got_name[REPLICA_NAME_MAX + 1];
 	const char *names[] = {"a", "desk-top_2", name64};
 	struct wbuf b;
 	size_t at, len;
@@ -988,8 +988,8 @@ START_TEST(test_replica_roundtrip)
 	uint64_t id;
 	uint8_t *c;
 
-	memset(name64, 'Z', PROTO_MAX_NAME);
-	name64[PROTO_MAX_NAME] = '\0';
+	memset(name64, 'Z', REPLICA_NAME_MAX);
+	name64[REPLICA_NAME_MAX] = '\0';
 	wbuf_init(&b);
 	for (size_t i = 0; i < 3; i++)
 		for (size_t k = 0; k < 3; k++) {
@@ -1009,7 +1009,7 @@ END_TEST
 
 START_TEST(test_replica_rejects)
 {
-	char name65[PROTO_MAX_NAME + 1];
+	char name65[REPLICA_NAME_MAX + 1];
 	struct wbuf b;
 
 	memset(name65, 'q', sizeof(name65));
