@@ -109,11 +109,11 @@ deps:
 # Unit tests, then system tests against the test build.  Both runners
 # print their summary line; the first failure stops make with an error.
 check: deps
-	@$(MAKE) --no-print-directory unit system lint-man
+	@$(MAKE) --no-print-directory lint unit system lint-man
 
 # the edit loop: unit tests and the system tests not in run.sh's slow list
 check-quick: deps
-	@$(MAKE) --no-print-directory unit system-quick
+	@$(MAKE) --no-print-directory lint unit system-quick
 
 unit: $(UNIT)
 	cd tests/unit && MMSYNC_TEST_TMP=$${TMPDIR:-/tmp} $(CURDIR)/$(UNIT)
@@ -162,8 +162,22 @@ install: $(REL_BIN)
 	install -m 644 man/mmsync.1 man/mmsync-conflicts.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/mmsync-config.5 $(DESTDIR)$(MANDIR)/man5/
 
+# The C sources in .clang-format's layout: `make format` applies it,
+# `make lint` (part of check) fails on any difference, and on an include
+# that points the wrong way or closes a cycle (scripts/check-deps.sh).
+FORMAT_SRC = $(wildcard vv/*.[ch] sync/*.[ch] cmd/*.[ch] tests/unit/*.[ch] tests/hostile/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 format:
-	clang-format -i $(VV_SRC) $(SYNC_SRC) $(CMD_SRC) $(UNIT_SRC) vv/*.h sync/*.h cmd/*.h tests/unit/*.h
+	clang-format -i $(FORMAT_SRC)
+
+.PHONY: lint check-format check-deps
+lint: check-format check-deps
+check-format:
+	@mkdir -p build; if clang-format --dry-run --Werror $(FORMAT_SRC) 2>build/format.log; then \
+		echo "format: $(words $(FORMAT_SRC)) files as .clang-format lays them out"; rm -f build/format.log; \
+	else head -40 build/format.log; rm -f build/format.log; \
+		echo "format: files differ from .clang-format's layout (run 'make format')"; exit 1; fi
+check-deps:
+	@sh scripts/check-deps.sh
 
 clean:
 	rm -rf build mmsync

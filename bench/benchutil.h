@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK ((size_t)1 << 20)
+#define CHUNK ((size_t) 1 << 20)
 
 /* SplitMix64: fast, and the same bytes for the same seed everywhere. */
 static uint64_t splitmix64(uint64_t *s)

@@ -79,11 +79,11 @@ int main(int argc, char **argv)
 	if (!out || optind != argc || dirs == 0 || min > max)
 		usage();
 
-	top = (unsigned long long)ceil(sqrt((double)dirs));
+	top = (unsigned long long) ceil(sqrt((double) dirs));
 	per = (dirs + top - 1) / top;
 	/* content is written in chunks of at most CHUNK bytes (a multiple of 8):
 	 * the same word stream as one buffer, without holding a big file in memory */
-	bufwords = (size_t)((max < CHUNK ? max : CHUNK) / 8 + 1);
+	bufwords = (size_t) ((max < CHUNK ? max : CHUNK) / 8 + 1);
 	plen = strlen(out) + 64;
 	if (!(buf = malloc(bufwords * 8)) || !(path = malloc(plen))) {
 		fprintf(stderr, "gentree: out of memory\n");
@@ -110,23 +110,23 @@ int main(int argc, char **argv)
 		if (fd < 0)
 			die("cannot create", path);
 		for (uint64_t left = size; left > 0;) {
-			size_t chunk = left < CHUNK ? (size_t)left : CHUNK;
+			size_t chunk = left < CHUNK ? (size_t) left : CHUNK;
 
 			for (size_t w = 0; w < (chunk + 7) / 8; w++)
 				buf[w] = splitmix64(&st);
 			for (size_t done = 0; done < chunk;) {
-				ssize_t n = write(fd, (char *)buf + done, chunk - done);
+				ssize_t n = write(fd, (char *) buf + done, chunk - done);
 				if (n < 0) {
 					if (errno == EINTR)
 						continue;
 					die("cannot write", path);
 				}
-				done += (size_t)n;
+				done += (size_t) n;
 			}
 			left -= chunk;
 		}
 		/* O_TRUNC on an existing longer file already cut it; set the time last. */
-		struct timespec ts[2] = {{(time_t)mtime, 0}, {(time_t)mtime, 0}};
+		struct timespec ts[2] = {{(time_t) mtime, 0}, {(time_t) mtime, 0}};
 		if (futimens(fd, ts) < 0)
 			die("cannot set times of", path);
 		if (close(fd) < 0)
@@ -136,13 +136,13 @@ int main(int argc, char **argv)
 	/* Directory mtimes last: adding files moved them. */
 	for (unsigned long long d = 0; d < dirs; d++) {
 		snprintf(path, plen, "%s/d%03llu/s%03llu", out, d / per, d % per);
-		set_mtime(path, (time_t)mtime);
+		set_mtime(path, (time_t) mtime);
 		if (d % per == per - 1 || d == dirs - 1) {
 			snprintf(path, plen, "%s/d%03llu", out, d / per);
-			set_mtime(path, (time_t)mtime);
+			set_mtime(path, (time_t) mtime);
 		}
 	}
-	set_mtime(out, (time_t)mtime);
+	set_mtime(out, (time_t) mtime);
 	free(buf);
 	free(path);
 	return 0;

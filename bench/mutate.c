@@ -38,28 +38,28 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: mutate [-r SEED] [-t MTIME] overwrite COUNT LEN FILE...\n"
-			"       mutate [-r SEED] [-t MTIME] insert OFFSET LEN FILE...\n");
+	                "       mutate [-r SEED] [-t MTIME] insert OFFSET LEN FILE...\n");
 	exit(2);
 }
 
 static void pwrite_all(int fd, const void *buf, size_t len, off_t off, const char *path)
 {
 	for (size_t done = 0; done < len;) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+		ssize_t n = pwrite(fd, (const char *) buf + done, len - done, off + (off_t) done);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			die("cannot write", path);
 		}
-		done += (size_t)n;
+		done += (size_t) n;
 	}
 }
 
 static void pread_all(int fd, void *buf, size_t len, off_t off, const char *path)
 {
 	for (size_t done = 0; done < len;) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+		ssize_t n = pread(fd, (char *) buf + done, len - done, off + (off_t) done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -70,7 +70,7 @@ static void pread_all(int fd, void *buf, size_t len, off_t off, const char *path
 			errno = EIO;
 			die("file shrank while reading", path);
 		}
-		done += (size_t)n;
+		done += (size_t) n;
 	}
 }
 
@@ -92,7 +92,10 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "r:t:h")) != -1) {
 		switch (c) {
 		case 'r': seed = num("-r", optarg); break;
-		case 't': mtime = num("-t", optarg); have_mtime = 1; break;
+		case 't':
+			mtime = num("-t", optarg);
+			have_mtime = 1;
+			break;
 		default: usage();
 		}
 	}
@@ -117,28 +120,28 @@ int main(int argc, char **argv)
 
 	for (int i = optind + 3; i < argc; i++) {
 		const char *path = argv[i];
-		uint64_t st = seed * 0x100000001b3ULL ^ (uint64_t)(i - optind - 2) * 0xd6e8feb86659fd93ULL;
+		uint64_t st = seed * 0x100000001b3ULL ^ (uint64_t) (i - optind - 2) * 0xd6e8feb86659fd93ULL;
 		struct stat sb;
 		int fd = open(path, O_RDWR | O_CLOEXEC);
 
 		if (fd < 0 || fstat(fd, &sb) < 0)
 			die("cannot open", path);
 		if (insert) {
-			off_t off = (off_t)a < sb.st_size ? (off_t)a : sb.st_size;
+			off_t off = (off_t) a < sb.st_size ? (off_t) a : sb.st_size;
 			off_t end = sb.st_size;
 
 			/* move [off, end) up by len, from the end backwards */
 			while (end > off) {
-				size_t n = (size_t)(end - off) < CHUNK ? (size_t)(end - off) : CHUNK;
+				size_t n = (size_t) (end - off) < CHUNK ? (size_t) (end - off) : CHUNK;
 
-				pread_all(fd, buf, n, end - (off_t)n, path);
-				pwrite_all(fd, buf, n, end - (off_t)n + (off_t)len, path);
-				end -= (off_t)n;
+				pread_all(fd, buf, n, end - (off_t) n, path);
+				pwrite_all(fd, buf, n, end - (off_t) n + (off_t) len, path);
+				end -= (off_t) n;
 			}
 			fill(data, len, &st);
 			pwrite_all(fd, data, len, off, path);
 		} else {
-			uint64_t size = (uint64_t)sb.st_size, seg = size / a;
+			uint64_t size = (uint64_t) sb.st_size, seg = size / a;
 
 			for (unsigned long long k = 0; k < a; k++) {
 				uint64_t off = 0, r = splitmix64(&st);
@@ -148,11 +151,11 @@ int main(int argc, char **argv)
 				else if (size > len)
 					off = r % (size - len + 1);
 				fill(data, len, &st);
-				pwrite_all(fd, data, len, (off_t)off, path);
+				pwrite_all(fd, data, len, (off_t) off, path);
 			}
 		}
 		if (have_mtime) {
-			struct timespec ts[2] = {{(time_t)mtime, 0}, {(time_t)mtime, 0}};
+			struct timespec ts[2] = {{(time_t) mtime, 0}, {(time_t) mtime, 0}};
 
 			if (futimens(fd, ts) < 0)
 				die("cannot set times of", path);

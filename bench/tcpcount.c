@@ -54,9 +54,9 @@ static void put_counts(void)
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (count_fd < 0)
 		return;
-	n = snprintf(line, sizeof line, "%llu %llu\n", (unsigned long long)counted[0],
-		     (unsigned long long)counted[1]);
-	if (write(count_fd, line, (size_t)n) != n) {
+	n = snprintf(line, sizeof line, "%llu %llu\n", (unsigned long long) counted[0],
+	             (unsigned long long) counted[1]);
+	if (write(count_fd, line, (size_t) n) != n) {
 		/* nothing better to do: the caller sees a missing line */
 	}
 	close(count_fd);
@@ -65,7 +65,7 @@ static void put_counts(void)
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	(void) sig;
 	put_counts(); /* snprintf is not async-signal-safe in theory; fine here */
 	_exit(0);
 }
@@ -135,8 +135,7 @@ int main(int argc, char **argv)
 	}
 	freeaddrinfo(res);
 	if (sock < 0) {
-		fprintf(stderr, "tcpcount: cannot connect to %s port %s: %s\n", argv[2], argv[3],
-			strerror(errno));
+		fprintf(stderr, "tcpcount: cannot connect to %s port %s: %s\n", argv[2], argv[3], strerror(errno));
 		put_counts();
 		return 1;
 	}
@@ -146,8 +145,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	d[0] = (struct pipe_dir){ .in = 0, .out = sock };
-	d[1] = (struct pipe_dir){ .in = sock, .out = 1 };
+	d[0] = (struct pipe_dir){.in = 0, .out = sock};
+	d[1] = (struct pipe_dir){.in = sock, .out = 1};
 	for (i = 0; i < 2; i++) {
 		d[i].buf = malloc(BUFSZ);
 		if (!d[i].buf) {
@@ -159,22 +158,22 @@ int main(int argc, char **argv)
 
 	while (!d[0].done || !d[1].done) {
 		struct pollfd p[4];
-		int np = 0, idx_in[2] = { -1, -1 }, idx_out[2] = { -1, -1 };
+		int np = 0, idx_in[2] = {-1, -1}, idx_out[2] = {-1, -1};
 
 		for (i = 0; i < 2; i++) {
 			if (d[i].done)
 				continue;
 			if (d[i].len > d[i].off) {
 				idx_out[i] = np;
-				p[np++] = (struct pollfd){ .fd = d[i].out, .events = POLLOUT };
+				p[np++] = (struct pollfd){.fd = d[i].out, .events = POLLOUT};
 			} else if (!d[i].eof) {
 				idx_in[i] = np;
-				p[np++] = (struct pollfd){ .fd = d[i].in, .events = POLLIN };
+				p[np++] = (struct pollfd){.fd = d[i].in, .events = POLLIN};
 			}
 		}
 		if (np == 0)
 			break;
-		if (poll(p, (nfds_t)np, -1) < 0) {
+		if (poll(p, (nfds_t) np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "tcpcount: poll: %s\n", strerror(errno));
@@ -188,7 +187,7 @@ int main(int argc, char **argv)
 			if (idx_in[i] >= 0 && p[idx_in[i]].revents) {
 				n = read(x->in, x->buf, BUFSZ);
 				if (n > 0) {
-					x->len = (size_t)n;
+					x->len = (size_t) n;
 					x->off = 0;
 				} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 					if (n < 0)
@@ -199,8 +198,8 @@ int main(int argc, char **argv)
 			if (idx_out[i] >= 0 && p[idx_out[i]].revents) {
 				n = write(x->out, x->buf + x->off, x->len - x->off);
 				if (n > 0) {
-					x->off += (size_t)n;
-					counted[i] += (uint64_t)n;
+					x->off += (size_t) n;
+					counted[i] += (uint64_t) n;
 					if (x->off == x->len)
 						x->off = x->len = 0;
 				} else if (n < 0 && errno != EAGAIN && errno != EINTR) {

@@ -21,8 +21,8 @@ struct bundle_args {
 	const char *for_peer;
 	int progress;
 	int force;
-	const char *sub;   /* create, apply or list */
-	char **args;       /* its operands: FILE [PATH...] */
+	const char *sub; /* create, apply or list */
+	char **args;     /* its operands: FILE [PATH...] */
 	int nargs;
 };
 
@@ -54,8 +54,8 @@ static int target_of(struct cmd_ctx *ctx, const char *peer, uint64_t *id)
 	if (vv_id_parse(id, peer) == 0 && *id)
 		return EXIT_OK;
 	cmd_error("bundle create: no sync with '%s' is on record, so what it lacks is not known; give a peer this "
-		  "replica has synced with, a replica id, or no --for (then the bundle holds everything)",
-		  peer);
+	          "replica has synced with, a replica id, or no --for (then the bundle holds everything)",
+	          peer);
 	return EXIT_USAGE;
 }
 
@@ -70,19 +70,18 @@ static void print_created(struct cmd_ctx *ctx, const char *file, const char *for
 		else
 			printf("null");
 		printf(",\"rows\":%llu,\"objects\":%llu,\"bytes\":%llu,\"since\":%llu,\"max_seq\":%llu}\n",
-		       (unsigned long long)in->rows, (unsigned long long)in->objects, (unsigned long long)in->bytes,
-		       (unsigned long long)in->since, (unsigned long long)in->max_seq);
+		       (unsigned long long) in->rows, (unsigned long long) in->objects, (unsigned long long) in->bytes,
+		       (unsigned long long) in->since, (unsigned long long) in->max_seq);
 		return;
 	}
 	if (ctx->quiet)
 		return;
-	printf("bundle %s: %llu path%s, %llu file content%s (%llu bytes)%s%s\n", file, (unsigned long long)in->rows,
-	       in->rows == 1 ? "" : "s", (unsigned long long)in->objects, in->objects == 1 ? "" : "s",
-	       (unsigned long long)in->bytes, for_peer ? " for " : "", for_peer ? for_peer : "");
+	printf("bundle %s: %llu path%s, %llu file content%s (%llu bytes)%s%s\n", file, (unsigned long long) in->rows,
+	       in->rows == 1 ? "" : "s", (unsigned long long) in->objects, in->objects == 1 ? "" : "s",
+	       (unsigned long long) in->bytes, for_peer ? " for " : "", for_peer ? for_peer : "");
 }
 
-static int bundle_create_cmd(struct cmd_ctx *ctx, const struct bundle_args *a, char **args,
-			     int nargs)
+static int bundle_create_cmd(struct cmd_ctx *ctx, const struct bundle_args *a, char **args, int nargs)
 {
 	struct bundle_create_opts o = {0};
 	struct bundle_info info;
@@ -91,7 +90,7 @@ static int bundle_create_cmd(struct cmd_ctx *ctx, const struct bundle_args *a, c
 	char **paths = NULL;
 	int rc, err;
 
-	if (nargs > 1 && (rc = cmd_replica_paths(ctx, args + 1, (size_t)(nargs - 1), &paths)) != EXIT_OK)
+	if (nargs > 1 && (rc = cmd_replica_paths(ctx, args + 1, (size_t) (nargs - 1), &paths)) != EXIT_OK)
 		return rc;
 	if (a->for_peer) {
 		if ((rc = target_of(ctx, a->for_peer, &o.target)) != EXIT_OK)
@@ -103,8 +102,7 @@ static int bundle_create_cmd(struct cmd_ctx *ctx, const struct bundle_args *a, c
 	if (paths)
 		for (o.filters = paths; o.filters[o.nfilters]; o.nfilters++)
 			;
-	if ((err = cmd_prepare(ctx, 0, &st)) < 0 ||
-	    (err = bundle_create(ctx->r, args[0], &o, &info)) < 0) {
+	if ((err = cmd_prepare(ctx, 0, &st)) < 0 || (err = bundle_create(ctx->r, args[0], &o, &info)) < 0) {
 		rc = cmd_fail(err);
 		goto done;
 	}
@@ -140,12 +138,12 @@ static int list_row(void *arg, const struct entry *e, const char *writer)
 	if (l->ctx->json) {
 		printf("%s{\"path\":", l->n++ ? "," : "");
 		out_json_string(stdout, e->path);
-		printf(",\"kind\":\"%s\",\"size\":%llu,\"writer\":", kind_word(e->kind), (unsigned long long)e->size);
+		printf(",\"kind\":\"%s\",\"size\":%llu,\"writer\":", kind_word(e->kind), (unsigned long long) e->size);
 		out_json_string(stdout, writer);
 		putchar('}');
 		return 0;
 	}
-	printf("%-7s %12llu  %-16s ", kind_word(e->kind), (unsigned long long)(e->kind == ENTRY_FILE ? e->size : 0),
+	printf("%-7s %12llu  %-16s ", kind_word(e->kind), (unsigned long long) (e->kind == ENTRY_FILE ? e->size : 0),
 	       writer);
 	out_path(stdout, e->path);
 	if (e->kind == ENTRY_LINK) {
@@ -174,7 +172,7 @@ static int bundle_list_cmd(struct cmd_ctx *ctx, const char *file)
 	}
 	in = bundle_info(b);
 	vv_id_format(id, in->author_id);
-	time_t t = (time_t)(in->created_ns / 1000000000);
+	time_t t = (time_t) (in->created_ns / 1000000000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -189,8 +187,8 @@ static int bundle_list_cmd(struct cmd_ctx *ctx, const char *file)
 			printf("null");
 		}
 		printf(",\"since\":%llu,\"max_seq\":%llu,\"objects\":%llu,\"bytes\":%llu,\"paths\":[",
-		       (unsigned long long)in->since, (unsigned long long)in->max_seq, (unsigned long long)in->objects,
-		       (unsigned long long)in->bytes);
+		       (unsigned long long) in->since, (unsigned long long) in->max_seq,
+		       (unsigned long long) in->objects, (unsigned long long) in->bytes);
 		for (size_t i = 0; i < in->nfilters; i++) {
 			printf(i ? "," : "");
 			out_json_string(stdout, in->filters[i]);
@@ -202,9 +200,9 @@ static int bundle_list_cmd(struct cmd_ctx *ctx, const char *file)
 			vv_id_format(id, in->target);
 			printf(", for replica %s", id);
 		}
-		printf("\n%llu path%s, %llu file content%s (%llu bytes)%s", (unsigned long long)in->rows,
-		       in->rows == 1 ? "" : "s", (unsigned long long)in->objects, in->objects == 1 ? "" : "s",
-		       (unsigned long long)in->bytes, in->nfilters ? "; only under:" : "");
+		printf("\n%llu path%s, %llu file content%s (%llu bytes)%s", (unsigned long long) in->rows,
+		       in->rows == 1 ? "" : "s", (unsigned long long) in->objects, in->objects == 1 ? "" : "s",
+		       (unsigned long long) in->bytes, in->nfilters ? "; only under:" : "");
 		for (size_t i = 0; i < in->nfilters; i++) {
 			putchar(' ');
 			out_path(stdout, in->filters[i]);
@@ -217,9 +215,11 @@ static int bundle_list_cmd(struct cmd_ctx *ctx, const char *file)
 
 int cmd_bundle_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"for", required_argument, NULL, 'f'}, {"progress", no_argument, NULL, 'P'},
-		{"force", no_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"for", required_argument, NULL, 'f'},
+	                                         {"progress", no_argument, NULL, 'P'},
+	                                         {"force", no_argument, NULL, 'F'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
 	struct bundle_args *a = CMD_ARGS(ctx, struct bundle_args);
 	const char *sub;
 	int first, nargs;
@@ -267,7 +267,7 @@ int cmd_bundle_run(struct cmd_ctx *ctx, const struct command *c)
 	const struct bundle_args *a = CMD_ARGS(ctx, struct bundle_args);
 	struct peer_opts po = {0};
 
-	(void)c;
+	(void) c;
 	ctx->force = a->force;
 	po.force = a->force;
 	if (!strcmp(a->sub, "create"))

@@ -43,10 +43,9 @@ static void tree_change(void *arg, enum scan_change what, const struct entry *no
 {
 	struct check_out *co = arg;
 
-	(void)before;
+	(void) before;
 	if (what == SCAN_DAMAGED) {
-		problem(co, "damaged", now->path,
-			"the content is not the recorded one, though all its stat data is");
+		problem(co, "damaged", now->path, "the content is not the recorded one, though all its stat data is");
 		return;
 	}
 	co->changes++;
@@ -60,16 +59,16 @@ static void tree_change(void *arg, enum scan_change what, const struct entry *no
 
 static int count_pending(void *arg, const char *path, const void *row, size_t len)
 {
-	(void)path;
-	(void)row;
-	(void)len;
-	(*(unsigned long long *)arg)++;
+	(void) path;
+	(void) row;
+	(void) len;
+	(*(unsigned long long *) arg)++;
 	return 0;
 }
 
 static void on_progress(void *arg, const struct scan_stats *st)
 {
-	(void)arg;
+	(void) arg;
 	progress_scan(st);
 }
 
@@ -85,9 +84,9 @@ static void on_warning(void *arg, const char *path, const char *msg)
 
 static int check_opt(void *arg, int opt, const char *val)
 {
-	(void)val;
+	(void) val;
 	if (opt == 'P')
-		*(int *)arg = 1;
+		*(int *) arg = 1;
 	return 0;
 }
 
@@ -98,11 +97,11 @@ struct check_args {
 int cmd_check_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"progress", no_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	        {"progress", no_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	int first;
 
-	if ((first = cmd_getopt(self, argc, argv, "", longopts, check_opt, &CMD_ARGS(ctx, struct check_args)->progress)) <
-	    0)
+	if ((first = cmd_getopt(self, argc, argv, "", longopts, check_opt,
+	                        &CMD_ARGS(ctx, struct check_args)->progress)) < 0)
 		return CMD_GETOPT_FAILED(first);
 	if (first < argc) {
 		cmd_error("check: too many arguments");
@@ -120,7 +119,7 @@ int cmd_check_run(struct cmd_ctx *ctx, const struct command *self)
 	uint64_t rows = 0;
 	int err;
 
-	(void)self;
+	(void) self;
 	progress_init(ctx, CMD_ARGS(ctx, struct check_args)->progress);
 	if (ctx->json)
 		printf("{\"problems\":[");
@@ -151,20 +150,22 @@ report:
 	if (ctx->json) {
 		printf("],\"rows\":%llu,\"files\":%llu,\"dirs\":%llu,\"links\":%llu,\"bytes_read\":%llu,"
 		       "\"unrecorded_changes\":%llu,\"journaled\":%llu}\n",
-		       (unsigned long long)rows, (unsigned long long)st.files, (unsigned long long)st.dirs,
-		       (unsigned long long)st.links, (unsigned long long)st.hashed_bytes, co.changes, pending);
+		       (unsigned long long) rows, (unsigned long long) st.files, (unsigned long long) st.dirs,
+		       (unsigned long long) st.links, (unsigned long long) st.hashed_bytes, co.changes, pending);
 	} else if (!ctx->quiet || co.problems) {
-		printf("check: %llu rows in the store; %llu files (%llu bytes read), %llu directories, %llu links in the "
+		printf("check: %llu rows in the store; %llu files (%llu bytes read), %llu directories, %llu links in "
+		       "the "
 		       "tree: %llu problem%s\n",
-		       (unsigned long long)rows, (unsigned long long)st.files, (unsigned long long)st.hashed_bytes,
-		       (unsigned long long)st.dirs, (unsigned long long)st.links, co.problems,
+		       (unsigned long long) rows, (unsigned long long) st.files, (unsigned long long) st.hashed_bytes,
+		       (unsigned long long) st.dirs, (unsigned long long) st.links, co.problems,
 		       co.problems == 1 ? "" : "s");
 		if (co.changes && !ctx->quiet)
-			printf("%llu change%s since the last scan, not yet recorded (not a problem: see 'mmsync status')\n",
+			printf("%llu change%s since the last scan, not yet recorded (not a problem: see 'mmsync "
+			       "status')\n",
 			       co.changes, co.changes == 1 ? "" : "s");
 		if (pending && !ctx->quiet)
-			printf("%llu path%s journaled by an interrupted sync: the next sync or scan finishes %s\n", pending,
-			       pending == 1 ? "" : "s", pending == 1 ? "it" : "them");
+			printf("%llu path%s journaled by an interrupted sync: the next sync or scan finishes %s\n",
+			       pending, pending == 1 ? "" : "s", pending == 1 ? "it" : "them");
 	}
 	return co.problems ? EXIT_FAILED : EXIT_OK;
 }

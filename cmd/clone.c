@@ -1,12 +1,12 @@
 /* mmsync clone URL DIR [--name NAME]: init DIR, then pull URL. */
 #include <dirent.h>
-#include <ftw.h>
-#include <sys/stat.h>
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -18,10 +18,9 @@
 struct clone_args {
 	const char *name;
 	struct peer_opts po;
-	char *url;        /* the peer */
-	const char *dir;  /* the new replica */
+	char *url;       /* the peer */
+	const char *dir; /* the new replica */
 };
-
 
 /* 1 when `dir` does not exist or is an empty directory. */
 static int empty_or_missing(const char *dir)
@@ -44,8 +43,8 @@ static int empty_or_missing(const char *dir)
 /* Removes `path` and everything under it (not following links). */
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
-	(void)sb;
-	(void)f;
+	(void) sb;
+	(void) f;
 	return flag == FTW_DP ? rmdir(p) : unlink(p);
 }
 
@@ -91,8 +90,10 @@ static int clone_opt(void *arg, int opt, const char *val)
 
 int cmd_clone_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"name", required_argument, NULL, 'n'}, PEER_LONGOPTS,
-						 {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"name", required_argument, NULL, 'n'},
+	                                         PEER_LONGOPTS,
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
 	struct clone_args *a = CMD_ARGS(ctx, struct clone_args);
 	int first;
 
@@ -117,7 +118,7 @@ int cmd_clone_run(struct cmd_ctx *ctx, const struct command *c)
 	struct stat st;
 	int err, made_dir;
 
-	(void)c;
+	(void) c;
 	if (!url_is_remote(url)) {
 		/* a local peer that is not a replica leaves nothing behind */
 		if (!cmd_is_replica_dir(ctx, url)) {
@@ -161,8 +162,8 @@ int cmd_clone_run(struct cmd_ctx *ctx, const struct command *c)
 			char fp[IDENTITY_FP_TEXT] = "?";
 			replica_fingerprint(ctx->r, fp);
 			cmd_error("clone: '%s' is made but empty: on the server run 'mmsync trust %s', then "
-				  "'mmsync -C %s pull origin'",
-				  dir, fp, dir);
+			          "'mmsync -C %s pull origin'",
+			          dir, fp, dir);
 		} else {
 			replica_free(ctx->r);
 			ctx->r = NULL;

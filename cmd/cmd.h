@@ -16,13 +16,7 @@
 #define MMSYNC_VERSION "0.1.0"
 
 /* Exit status (SPEC.md). */
-enum {
-	EXIT_OK = 0,
-	EXIT_CONFLICTS = 1,
-	EXIT_USAGE = 2,
-	EXIT_FAILED = 3,
-	EXIT_LOCKED = 75
-};
+enum { EXIT_OK = 0, EXIT_CONFLICTS = 1, EXIT_USAGE = 2, EXIT_FAILED = 3, EXIT_LOCKED = 75 };
 
 struct replica;
 
@@ -33,17 +27,17 @@ struct subcommand;
 #define CMD_ARGS_MAX 512
 
 struct cmd_ctx {
-	const char *dir;      /* -C DIR, or NULL */
-	const char *cwd;      /* where the command was started */
+	const char *dir; /* -C DIR, or NULL */
+	const char *cwd; /* where the command was started */
 	int quiet, verbose, json;
-	int force;            /* --force: scans record deletions past the guard (sync/scan.h) */
-	struct replica *r;    /* opened (and locked) by main as the command's flags say */
+	int force;                    /* --force: scans record deletions past the guard (sync/scan.h) */
+	struct replica *r;            /* opened (and locked) by main as the command's flags say */
 	const struct subcommand *sub; /* the subcommand parse picked (cmd_pick_sub), or NULL */
 	_Alignas(max_align_t) unsigned char args[CMD_ARGS_MAX]; /* the command's own, zeroed by main */
 };
 
 /* The command's argument struct `type`, kept in ctx between parse and run (a struct too large does not compile). */
-#define CMD_ARGS(ctx, type) ((type *)(void *)(ctx)->args + 0 * sizeof(char[sizeof(type) <= CMD_ARGS_MAX ? 1 : -1]))
+#define CMD_ARGS(ctx, type) ((type *) (void *) (ctx)->args + 0 * sizeof(char[sizeof(type) <= CMD_ARGS_MAX ? 1 : -1]))
 
 /*
  * The command table (cmd/main.c), after git's: main parses the global
@@ -61,22 +55,22 @@ typedef int (*cmd_run_fn)(struct cmd_ctx *ctx, const struct command *self);
 
 struct subcommand {
 	const char *name;
-	unsigned flags;       /* CMD_*: in place of the command's own */
+	unsigned flags; /* CMD_*: in place of the command's own */
 };
 
 struct command {
 	const char *name;
 	cmd_parse_fn parse;
 	cmd_run_fn run;
-	unsigned flags;       /* CMD_*: what main sets up between parse and run */
-	const char *summary;  /* one line for `mmsync --help` */
-	const char *usage;    /* `mmsync help CMD`: usage line(s), then options */
+	unsigned flags;                /* CMD_*: what main sets up between parse and run */
+	const char *summary;           /* one line for `mmsync --help` */
+	const char *usage;             /* `mmsync help CMD`: usage line(s), then options */
 	const struct subcommand *subs; /* subcommands whose set-up differs, ending with {NULL}; or NULL */
 };
 
 /* command.flags and subcommand.flags */
 #define CMD_REPLICA 0x1 /* ctx->r: the replica at -C DIR or above the working directory */
-#define CMD_LOCK 0x2    /* ... locked (exit 75 when another mmsync holds it) */
+#define CMD_LOCK    0x2 /* ... locked (exit 75 when another mmsync holds it) */
 
 /*
  * Opens ctx->r as `flags` ask (nothing without CMD_REPLICA); main calls it
@@ -107,7 +101,7 @@ int cmd_exit_for(int code);
  */
 struct option;
 int cmd_getopt(const struct command *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
-	       int (*handle)(void *arg, int opt, const char *optarg), void *arg);
+               int (*handle)(void *arg, int opt, const char *optarg), void *arg);
 
 /* The candidate nearest to `word` when it looks like a slip of the finger (a few edits), else NULL. */
 const char *cmd_nearest(const char *word, const char *const *cands, size_t n);
@@ -171,24 +165,27 @@ int cmd_bundle_run(struct cmd_ctx *ctx, const struct command *self);
 
 /* Options of the commands that reach peers (pull, push, sync, clone), after the command name. */
 struct peer_opts {
-	const char *ssh;          /* --ssh CMD (else $MMSYNC_SSH, else "ssh") */
-	const char *remote_prog;  /* --remote-mmsync PATH */
-	const char *fingerprint;  /* --fingerprint FP: the TLS pin for every peer named */
-	long timeout_s;           /* --timeout SECONDS for the whole run; 0: none */
-	int all;                  /* --all (sync) */
-	int bundle;               /* the peers are bundle files (bundle apply) */
-	int progress;             /* --progress: the progress line even when stderr is not a terminal */
-	int force;                /* --force: record deletions past the guard (sync/scan.h) */
+	const char *ssh;         /* --ssh CMD (else $MMSYNC_SSH, else "ssh") */
+	const char *remote_prog; /* --remote-mmsync PATH */
+	const char *fingerprint; /* --fingerprint FP: the TLS pin for every peer named */
+	long timeout_s;          /* --timeout SECONDS for the whole run; 0: none */
+	int all;                 /* --all (sync) */
+	int bundle;              /* the peers are bundle files (bundle apply) */
+	int progress;            /* --progress: the progress line even when stderr is not a terminal */
+	int force;               /* --force: record deletions past the guard (sync/scan.h) */
 };
 
 /* cmd_run_peers's op: with PROTO_OP_PULL, the peer is a bundle file (`bundle apply`). */
 #define CMD_OP_BUNDLE 0x100
 
 /* getopt_long entries for struct peer_opts, and their handler (returns -1 after a message). */
-#define PEER_LONGOPTS                                                                                          \
-	{"ssh", required_argument, NULL, 'S'}, {"remote-mmsync", required_argument, NULL, 'R'},                    \
-		{"fingerprint", required_argument, NULL, 'F'}, {"timeout", required_argument, NULL, 'T'},          \
-		{"progress", no_argument, NULL, 'P'}, {"force", no_argument, NULL, 'f'}
+#define PEER_LONGOPTS                                                                                                  \
+	{"ssh", required_argument, NULL, 'S'}, {"remote-mmsync", required_argument, NULL, 'R'},                        \
+	        {"fingerprint", required_argument, NULL, 'F'}, {"timeout", required_argument, NULL, 'T'},              \
+	        {"progress", no_argument, NULL, 'P'},                                                                  \
+	{                                                                                                              \
+		"force", no_argument, NULL, 'f'                                                                        \
+	}
 int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *val);
 
 /*
@@ -197,7 +194,7 @@ int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *
  * `paths` when given.  Returns the worst exit status.
  */
 int cmd_run_peers(struct cmd_ctx *ctx, unsigned op, const struct peer_opts *po, char **peers, size_t npeers,
-		 char **paths, size_t npaths);
+                  char **paths, size_t npaths);
 /* The message of the last peer that failed in this process ("" when none). */
 const char *cmd_last_peer_error(void);
 /* The URL and TLS pin of the configured peer `name` (callers free); 0 when there is none. */
@@ -206,7 +203,7 @@ int cmd_peer_lookup(struct replica *r, const char *name, char **url, char **fing
 int cmd_peer_add(struct cmd_ctx *ctx, const char *name, const char *url, const char *fingerprint);
 /* Calls fn for each configured peer, in the config file's order. */
 int cmd_peer_each(struct replica *r, int (*fn)(void *arg, const char *name, const char *url, const char *fp),
-		  void *arg);
+                  void *arg);
 /* 1 when the directory `path` (relative to the start directory) holds a replica. */
 int cmd_is_replica_dir(struct cmd_ctx *ctx, const char *path);
 /* 1 when `arg` is a URL, a directory holding a replica, or a configured peer's name. */

@@ -2,12 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "sync/bases.h"
@@ -65,7 +65,7 @@ static void flush_group(struct list_ctx *lc)
 	struct cmd_ctx *ctx = lc->ctx;
 	struct group *g = &lc->g;
 	char ours[REPLICA_NAME_MAX + 1], when[32];
-	time_t t = (time_t)(g->detected_ns / 1000000000LL);
+	time_t t = (time_t) (g->detected_ns / 1000000000LL);
 	struct tm tm;
 
 	if (!g->path)
@@ -150,16 +150,16 @@ static int read_file(struct cmd_ctx *ctx, const char *path, size_t max, void **o
 	*len = 0;
 	if (fs_open_beneath(&fd, ctx->r->rootfd, path, O_RDONLY | O_NONBLOCK, 0) < 0)
 		return 0;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max ||
-	    !(buf = malloc((size_t)sb.st_size + 1))) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t) sb.st_size > max ||
+	    !(buf = malloc((size_t) sb.st_size + 1))) {
 		close(fd);
 		return 0;
 	}
-	while (n < (size_t)sb.st_size) {
-		ssize_t r = read(fd, buf + n, (size_t)sb.st_size - n);
+	while (n < (size_t) sb.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t) sb.st_size - n);
 		if (r <= 0)
 			break;
-		n += (size_t)r;
+		n += (size_t) r;
 	}
 	close(fd);
 	*out = buf;
@@ -186,14 +186,16 @@ static void print_side(struct cmd_ctx *ctx, const char *where, const char *path,
 		snprintf(name, sizeof(name), "%s", fallback_writer);
 	else
 		writer_name(ctx, e.writer, name);
-	t = (time_t)(e.mtime_ns / 1000000000LL);
+	t = (time_t) (e.mtime_ns / 1000000000LL);
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	printf("  %s: ", where);
 	out_path(stdout, path);
 	printf("\n    written by %s, modified %s, %s of %llu bytes, mode %04o\n", name, when,
-	       e.kind == ENTRY_FILE ? "file" : e.kind == ENTRY_DIR ? "directory" : "link",
-	       (unsigned long long)e.size, e.mode);
+	       e.kind == ENTRY_FILE  ? "file"
+	       : e.kind == ENTRY_DIR ? "directory"
+	                             : "link",
+	       (unsigned long long) e.size, e.mode);
 	entry_dispose(&e);
 }
 
@@ -204,7 +206,7 @@ static void print_side(struct cmd_ctx *ctx, const char *where, const char *path,
 static int find_conflict(struct cmd_ctx *ctx, const char *arg, struct store_conflict *c, char **copy)
 {
 	struct quoted q;
-	char **paths = NULL, *one[1] = {(char *)arg};
+	char **paths = NULL, *one[1] = {(char *) arg};
 	int rc, err;
 
 	if (copy)
@@ -277,7 +279,7 @@ static int show(struct cmd_ctx *ctx, const char *arg)
 			printf("\n%s (diff3 view%s):\n", clean ? "the two versions merge cleanly" : "both versions",
 			       c.has_base && base ? "" : "; no common ancestor is known, so every difference shows");
 			fwrite(out, 1, olen, stdout);
-			if (olen && ((char *)out)[olen - 1] != '\n')
+			if (olen && ((char *) out)[olen - 1] != '\n')
 				putchar('\n');
 		}
 	}
@@ -294,7 +296,7 @@ static int resolve_opt(void *arg, int opt, const char *val)
 {
 	int *side = arg;
 
-	(void)val;
+	(void) val;
 	if (*side && *side != opt) {
 		cmd_error("conflicts resolve: --ours and --theirs exclude each other");
 		return -1;
@@ -315,8 +317,10 @@ static int resolve(struct cmd_ctx *ctx, const char *arg, int side)
 	if ((rc = find_conflict(ctx, arg, &c, &named)) != EXIT_OK)
 		return rc;
 	err = resolve_conflict(&res, ctx->r, c.path,
-			       side == 'o' ? RESOLVE_OURS : side == 't' ? RESOLVE_THEIRS : RESOLVE_AS_IS,
-			       side == 't' ? named : NULL);
+	                       side == 'o'   ? RESOLVE_OURS
+	                       : side == 't' ? RESOLVE_THEIRS
+	                                     : RESOLVE_AS_IS,
+	                       side == 't' ? named : NULL);
 	if (err < 0) {
 		rc = cmd_fail(err);
 		goto done;
@@ -325,34 +329,36 @@ static int resolve(struct cmd_ctx *ctx, const char *arg, int side)
 	switch (res.outcome) {
 	case RESOLVE_NAME_COPY:
 		cmd_error("conflicts resolve: %zu versions of %s were kept: name the copy to take, as in "
-			  "'mmsync conflicts resolve %s --theirs'",
-			  res.copies, quote_path(&q, c.path), res.where);
+		          "'mmsync conflicts resolve %s --theirs'",
+		          res.copies, quote_path(&q, c.path), res.where);
 		rc = EXIT_USAGE;
 		goto done;
 	case RESOLVE_IS_DIR:
 		cmd_error("conflicts resolve: %s is a directory: move it away first, or resolve with --ours",
-			  quote_path(&q, c.path));
+		          quote_path(&q, c.path));
 		goto done;
 	case RESOLVE_CHANGED:
 		cmd_error("conflicts resolve: %s was changed since the last scan: run 'mmsync scan', look at it "
-			  "again, then resolve",
-			  quote_path(&q, res.where));
+		          "again, then resolve",
+		          quote_path(&q, res.where));
 		goto done;
-	case RESOLVE_DONE:
-		break;
+	case RESOLVE_DONE: break;
 	}
 	/* record what else changed, as every resolve did: an edit of the path resolved as it stands */
 	if ((err = cmd_run_scan(ctx, 0, NULL, NULL, &st)) < 0) {
 		rc = cmd_fail(err);
 		goto done;
 	}
-	log_append(ctx->r, "resolved %s (%s)", c.path, side == 'o' ? "--ours" : side == 't' ? "--theirs" : "as it stands");
+	log_append(ctx->r, "resolved %s (%s)", c.path,
+	           side == 'o'   ? "--ours"
+	           : side == 't' ? "--theirs"
+	                         : "as it stands");
 	if (!ctx->quiet) {
 		printf("resolved ");
 		out_path(stdout, c.path);
-		printf(side == 'o' ? " (kept the version at the path)\n"
+		printf(side == 'o'   ? " (kept the version at the path)\n"
 		       : side == 't' ? " (took the conflict copy)\n"
-				     : " (the file as it stands)\n");
+		                     : " (the file as it stands)\n");
 	}
 	rc = EXIT_OK;
 done:
@@ -361,7 +367,8 @@ done:
 	store_conflict_dispose(&c);
 	if (rc == EXIT_OK) {
 		uint64_t open = 0;
-		if (store_conflicts_prune(ctx->r->store) == 0 && store_conflict_count(ctx->r->store, &open) == 0 && open)
+		if (store_conflicts_prune(ctx->r->store) == 0 && store_conflict_count(ctx->r->store, &open) == 0 &&
+		    open)
 			rc = EXIT_CONFLICTS;
 	}
 	return rc;
@@ -376,9 +383,9 @@ struct conflicts_args {
 int cmd_conflicts_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"ours", no_argument, NULL, 'o'},
-						 {"theirs", no_argument, NULL, 't'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	                                         {"theirs", no_argument, NULL, 't'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
 	struct conflicts_args *a = CMD_ARGS(ctx, struct conflicts_args);
 	const char *sub = "list";
 	int first;
@@ -415,7 +422,7 @@ int cmd_conflicts_run(struct cmd_ctx *ctx, const struct command *c)
 	struct list_ctx lc = {ctx, 0, {0}, {0}};
 	int err;
 
-	(void)c;
+	(void) c;
 	if (!strcmp(a->sub, "show"))
 		return show(ctx, a->path);
 	if (!strcmp(a->sub, "resolve"))

@@ -20,7 +20,7 @@ int cmd_gc_run(struct cmd_ctx *ctx, const struct command *self)
 	uint64_t history, tombstones, dropped, kept;
 	int err;
 
-	(void)self;
+	(void) self;
 	if ((err = merge_config_load(&mc, ctx->r->config)) < 0)
 		return cmd_fail(err);
 	err = store_gc(ctx->r->store, mc.retention_s, &history, &tombstones);
@@ -30,11 +30,11 @@ int cmd_gc_run(struct cmd_ctx *ctx, const struct command *self)
 		return cmd_fail(err);
 	if (ctx->json)
 		printf("{\"history\":%llu,\"tombstones\":%llu,\"bases_dropped\":%llu,\"bases_kept\":%llu}\n",
-		       (unsigned long long)history, (unsigned long long)tombstones, (unsigned long long)dropped,
-		       (unsigned long long)kept);
+		       (unsigned long long) history, (unsigned long long) tombstones, (unsigned long long) dropped,
+		       (unsigned long long) kept);
 	else if (!ctx->quiet)
 		printf("gc: dropped %llu history entries, %llu tombstones and %llu merge bases; %llu bases kept\n",
-		       (unsigned long long)history, (unsigned long long)tombstones, (unsigned long long)dropped,
-		       (unsigned long long)kept);
+		       (unsigned long long) history, (unsigned long long) tombstones, (unsigned long long) dropped,
+		       (unsigned long long) kept);
 	return EXIT_OK;
 }

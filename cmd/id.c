@@ -10,7 +10,7 @@ int cmd_id_run(struct cmd_ctx *ctx, const struct command *self)
 	char id[VV_ID_TEXT], fp[IDENTITY_FP_TEXT];
 	int err;
 
-	(void)self;
+	(void) self;
 	vv_id_format(id, ctx->r->id);
 	if ((err = replica_fingerprint(ctx->r, fp)) < 0)
 		return cmd_fail(err);

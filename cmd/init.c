@@ -26,7 +26,7 @@ static int init_opt(void *arg, int opt, const char *val)
 int cmd_init_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	        {"name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct init_opts *o = CMD_ARGS(ctx, struct init_opts);
 	int first;
 
@@ -49,7 +49,7 @@ int cmd_init_run(struct cmd_ctx *ctx, const struct command *self)
 	const char *arg = o.dir;
 	int err;
 
-	(void)self;
+	(void) self;
 	if (!o.name) {
 		if (gethostname(host, sizeof(host)) < 0)
 			strcpy(host, "replica");

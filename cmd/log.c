@@ -11,8 +11,8 @@
 #include "sync/replica.h"
 
 struct log_args {
-	long n;          /* lines to show; -1: all that match */
-	time_t since;    /* lines older than this are left out; 0: none */
+	long n;       /* lines to show; -1: all that match */
+	time_t since; /* lines older than this are left out; 0: none */
 };
 
 /* "90", "45s", "10m", "2h", "1d", "1w", "1h30m": seconds, or -1 when malformed. */
@@ -25,16 +25,34 @@ static long parse_duration(const char *s)
 	while (*s) {
 		char *end;
 		long v, unit = 1;
-		if (!isdigit((unsigned char)*s))
+		if (!isdigit((unsigned char) *s))
 			return -1;
 		v = strtol(s, &end, 10);
 		switch (*end) {
-		case 's': unit = 1; end++; break;
-		case 'm': unit = 60; end++; break;
-		case 'h': unit = 3600; end++; break;
-		case 'd': unit = 86400; end++; break;
-		case 'w': unit = 7 * 86400; end++; break;
-		case '\0': if (s == end) return -1; break;
+		case 's':
+			unit = 1;
+			end++;
+			break;
+		case 'm':
+			unit = 60;
+			end++;
+			break;
+		case 'h':
+			unit = 3600;
+			end++;
+			break;
+		case 'd':
+			unit = 86400;
+			end++;
+			break;
+		case 'w':
+			unit = 7 * 86400;
+			end++;
+			break;
+		case '\0':
+			if (s == end)
+				return -1;
+			break;
 		default: return -1;
 		}
 		if (v > 100L * 365 * 86400 / unit)
@@ -101,7 +119,7 @@ static long lines(const char *path, const struct log_args *a, long skip, int pri
 int cmd_log_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"since", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	        {"since", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct log_args *a = CMD_ARGS(ctx, struct log_args);
 	int first;
 
@@ -124,7 +142,7 @@ int cmd_log_run(struct cmd_ctx *ctx, const struct command *self)
 	long have_old, have_cur, total, skip;
 	char *cur, *old;
 
-	(void)self;
+	(void) self;
 	cur = log_path(ctx->r, 0);
 	old = log_path(ctx->r, 1);
 	have_old = old ? lines(old, &a, 0, 0) : 0;

@@ -12,7 +12,7 @@
 void out_message(FILE *f, const char *s)
 {
 	for (; *s; s++)
-		putc(((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f ? '?' : *s, f);
+		putc(((unsigned char) *s < 0x20 && *s != '\t') || *s == 0x7f ? '?' : *s, f);
 }
 
 /* "PREFIX" then the message, its control bytes made harmless (it may quote a peer), on a line of its own. */
@@ -50,14 +50,10 @@ void cmd_warning(const char *fmt, ...)
 int cmd_exit_for(int code)
 {
 	switch (code) {
-	case MM_OK:
-		return EXIT_OK;
-	case MM_ELOCKED:
-		return EXIT_LOCKED;
-	case MM_EINVAL:
-		return EXIT_USAGE;
-	default:
-		return EXIT_FAILED;
+	case MM_OK: return EXIT_OK;
+	case MM_ELOCKED: return EXIT_LOCKED;
+	case MM_EINVAL: return EXIT_USAGE;
+	default: return EXIT_FAILED;
 	}
 }
 
@@ -87,7 +83,8 @@ static size_t distance(const char *a, const char *b)
 				best = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < best)
 				best = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
 				best = d[i - 2][j - 2] + 1;
 			d[i][j] = best;
 		}
@@ -136,7 +133,7 @@ void cmd_usage(FILE *f, const struct command *c)
 }
 
 int cmd_getopt(const struct command *c, int argc, char **argv, const char *shortopts, const struct option *longopts,
-	       int (*handle)(void *arg, int opt, const char *optarg), void *arg)
+               int (*handle)(void *arg, int opt, const char *optarg), void *arg)
 {
 	static const struct option help_only[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	char opts[64];
@@ -158,9 +155,8 @@ int cmd_getopt(const struct command *c, int argc, char **argv, const char *short
 			else if (opt == '?') {
 				char hint[96];
 				cmd_error("%s: option '%s' is not known%s", c->name, what,
-					  option_hint(what, longopts ? longopts : help_only, hint, sizeof(hint)));
-			}
-			else
+				          option_hint(what, longopts ? longopts : help_only, hint, sizeof(hint)));
+			} else
 				cmd_error("%s: option '%s' needs a value", c->name, what);
 			cmd_usage(stderr, c);
 			return -1;
@@ -177,7 +173,7 @@ int cmd_parse_none(struct cmd_ctx *ctx, const struct command *self, int argc, ch
 {
 	int first;
 
-	(void)ctx;
+	(void) ctx;
 	if ((first = cmd_getopt(self, argc, argv, "", NULL, NULL, NULL)) < 0)
 		return CMD_GETOPT_FAILED(first);
 	if (first < argc) {
@@ -215,7 +211,7 @@ static size_t utf8_len(const unsigned char *s)
 
 static int needs_quotes(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *) s;
 
 	while (*p) {
 		size_t n = utf8_len(p);
@@ -229,7 +225,7 @@ static int needs_quotes(const char *s)
 /* C-style quoting, as git does for unusual names. */
 static void write_quoted(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *) s;
 
 	fputc('"', f);
 	while (*p) {
@@ -284,7 +280,7 @@ const char *quote_path(struct quoted *q, const char *s)
 
 void out_json_string(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *) s;
 
 	fputc('"', f);
 	while (*p) {

@@ -49,7 +49,7 @@ static int each_url(void *arg, const char *key, const char *value)
 		return 0;
 	memcpy(name, key + 5, n - 9);
 	name[n - 9] = '\0';
-	(void)value;
+	(void) value;
 	if (!cmd_peer_lookup(e->r, name, &url, &fp))
 		return 0;
 	err = e->fn(e->arg, name, url, fp);
@@ -58,8 +58,7 @@ static int each_url(void *arg, const char *key, const char *value)
 	return err;
 }
 
-int cmd_peer_each(struct replica *r, int (*fn)(void *arg, const char *name, const char *url, const char *fp),
-		  void *arg)
+int cmd_peer_each(struct replica *r, int (*fn)(void *arg, const char *name, const char *url, const char *fp), void *arg)
 {
 	struct each e = {r, fn, arg};
 
@@ -72,7 +71,8 @@ int cmd_is_replica_dir(struct cmd_ctx *ctx, const char *path)
 	struct stat st;
 	int yes;
 
-	if ((path[0] == '/' ? asprintf(&state, "%s/.mmsync", path) : asprintf(&state, "%s/%s/.mmsync", ctx->cwd, path)) < 0)
+	if ((path[0] == '/' ? asprintf(&state, "%s/.mmsync", path)
+	                    : asprintf(&state, "%s/%s/.mmsync", ctx->cwd, path)) < 0)
 		return 0;
 	yes = stat(state, &st) == 0 && S_ISDIR(st.st_mode);
 	free(state);
@@ -132,7 +132,7 @@ int cmd_peer_add(struct cmd_ctx *ctx, const char *name, const char *url_text, co
 
 	if (!replica_name_valid(name)) {
 		cmd_error("peer add: '%s' is not a valid peer name (letters, digits, '-' and '_', at most %d)", name,
-			  REPLICA_NAME_MAX);
+		          REPLICA_NAME_MAX);
 		return EXIT_USAGE;
 	}
 	if (cmd_peer_lookup(ctx->r, name, &old, &oldfp)) {
@@ -190,15 +190,15 @@ static int peer_remove(struct cmd_ctx *ctx, const char *name)
 }
 
 struct peer_args {
-	const char *fp;   /* --fingerprint */
-	const char *sub;  /* add, list or remove */
-	char **args;      /* its operands */
+	const char *fp;  /* --fingerprint */
+	const char *sub; /* add, list or remove */
+	char **args;     /* its operands */
 };
 
 int cmd_peer_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"fingerprint", required_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	        {"fingerprint", required_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct peer_args *a = CMD_ARGS(ctx, struct peer_args);
 	const char *sub;
 	int first, nargs;
@@ -207,7 +207,10 @@ int cmd_peer_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char 
 		return CMD_GETOPT_FAILED(first);
 	sub = first < argc ? argv[first] : "list";
 	nargs = argc - first - (first < argc);
-	if (!strcmp(sub, "add") ? nargs != 2 : !strcmp(sub, "remove") ? nargs != 1 : !strcmp(sub, "list") ? nargs != 0 : 1) {
+	if (!strcmp(sub, "add")      ? nargs != 2
+	    : !strcmp(sub, "remove") ? nargs != 1
+	    : !strcmp(sub, "list")   ? nargs != 0
+	                             : 1) {
 		if (strcmp(sub, "add") && strcmp(sub, "remove") && strcmp(sub, "list"))
 			cmd_error("peer: '%s' is not a subcommand (add, list, remove)", sub);
 		else
@@ -228,7 +231,7 @@ int cmd_peer_run(struct cmd_ctx *ctx, const struct command *c)
 {
 	const struct peer_args *a = CMD_ARGS(ctx, struct peer_args);
 
-	(void)c;
+	(void) c;
 	if (!strcmp(a->sub, "add"))
 		return cmd_peer_add(ctx, a->args[0], a->args[1], a->fp);
 	if (!strcmp(a->sub, "remove"))

@@ -13,9 +13,9 @@
 #include "sync/scan.h"
 #include "sync/session.h"
 
-#define TTY_EVERY_MS 250   /* redraws on a terminal: 4 a second */
-#define LOG_EVERY_MS 1000  /* lines into a file or pipe: 1 a second */
-#define WINDOW 16          /* samples the rate is measured over (4 s on a terminal) */
+#define TTY_EVERY_MS 250  /* redraws on a terminal: 4 a second */
+#define LOG_EVERY_MS 1000 /* lines into a file or pipe: 1 a second */
+#define WINDOW       16   /* samples the rate is measured over (4 s on a terminal) */
 #define LINE_MAX_LEN 256
 
 struct sample {
@@ -25,12 +25,12 @@ struct sample {
 
 static struct {
 	int on, tty, dumb, stdout_tty;
-	int shown;            /* a line is on the terminal, to erase (under stderr's lock) */
-	size_t shown_len;     /* its length, to blank out where ESC [K does not work */
+	int shown;        /* a line is on the terminal, to erase (under stderr's lock) */
+	size_t shown_len; /* its length, to blank out where ESC [K does not work */
 	int64_t every_ms, start_ms, last_ms;
 	char label[128];
 	struct sample win[WINDOW];
-	size_t nwin, head;    /* samples held; the next slot */
+	size_t nwin, head; /* samples held; the next slot */
 } pg;
 
 static int64_t now_ms(void)
@@ -38,7 +38,7 @@ static int64_t now_ms(void)
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 void progress_init(const struct cmd_ctx *ctx, int forced)
@@ -97,12 +97,12 @@ static void sample(int64_t now, uint64_t bytes, uint64_t count, double *bps, dou
 	pg.head = (pg.head + 1) % WINDOW;
 	if (pg.nwin < WINDOW)
 		pg.nwin++;
-	secs = (double)(now - old.ms) / 1000.0;
+	secs = (double) (now - old.ms) / 1000.0;
 	*bps = *cps = -1;
 	if (secs >= 0.2) {
 		/* (a count may step back: a large file that failed to hash half-way) */
-		*bps = bytes >= old.bytes ? (double)(bytes - old.bytes) / secs : 0;
-		*cps = count >= old.count ? (double)(count - old.count) / secs : 0;
+		*bps = bytes >= old.bytes ? (double) (bytes - old.bytes) / secs : 0;
+		*cps = count >= old.count ? (double) (count - old.count) / secs : 0;
 	}
 }
 
@@ -145,8 +145,8 @@ static const char *human_time(char *buf, size_t n, double secs)
 		snprintf(buf, n, "--");
 		return buf;
 	}
-	s = (unsigned long)secs;
-	if ((double)s < secs)
+	s = (unsigned long) secs;
+	if ((double) s < secs)
 		s++; /* "1 s left" until it is done, never "0 s left" */
 	if (s < 60)
 		snprintf(buf, n, "%lu s", s);
@@ -197,7 +197,7 @@ void progress_clear(void)
 		if (!pg.dumb)
 			fputs("\r\033[K", stderr);
 		else
-			fprintf(stderr, "\r%*s\r", (int)pg.shown_len, "");
+			fprintf(stderr, "\r%*s\r", (int) pg.shown_len, "");
 		fflush(stderr);
 		pg.shown = 0;
 	}
@@ -220,12 +220,12 @@ void progress_scan(const struct scan_stats *st)
 	if (!due(&now))
 		return;
 	sample(now, st->hashed_bytes, files, &bps, &cps);
-	snprintf(line, sizeof(line), "%s: %llu files", pg.label, (unsigned long long)files);
+	snprintf(line, sizeof(line), "%s: %llu files", pg.label, (unsigned long long) files);
 	if (cps >= 0)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), " (%.0f/s)", cps);
 	snprintf(line + strlen(line), sizeof(line) - strlen(line), ", %llu hashed, %s, %s",
-		 (unsigned long long)st->hashed_files, human_bytes(hashed, sizeof(hashed), (double)st->hashed_bytes),
-		 human_rate(rate, sizeof(rate), bps));
+	         (unsigned long long) st->hashed_files, human_bytes(hashed, sizeof(hashed), (double) st->hashed_bytes),
+	         human_rate(rate, sizeof(rate), bps));
 	draw(line);
 }
 
@@ -241,21 +241,22 @@ void progress_transfer(const struct session_progress *p)
 	if (p->files_total == 0 && p->bytes_total == 0) {
 		/* nothing planned yet (the peers still compare), or nothing to do */
 		snprintf(line, sizeof(line), "%s: %s in, %s out", pg.label,
-			 human_bytes(in, sizeof(in), (double)p->wire_in), human_bytes(out, sizeof(out), (double)p->wire_out));
+		         human_bytes(in, sizeof(in), (double) p->wire_in),
+		         human_bytes(out, sizeof(out), (double) p->wire_out));
 		draw(line);
 		return;
 	}
 	/* time left from the bytes still to write, else (metadata only) from the paths */
 	if (p->bytes_total > 0 && bps > 0)
-		secs = (double)(p->bytes_total > p->bytes_done ? p->bytes_total - p->bytes_done : 0) / bps;
+		secs = (double) (p->bytes_total > p->bytes_done ? p->bytes_total - p->bytes_done : 0) / bps;
 	else if (p->bytes_total == 0 && fps > 0)
-		secs = (double)(p->files_total > p->files_done ? p->files_total - p->files_done : 0) / fps;
+		secs = (double) (p->files_total > p->files_done ? p->files_total - p->files_done : 0) / fps;
 	else if (p->bytes_done >= p->bytes_total && p->files_done >= p->files_total)
 		secs = 0;
 	snprintf(line, sizeof(line), "%s: %llu/%llu files, %s/%s, %s, %s left", pg.label,
-		 (unsigned long long)p->files_done, (unsigned long long)p->files_total,
-		 human_bytes(done, sizeof(done), (double)p->bytes_done),
-		 human_bytes(total, sizeof(total), (double)p->bytes_total), human_rate(rate, sizeof(rate), bps),
-		 human_time(left, sizeof(left), secs));
+	         (unsigned long long) p->files_done, (unsigned long long) p->files_total,
+	         human_bytes(done, sizeof(done), (double) p->bytes_done),
+	         human_bytes(total, sizeof(total), (double) p->bytes_total), human_rate(rate, sizeof(rate), bps),
+	         human_time(left, sizeof(left), secs));
 	draw(line);
 }

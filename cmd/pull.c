@@ -45,7 +45,7 @@ static int one_way_run(struct cmd_ctx *ctx, unsigned op)
 {
 	struct one_way_run *w = CMD_ARGS(ctx, struct one_way_run);
 
-	return cmd_run_peers(ctx, op, &w->a.po, w->operands, 1, w->operands + 1, (size_t)(w->n - 1));
+	return cmd_run_peers(ctx, op, &w->a.po, w->operands, 1, w->operands + 1, (size_t) (w->n - 1));
 }
 
 int cmd_pull_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
@@ -55,7 +55,7 @@ int cmd_pull_parse(struct cmd_ctx *ctx, const struct command *self, int argc, ch
 
 int cmd_pull_run(struct cmd_ctx *ctx, const struct command *self)
 {
-	(void)self;
+	(void) self;
 	return one_way_run(ctx, PROTO_OP_PULL);
 }
 
@@ -66,6 +66,6 @@ int cmd_push_parse(struct cmd_ctx *ctx, const struct command *self, int argc, ch
 
 int cmd_push_run(struct cmd_ctx *ctx, const struct command *self)
 {
-	(void)self;
+	(void) self;
 	return one_way_run(ctx, PROTO_OP_PUSH);
 }

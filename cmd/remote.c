@@ -57,7 +57,7 @@ static void __attribute__((format(printf, 2, 3))) say(struct remote *rm, const c
 /* Each line ssh or the far side writes to stderr is the user's to read. */
 static void show_line(void *arg, const char *line)
 {
-	(void)arg;
+	(void) arg;
 	flockfile(stderr);
 	progress_clear();
 	out_message(stderr, line); /* the far side's own words: no escape sequence reaches the terminal */
@@ -85,8 +85,10 @@ static int check_local(struct cmd_ctx *ctx, struct remote *rm)
 	else if (S_ISDIR(st.st_mode) && replica_dir_is_empty(abs))
 		say(rm, "peer '%s' is not a replica: it is empty (is its disk not mounted?)", rm->arg);
 	else if (!cmd_is_replica_dir(ctx, abs))
-		say(rm, "peer '%s' is not a replica (no .mmsync/ in it; if it was one and lost it, 'mmsync init' "
-			"makes it one again)", rm->arg);
+		say(rm,
+		    "peer '%s' is not a replica (no .mmsync/ in it; if it was one and lost it, 'mmsync init' "
+		    "makes it one again)",
+		    rm->arg);
 	else
 		rc = EXIT_OK;
 	if (rc == EXIT_OK) {
@@ -177,14 +179,14 @@ static void bundle_child_error(void *arg, const char *msg)
 int remote_start(struct cmd_ctx *ctx, struct remote *rm, int64_t deadline)
 {
 	struct peer_start_opts o = {.label = rm->arg,
-				    .url_text = rm->url_text,
-				    .url = &rm->url,
-				    .pin = rm->pin,
-				    .ssh = &rm->ssh,
-				    .quiet = ctx->quiet,
-				    .is_bundle = rm->is_bundle,
-				    .on_bundle_error = bundle_child_error,
-				    .arg = rm};
+	                            .url_text = rm->url_text,
+	                            .url = &rm->url,
+	                            .pin = rm->pin,
+	                            .ssh = &rm->ssh,
+	                            .quiet = ctx->quiet,
+	                            .is_bundle = rm->is_bundle,
+	                            .on_bundle_error = bundle_child_error,
+	                            .arg = rm};
 
 	if (peer_start(&rm->t, &rm->bundle, ctx->r, &o, deadline) < 0) {
 		say(rm, "%s", mm_error_msg());

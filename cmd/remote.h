@@ -16,18 +16,18 @@
 #include "sync/url.h"
 
 struct remote {
-	const char *arg;          /* as typed */
-	char *name;               /* the configured peer's name, or NULL */
-	char *url_text;           /* the URL it stands for (local paths made absolute) */
+	const char *arg; /* as typed */
+	char *name;      /* the configured peer's name, or NULL */
+	char *url_text;  /* the URL it stands for (local paths made absolute) */
 	struct url url;
 	char pin[IDENTITY_FP_TEXT]; /* TLS: the server's expected fingerprint, "" when none */
 	struct ssh_opts ssh;
 	struct transport t;
 	int started;
-	int is_bundle;            /* a bundle file (bundle apply) */
-	struct bundle *bundle;    /* ... once checked: what the child serves */
-	int64_t deadline;         /* of the run (--timeout), 0: none */
-	char why[1024];           /* the last failure printed */
+	int is_bundle;         /* a bundle file (bundle apply) */
+	struct bundle *bundle; /* ... once checked: what the child serves */
+	int64_t deadline;      /* of the run (--timeout), 0: none */
+	char why[1024];        /* the last failure printed */
 };
 
 /* Resolves `arg` into *rm (free with remote_dispose); prints why not. */

@@ -37,13 +37,16 @@ static void forward_change(void *arg, enum scan_change what, const struct entry 
 
 static void on_progress(void *arg, const struct scan_stats *st)
 {
-	(void)arg;
+	(void) arg;
 	progress_scan(st);
 }
 
 const char *cmd_change_name(enum scan_change what)
 {
-	return what == SCAN_ADDED ? "added" : what == SCAN_MODIFIED ? "modified" : what == SCAN_DELETED ? "deleted" : "damaged";
+	return what == SCAN_ADDED      ? "added"
+	       : what == SCAN_MODIFIED ? "modified"
+	       : what == SCAN_DELETED  ? "deleted"
+	                               : "damaged";
 }
 
 int cmd_run_scan(struct cmd_ctx *ctx, unsigned flags, scan_change_fn on_change, void *arg, struct scan_stats *st)
@@ -84,8 +87,8 @@ int cmd_prepare(struct cmd_ctx *ctx, int show_progress, struct scan_stats *st)
 
 static void print_change(void *arg, enum scan_change what, const struct entry *now, const struct entry *before)
 {
-	(void)arg;
-	(void)before;
+	(void) arg;
+	(void) before;
 	progress_before_stdout();
 	printf("%-9s ", cmd_change_name(what));
 	out_path(stdout, now->path);
@@ -101,7 +104,7 @@ static int scan_opt(void *arg, int opt, const char *val)
 {
 	struct scan_args *a = arg;
 
-	(void)val;
+	(void) val;
 	if (opt == 'P')
 		a->progress = 1;
 	else if (opt == 'f')
@@ -111,9 +114,10 @@ static int scan_opt(void *arg, int opt, const char *val)
 
 int cmd_scan_parse(struct cmd_ctx *ctx, const struct command *self, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"progress", no_argument, NULL, 'P'}, {"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"progress", no_argument, NULL, 'P'},
+	                                         {"force", no_argument, NULL, 'f'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
 	struct scan_args *a = CMD_ARGS(ctx, struct scan_args);
 	int first;
 
@@ -132,7 +136,7 @@ int cmd_scan_run(struct cmd_ctx *ctx, const struct command *self)
 	struct scan_stats st;
 	int err;
 
-	(void)self;
+	(void) self;
 	progress_init(ctx, CMD_ARGS(ctx, struct scan_args)->progress);
 	err = cmd_run_scan(ctx, 0, ctx->verbose && !ctx->json ? print_change : NULL, NULL, &st);
 	if (err < 0)
@@ -140,19 +144,19 @@ int cmd_scan_run(struct cmd_ctx *ctx, const struct command *self)
 	if (ctx->json) {
 		printf("{\"files\":%llu,\"dirs\":%llu,\"links\":%llu,\"added\":%llu,\"modified\":%llu,"
 		       "\"deleted\":%llu,\"hashed_files\":%llu,\"hashed_bytes\":%llu,\"skipped\":%llu}\n",
-		       (unsigned long long)st.files, (unsigned long long)st.dirs, (unsigned long long)st.links,
-		       (unsigned long long)st.added, (unsigned long long)st.modified,
-		       (unsigned long long)st.deleted, (unsigned long long)st.hashed_files,
-		       (unsigned long long)st.hashed_bytes, (unsigned long long)st.skipped);
+		       (unsigned long long) st.files, (unsigned long long) st.dirs, (unsigned long long) st.links,
+		       (unsigned long long) st.added, (unsigned long long) st.modified, (unsigned long long) st.deleted,
+		       (unsigned long long) st.hashed_files, (unsigned long long) st.hashed_bytes,
+		       (unsigned long long) st.skipped);
 	} else if (!ctx->quiet) {
 		printf("scanned %llu files, %llu directories, %llu links: %llu added, %llu modified, %llu deleted\n",
-		       (unsigned long long)st.files, (unsigned long long)st.dirs, (unsigned long long)st.links,
-		       (unsigned long long)st.added, (unsigned long long)st.modified,
-		       (unsigned long long)st.deleted);
+		       (unsigned long long) st.files, (unsigned long long) st.dirs, (unsigned long long) st.links,
+		       (unsigned long long) st.added, (unsigned long long) st.modified,
+		       (unsigned long long) st.deleted);
 	}
 	if (st.skipped) {
 		cmd_error("scan: %llu path%s could not be read and kept their recorded state",
-			  (unsigned long long)st.skipped, st.skipped == 1 ? "" : "s");
+		          (unsigned long long) st.skipped, st.skipped == 1 ? "" : "s");
 		return EXIT_FAILED;
 	}
 	return EXIT_OK;

@@ -32,15 +32,9 @@ static int serve_opt(void *arg, int opt, const char *val)
 	char *end;
 
 	switch (opt) {
-	case 's':
-		a->stdio_mode = 1;
-		break;
-	case 't':
-		a->tls_mode = 1;
-		break;
-	case 'l':
-		a->listen = val;
-		break;
+	case 's': a->stdio_mode = 1; break;
+	case 't': a->tls_mode = 1; break;
+	case 'l': a->listen = val; break;
 	case 'T':
 		errno = 0;
 		a->timeout_s = strtol(val, &end, 10);
@@ -165,7 +159,7 @@ static int serve_tls(struct cmd_ctx *ctx, const char *listen_at, long timeout_s)
 		o.root = root;
 		o.host = u.host;
 		o.port = u.port;
-		o.timeout_ms = (int)(timeout_s * 1000);
+		o.timeout_ms = (int) (timeout_s * 1000);
 		err = server_tls_run(&o);
 	}
 	url_dispose(&u);
@@ -175,19 +169,18 @@ static int serve_tls(struct cmd_ctx *ctx, const char *listen_at, long timeout_s)
 
 int cmd_serve_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"stdio", no_argument, NULL, 's'},
-						 {"tls", no_argument, NULL, 't'},
-						 {"listen", required_argument, NULL, 'l'},
-						 {"timeout", required_argument, NULL, 'T'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	        {"stdio", no_argument, NULL, 's'},        {"tls", no_argument, NULL, 't'},
+	        {"listen", required_argument, NULL, 'l'}, {"timeout", required_argument, NULL, 'T'},
+	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	struct serve_args *a = CMD_ARGS(ctx, struct serve_args);
 	int first;
 
 	a->timeout_s = 300;
 	if ((first = cmd_getopt(c, argc, argv, "", longopts, serve_opt, a)) < 0)
 		return CMD_GETOPT_FAILED(first);
-	if (first < argc || a->stdio_mode == a->tls_mode || (a->tls_mode && !a->listen) || (a->stdio_mode && a->listen)) {
+	if (first < argc || a->stdio_mode == a->tls_mode || (a->tls_mode && !a->listen) ||
+	    (a->stdio_mode && a->listen)) {
 		cmd_error("serve: give --stdio, or --tls --listen HOST:PORT");
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
@@ -199,7 +192,7 @@ int cmd_serve_run(struct cmd_ctx *ctx, const struct command *c)
 {
 	const struct serve_args *a = CMD_ARGS(ctx, struct serve_args);
 
-	(void)c;
+	(void) c;
 	if (a->stdio_mode)
 		return serve_stdio(ctx);
 	return serve_tls(ctx, a->listen, a->timeout_s);

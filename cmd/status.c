@@ -18,7 +18,7 @@ static void status_change(void *arg, enum scan_change what, const struct entry *
 {
 	struct status_out *so = arg;
 
-	(void)before;
+	(void) before;
 	if (so->ctx->json) {
 		printf("%s{\"path\":", so->n ? "," : "");
 		out_json_string(stdout, now->path);
@@ -40,7 +40,7 @@ static int count_one(void *arg, const struct store_conflict *c)
 	struct entry *e = a[1];
 
 	if (store_get(ctx->r->store, c->copy, e) == 0 && e->kind != ENTRY_DELETED)
-		(*(uint64_t *)a[2])++;
+		(*(uint64_t *) a[2])++;
 	return 0;
 }
 
@@ -59,7 +59,7 @@ static uint64_t count_open(struct cmd_ctx *ctx)
 /* "2026-11-27T09:15:00Z", or "" for 0. */
 static void iso_time(char out[32], int64_t ns)
 {
-	time_t t = (time_t)(ns / 1000000000);
+	time_t t = (time_t) (ns / 1000000000);
 	struct tm tm;
 
 	out[0] = '\0';
@@ -70,7 +70,7 @@ static void iso_time(char out[32], int64_t ns)
 /* "3 min ago" and the like. */
 static void ago(char out[32], int64_t ns)
 {
-	long s = (long)(time(NULL) - (time_t)(ns / 1000000000));
+	long s = (long) (time(NULL) - (time_t) (ns / 1000000000));
 
 	if (s < 0)
 		s = 0;
@@ -99,7 +99,7 @@ static int peer_line(void *arg, const char *name, const char *url, const char *f
 	uint64_t pending = 0;
 	char ok[32], fail[32], when[32];
 
-	(void)fp;
+	(void) fp;
 	int err = store_remote_get(ctx->r->store, name, &rem);
 
 	if ((err < 0 && err != MM_ENOTFOUND) || (err = store_unsent_count(ctx->r->store, rem.replica_id, &pending)) < 0)
@@ -116,7 +116,7 @@ static int peer_line(void *arg, const char *name, const char *url, const char *f
 		printf(fail[0] ? ",\"last_fail\":\"%s\"" : ",\"last_fail\":null", fail);
 		printf(",\"last_error\":");
 		out_json_string(stdout, rem.last_fail_ns ? rem.last_error : "");
-		printf(",\"pending\":%llu}", (unsigned long long)pending);
+		printf(",\"pending\":%llu}", (unsigned long long) pending);
 		return 0;
 	}
 	if (ps->n++ == 0)
@@ -134,7 +134,7 @@ static int peer_line(void *arg, const char *name, const char *url, const char *f
 	} else if (rem.last_fail_ns) {
 		printf("    last failure: %s\n", fail);
 	}
-	printf("    not yet sent: %llu change%s\n", (unsigned long long)pending, pending == 1 ? "" : "s");
+	printf("    not yet sent: %llu change%s\n", (unsigned long long) pending, pending == 1 ? "" : "s");
 	return 0;
 }
 
@@ -146,7 +146,7 @@ int cmd_status_run(struct cmd_ctx *ctx, const struct command *self)
 	char id[VV_ID_TEXT];
 	int err;
 
-	(void)self;
+	(void) self;
 	vv_id_format(id, ctx->r->id);
 	if (ctx->json) {
 		printf("{\"name\":");
@@ -167,8 +167,8 @@ int cmd_status_run(struct cmd_ctx *ctx, const struct command *self)
 		conflicts = count_open(ctx);
 	struct peer_status ps = {ctx, so.n, 0};
 	if (ctx->json) {
-		printf("],\"complete\":%s,\"skipped\":%llu,\"conflicts\":%llu,\"peers\":[",
-		       err < 0 ? "false" : "true", (unsigned long long)st.skipped, (unsigned long long)conflicts);
+		printf("],\"complete\":%s,\"skipped\":%llu,\"conflicts\":%llu,\"peers\":[", err < 0 ? "false" : "true",
+		       (unsigned long long) st.skipped, (unsigned long long) conflicts);
 		if (err == 0)
 			err = cmd_peer_each(ctx->r, peer_line, &ps);
 		printf("]}\n");
@@ -176,7 +176,7 @@ int cmd_status_run(struct cmd_ctx *ctx, const struct command *self)
 		if (so.n == 0)
 			printf("no changes since the last scan\n");
 		if (conflicts)
-			printf("%llu open conflict%s: see 'mmsync conflicts'\n", (unsigned long long)conflicts,
+			printf("%llu open conflict%s: see 'mmsync conflicts'\n", (unsigned long long) conflicts,
 			       conflicts == 1 ? "" : "s");
 		else
 			printf("no open conflicts\n");

@@ -1,8 +1,8 @@
 /* mmsync pull / push / sync: one session per peer (pull.c and push.c call in here). */
 #include <errno.h>
-#include <signal.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,8 @@
 
 #include "cmd.h"
 #include "progress.h"
+#include "remote.h"
+#include "sync/config.h"
 #include "sync/conn.h"
 #include "sync/error.h"
 #include "sync/log.h"
@@ -21,8 +23,6 @@
 #include "sync/session.h"
 #include "sync/store.h"
 #include "sync/tls.h"
-#include "sync/config.h"
-#include "remote.h"
 
 /* A network peer that sends nothing for this long is given up on. */
 #define NETWORK_TIMEOUT_MS (300 * 1000)
@@ -36,7 +36,7 @@ struct run {
 static const char *event_word(enum session_event ev)
 {
 	static const char *const words[] = {"received", "deleted", "conflict", "kept",
-					    "skipped",	"failed",  "sent",	"merged"};
+	                                    "skipped",  "failed",  "sent",     "merged"};
 
 	return words[ev];
 }
@@ -50,7 +50,7 @@ static void on_event(void *arg, enum session_event ev, const char *path, const c
 	run->events++;
 	if (ev == EV_CONFLICT || ev == EV_KEPT || ev == EV_FAILED || ev == EV_MERGED)
 		log_append(ctx->r, "%s %s peer=%s%s%s", event_word(ev), path, run->peer, detail ? " " : "",
-			   detail ? detail : "");
+		           detail ? detail : "");
 	if (ev == EV_FAILED || ev == EV_SKIPPED) {
 		if (!ctx->quiet || ev == EV_FAILED)
 			cmd_warning("%s: %s", quote_path(&q, path), detail ? detail : event_word(ev));
@@ -76,8 +76,8 @@ static const char *op_word(unsigned op)
 	return op == (PROTO_OP_PULL | PROTO_OP_PUSH) ? "sync" : op == PROTO_OP_PULL ? "pull" : "push";
 }
 
-static void print_result(struct cmd_ctx *ctx, unsigned op, const char *url, const struct session_result *res,
-			 long ms, int ok)
+static void print_result(struct cmd_ctx *ctx, unsigned op, const char *url, const struct session_result *res, long ms,
+                         int ok)
 {
 	struct rusage self, kids;
 
@@ -93,20 +93,20 @@ static void print_result(struct cmd_ctx *ctx, unsigned op, const char *url, cons
 		printf(",\"ok\":%s,\"files_in\":%llu,\"files_out\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 		       "\"merged\":%llu,\"conflicts\":%llu,\"deleted\":%llu,\"skipped\":%llu,\"failed\":%llu,"
 		       "\"ms\":%ld,\"rss_kb\":%ld,\"peer_rss_kb\":%ld}\n",
-		       ok ? "true" : "false", (unsigned long long)res->files_in, (unsigned long long)res->files_out,
-		       (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out,
-		       (unsigned long long)res->merged, (unsigned long long)res->conflicts,
-		       (unsigned long long)res->deleted, (unsigned long long)res->skipped,
-		       (unsigned long long)res->failed, ms, self.ru_maxrss, kids.ru_maxrss);
+		       ok ? "true" : "false", (unsigned long long) res->files_in, (unsigned long long) res->files_out,
+		       (unsigned long long) res->bytes_in, (unsigned long long) res->bytes_out,
+		       (unsigned long long) res->merged, (unsigned long long) res->conflicts,
+		       (unsigned long long) res->deleted, (unsigned long long) res->skipped,
+		       (unsigned long long) res->failed, ms, self.ru_maxrss, kids.ru_maxrss);
 		return;
 	}
 	if (ctx->quiet || !ok)
 		return;
 	printf("%s with %s: %llu in, %llu out, %llu deleted, %llu conflict%s; %llu bytes in, %llu bytes out, "
 	       "%.1f s\n",
-	       op_word(op), url, (unsigned long long)res->files_in, (unsigned long long)res->files_out,
-	       (unsigned long long)res->deleted, (unsigned long long)res->conflicts, res->conflicts == 1 ? "" : "s",
-	       (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out, (double)ms / 1000.0);
+	       op_word(op), url, (unsigned long long) res->files_in, (unsigned long long) res->files_out,
+	       (unsigned long long) res->deleted, (unsigned long long) res->conflicts, res->conflicts == 1 ? "" : "s",
+	       (unsigned long long) res->bytes_in, (unsigned long long) res->bytes_out, (double) ms / 1000.0);
 }
 
 static char last_error[1024];
@@ -123,7 +123,7 @@ static void note_remote(struct cmd_ctx *ctx, const struct remote *rm, uint64_t p
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	store_remote_note(ctx->r->store, rm->name ? rm->name : rm->arg, rm->url_text, peer_id,
-			  (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, error);
+	                  (int64_t) now.tv_sec * 1000000000 + now.tv_nsec, error);
 	if (error)
 		snprintf(last_error, sizeof(last_error), "%s", error);
 }
@@ -140,14 +140,14 @@ static void not_reached(struct cmd_ctx *ctx, unsigned op, const struct remote *r
 
 static void on_progress(void *arg, const struct session_progress *p)
 {
-	(void)arg;
+	(void) arg;
 	progress_transfer(p);
 }
 
 /* One session with one peer (its transport already started); returns an exit status. */
 /* What the session with `rm` is asked to do. */
-static void session_opts_for(struct cmd_ctx *ctx, struct session_opts *so, unsigned op, struct remote *rm,
-			     char **paths, size_t npaths, struct run *run)
+static void session_opts_for(struct cmd_ctx *ctx, struct session_opts *so, unsigned op, struct remote *rm, char **paths,
+                             size_t npaths, struct run *run)
 {
 	int zstd = 1;
 
@@ -173,7 +173,7 @@ static void session_opts_for(struct cmd_ctx *ctx, struct session_opts *so, unsig
 
 /* The session's outcome as an exit status, its failure (if any) in why[n]. */
 static int session_status(struct cmd_ctx *ctx, unsigned op, struct remote *rm, int err,
-			  const struct session_result *res, char *why, size_t n)
+                          const struct session_result *res, char *why, size_t n)
 {
 	int rc = EXIT_OK, status;
 
@@ -193,7 +193,7 @@ static int session_status(struct cmd_ctx *ctx, unsigned op, struct remote *rm, i
 		rc = EXIT_CONFLICTS;
 	if (res->failed) {
 		snprintf(why, n, "%s with '%s': %llu path%s could not be applied; run again to finish", op_word(op),
-			 rm->arg, (unsigned long long)res->failed, res->failed == 1 ? "" : "s");
+		         rm->arg, (unsigned long long) res->failed, res->failed == 1 ? "" : "s");
 		cmd_error("%s", why);
 		rc = EXIT_FAILED;
 	}
@@ -201,24 +201,23 @@ static int session_status(struct cmd_ctx *ctx, unsigned op, struct remote *rm, i
 }
 
 static void log_session(struct cmd_ctx *ctx, unsigned op, const struct remote *rm, int err,
-			const struct session_result *res, const char *why, long ms)
+                        const struct session_result *res, const char *why, long ms)
 {
 	if (err < 0) {
 		log_append(ctx->r, "%s peer=%s failed: %s", op_word(op), rm->arg, why);
 		return;
 	}
 	log_append(ctx->r,
-		   "%s peer=%s (%s) in=%llu out=%llu deleted=%llu conflicts=%llu merged=%llu failed=%llu "
-		   "bytes_in=%llu bytes_out=%llu ms=%ld%s",
-		   op_word(op), rm->arg, res->peer_name, (unsigned long long)res->files_in,
-		   (unsigned long long)res->files_out, (unsigned long long)res->deleted,
-		   (unsigned long long)res->conflicts, (unsigned long long)res->merged, (unsigned long long)res->failed,
-		   (unsigned long long)res->bytes_in, (unsigned long long)res->bytes_out, ms,
-		   res->caps & PROTO_CAP_ZSTD ? " zstd" : "");
+	           "%s peer=%s (%s) in=%llu out=%llu deleted=%llu conflicts=%llu merged=%llu failed=%llu "
+	           "bytes_in=%llu bytes_out=%llu ms=%ld%s",
+	           op_word(op), rm->arg, res->peer_name, (unsigned long long) res->files_in,
+	           (unsigned long long) res->files_out, (unsigned long long) res->deleted,
+	           (unsigned long long) res->conflicts, (unsigned long long) res->merged,
+	           (unsigned long long) res->failed, (unsigned long long) res->bytes_in,
+	           (unsigned long long) res->bytes_out, ms, res->caps & PROTO_CAP_ZSTD ? " zstd" : "");
 }
 
-static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **paths, size_t npaths,
-		    int64_t deadline)
+static int sync_one(struct cmd_ctx *ctx, unsigned op, struct remote *rm, char **paths, size_t npaths, int64_t deadline)
 {
 	struct session_opts so = {0};
 	struct session_result res = {0};
@@ -277,10 +276,10 @@ static int replica_path(struct cmd_ctx *ctx, const char *rel, const char *a, cha
 	}
 	if (len == PATH_TOO_LONG) {
 		cmd_error("a PATH of %zu bytes is not a path that can be synced (at most %d bytes)", strlen(a),
-			  MM_PATH_MAX);
+		          MM_PATH_MAX);
 		return EXIT_USAGE;
 	}
-	if (len > 0 && !path_valid(norm, (size_t)len)) {
+	if (len > 0 && !path_valid(norm, (size_t) len)) {
 		cmd_error("'%s' is not a path that can be synced", a);
 		return EXIT_USAGE;
 	}
@@ -340,7 +339,7 @@ static void on_alarm(int sig)
 {
 	static const char msg[] = "mmsync: timed out: the run's time limit (--timeout) was reached; stopping\n";
 
-	(void)sig;
+	(void) sig;
 	remote_kill_all();
 	if (write(2, msg, sizeof(msg) - 1) < 0)
 		_exit(EXIT_FAILED);
@@ -348,8 +347,8 @@ static void on_alarm(int sig)
 }
 
 /* Every peer named is checked before anything is done (a typo fails at once): EXIT_USAGE, else EXIT_OK. */
-static int resolve_all(struct cmd_ctx *ctx, const struct peer_opts *po, char **peers, size_t npeers,
-		       struct remote *rv, int *rcs)
+static int resolve_all(struct cmd_ctx *ctx, const struct peer_opts *po, char **peers, size_t npeers, struct remote *rv,
+                       int *rcs)
 {
 	for (size_t i = 0; i < npeers; i++) {
 		rcs[i] = remote_resolve(ctx, po, peers[i], &rv[i]);
@@ -361,13 +360,14 @@ static int resolve_all(struct cmd_ctx *ctx, const struct peer_opts *po, char **p
 
 /* Starts (if not yet) and syncs with each peer in turn; returns the worst status, `status` included. */
 static int sync_each(struct cmd_ctx *ctx, unsigned op, struct remote *rv, int *rcs, size_t npeers, char **paths,
-		     size_t npaths, int64_t deadline, int status)
+                     size_t npaths, int64_t deadline, int status)
 {
 	for (size_t i = 0; i < npeers; i++) {
 		if (rcs[i] == EXIT_OK && !rv[i].started) {
 			if (deadline && conn_now_ms() >= deadline) {
 				snprintf(rv[i].why, sizeof(rv[i].why),
-					 "peer '%s': not tried: the run's time limit (--timeout) was reached", rv[i].arg);
+				         "peer '%s': not tried: the run's time limit (--timeout) was reached",
+				         rv[i].arg);
 				cmd_error("%s", rv[i].why);
 				rcs[i] = EXIT_FAILED;
 			} else {
@@ -393,7 +393,7 @@ static void free_remotes(struct remote *rv, size_t n)
 }
 
 int cmd_run_peers(struct cmd_ctx *ctx, unsigned op, const struct peer_opts *po, char **peers, size_t npeers,
-		  char **pathargs, size_t npaths)
+                  char **pathargs, size_t npaths)
 {
 	struct scan_stats st;
 	struct remote *rv = NULL;
@@ -410,7 +410,7 @@ int cmd_run_peers(struct cmd_ctx *ctx, unsigned op, const struct peer_opts *po, 
 	if (po->timeout_s > 0) {
 		deadline = conn_now_ms() + po->timeout_s * 1000;
 		signal(SIGALRM, on_alarm);
-		alarm((unsigned)po->timeout_s + 5);
+		alarm((unsigned) po->timeout_s + 5);
 	}
 	rv = calloc(npeers ? npeers : 1, sizeof(*rv));
 	rcs = calloc(npeers ? npeers : 1, sizeof(*rcs));
@@ -451,15 +451,9 @@ int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *
 	char *end;
 
 	switch (opt) {
-	case 'S':
-		po->ssh = val;
-		break;
-	case 'R':
-		po->remote_prog = val;
-		break;
-	case 'F':
-		po->fingerprint = val;
-		break;
+	case 'S': po->ssh = val; break;
+	case 'R': po->remote_prog = val; break;
+	case 'F': po->fingerprint = val; break;
 	case 'T':
 		errno = 0;
 		po->timeout_s = strtol(val, &end, 10);
@@ -468,15 +462,9 @@ int cmd_peer_option(struct peer_opts *po, const char *cmd, int opt, const char *
 			return -1;
 		}
 		break;
-	case 'a':
-		po->all = 1;
-		break;
-	case 'P':
-		po->progress = 1;
-		break;
-	case 'f':
-		po->force = 1;
-		break;
+	case 'a': po->all = 1; break;
+	case 'P': po->progress = 1; break;
+	case 'f': po->force = 1; break;
 	}
 	return 0;
 }
@@ -497,8 +485,8 @@ static int add_peer(void *arg, const char *name, const char *url, const char *fp
 	struct all_peers *a = arg;
 	char **v = realloc(a->v, (a->n + 1) * sizeof(*v));
 
-	(void)url;
-	(void)fp;
+	(void) url;
+	(void) fp;
 	if (!v || !(v[a->n] = strdup(name))) {
 		if (v)
 			a->v = v;
@@ -517,8 +505,8 @@ struct sync_args {
 
 int cmd_sync_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"all", no_argument, NULL, 'a'}, PEER_LONGOPTS,
-						 {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	        {"all", no_argument, NULL, 'a'}, PEER_LONGOPTS, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct sync_args *a = CMD_ARGS(ctx, struct sync_args);
 	int first;
 
@@ -547,7 +535,7 @@ static int sync_all(struct cmd_ctx *ctx, struct sync_args *a)
 		rc = EXIT_USAGE;
 	} else {
 		rc = cmd_run_peers(ctx, PROTO_OP_PULL | PROTO_OP_PUSH, &a->po, all.v, all.n, a->operands,
-				   (size_t)a->n);
+		                   (size_t) a->n);
 	}
 	for (size_t i = 0; i < all.n; i++)
 		free(all.v[i]);
@@ -560,12 +548,12 @@ int cmd_sync_run(struct cmd_ctx *ctx, const struct command *c)
 	struct sync_args *a = CMD_ARGS(ctx, struct sync_args);
 	size_t npeers = 1;
 
-	(void)c;
+	(void) c;
 	if (a->po.all)
 		return sync_all(ctx, a);
 	/* the first operand is a peer; the next ones too while they name one (names are in the replica's config) */
-	while ((int)npeers < a->n && cmd_names_peer(ctx, a->operands[npeers]))
+	while ((int) npeers < a->n && cmd_names_peer(ctx, a->operands[npeers]))
 		npeers++;
 	return cmd_run_peers(ctx, PROTO_OP_PULL | PROTO_OP_PUSH, &a->po, a->operands, npeers, a->operands + npeers,
-			     (size_t)a->n - npeers);
+	                     (size_t) a->n - npeers);
 }

@@ -60,15 +60,15 @@ static int trust_opt(void *arg, int opt, const char *val)
 }
 
 struct trust_args {
-	const char *name;             /* --name */
-	char fp[IDENTITY_FP_TEXT];    /* trust: the fingerprint, "" to list */
-	const char *arg;              /* untrust: the fingerprint or name as given */
+	const char *name;          /* --name */
+	char fp[IDENTITY_FP_TEXT]; /* trust: the fingerprint, "" to list */
+	const char *arg;           /* untrust: the fingerprint or name as given */
 };
 
 int cmd_trust_parse(struct cmd_ctx *ctx, const struct command *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	        {"name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct trust_args *a = CMD_ARGS(ctx, struct trust_args);
 	int first;
 
@@ -98,7 +98,7 @@ int cmd_trust_run(struct cmd_ctx *ctx, const struct command *c)
 	struct listing l = {ctx, 0, NULL, "", 0};
 	int rc;
 
-	(void)c;
+	(void) c;
 	if (!a->fp[0]) {
 		/* no fingerprint: list the trusted clients */
 		if (ctx->json)
@@ -137,7 +137,7 @@ int cmd_untrust_run(struct cmd_ctx *ctx, const struct command *c)
 	struct listing l = {ctx, 0, NULL, "", 0};
 	int rc;
 
-	(void)c;
+	(void) c;
 	if (identity_parse_fingerprint(fp, arg) < 0) {
 		/* a name given at `trust --name` */
 		l.want_name = arg;
@@ -145,8 +145,8 @@ int cmd_untrust_run(struct cmd_ctx *ctx, const struct command *c)
 			return cmd_fail(MM_ERROR);
 		if (l.matches != 1) {
 			cmd_error("untrust: '%s' is %s", arg,
-				  l.matches ? "the name of more than one trusted client: give the fingerprint"
-					    : "neither a fingerprint nor the name of a trusted client");
+			          l.matches ? "the name of more than one trusted client: give the fingerprint"
+			                    : "neither a fingerprint nor the name of a trusted client");
 			return EXIT_USAGE;
 		}
 		memcpy(fp, l.found, sizeof(fp));

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libgit2-dev libssl-dev libarchive-dev libsqlite3-dev
 libzstd-dev librsync-dev check libsubunit-dev openssl sqlite3 python3 time
-util-linux openssh-server openssh-client rsync unison mandoc zstd valgrind"
+util-linux openssh-server openssh-client rsync unison mandoc zstd valgrind clang-format"
 if [ "${1:-}" = fuzz ]; then
 	PACKAGES="clang libclang-rt-14-dev"
 fi

@@ -22,18 +22,18 @@
 
 #define APPLY_BATCH_ITEMS 8192
 #define APPLY_BATCH_BYTES (256u << 20)
-#define APPLY_COPY_BUF (256 * 1024)
-#define TMP_NAME_LEN (sizeof(MM_TMP_PREFIX) - 1 + 16)
+#define APPLY_COPY_BUF    (256 * 1024)
+#define TMP_NAME_LEN      (sizeof(MM_TMP_PREFIX) - 1 + 16)
 
 struct item {
-	struct entry row;    /* what the path holds once the batch is done */
-	struct entry ours;   /* what it must still hold before (kind DELETED: absent) */
+	struct entry row;           /* what the path holds once the batch is done */
+	struct entry ours;          /* what it must still hold before (kind DELETED: absent) */
 	char tmp[TMP_NAME_LEN + 1]; /* the temporary file to rename in, "" for rows only */
 	int local;
 	int dropped;
 	int has_base;
-	uint8_t base[BASES_OID_LEN];    /* the content's blob in the bases store, recorded as history */
-	int written;         /* the content was written here (so no base means: nothing to merge against) */
+	uint8_t base[BASES_OID_LEN]; /* the content's blob in the bases store, recorded as history */
+	int written;                 /* the content was written here (so no base means: nothing to merge against) */
 };
 
 struct hist {
@@ -69,12 +69,12 @@ struct apply {
 	int broken;
 	int dirty; /* the batch changed the tree at once (directories, links, removals, modes): sync before commit */
 	dev_t root_dev;
-	int *fs_fds;   /* a directory on each other file system (a mount beneath the root) the batch wrote to */
+	int *fs_fds; /* a directory on each other file system (a mount beneath the root) the batch wrote to */
 	size_t nfs, capFs;
-	int fs_lost;   /* one could not be noted: sync them all */
+	int fs_lost; /* one could not be noted: sync them all */
 	uint8_t *buf;
 	struct wbuf frame;
-	char **close;  /* paths whose conflicts the commit closes */
+	char **close; /* paths whose conflicts the commit closes */
 	size_t nclose, capClose;
 };
 
@@ -220,8 +220,7 @@ static int matches_at(struct apply *a, int dirfd, const char *name, const struct
 	if (absent_ok)
 		return 0;
 	switch (ours->kind) {
-	case ENTRY_DIR:
-		return S_ISDIR(sb.st_mode);
+	case ENTRY_DIR: return S_ISDIR(sb.st_mode);
 	case ENTRY_LINK: {
 		char buf[MM_PATH_MAX + 1];
 		ssize_t n;
@@ -250,8 +249,7 @@ static int matches_at(struct apply *a, int dirfd, const char *name, const struct
 			return ok;
 		}
 		return 1;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -279,7 +277,7 @@ static int make_parents(struct apply *a, const char *path)
 
 	if (!slash)
 		return 0;
-	n = (size_t)(slash - path);
+	n = (size_t) (slash - path);
 	memcpy(dir, path, n);
 	dir[n] = '\0';
 	for (size_t i = 0; i <= n; i++) {
@@ -309,7 +307,7 @@ static void tmp_name(char out[TMP_NAME_LEN + 1])
 	size_t p = sizeof(MM_TMP_PREFIX) - 1;
 
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-		uint64_t x = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)out;
+		uint64_t x = (uint64_t) getpid() << 32 ^ (uint64_t) (uintptr_t) out;
 		memcpy(rnd, &x, sizeof(rnd));
 	}
 	memcpy(out, MM_TMP_PREFIX, p);
@@ -391,7 +389,7 @@ int apply_tmp_write(struct apply *a, struct apply_tmp *t, const void *buf, size_
 			continue;
 		if (n < 0)
 			return mm_error_errno(MM_EIO, errno, "cannot write a temporary file for '%s'", t->path);
-		off += (size_t)n;
+		off += (size_t) n;
 	}
 	t->size += len;
 	return 0;
@@ -409,7 +407,7 @@ static int copy_fd(struct apply *a, struct apply_tmp *t, int fd)
 			return mm_error_errno(MM_EIO, errno, "cannot read a local copy");
 		if (n == 0)
 			return 0;
-		if ((err = apply_tmp_write(a, t, a->buf, (size_t)n)) < 0)
+		if ((err = apply_tmp_write(a, t, a->buf, (size_t) n)) < 0)
 			return err;
 	}
 }
@@ -437,7 +435,7 @@ int apply_tmp_copy_local(struct apply *a, struct apply_tmp *t, const uint8_t has
 	if (fd < 0 && store_find_hash(a->r->store, hash, &src) == 0) {
 		struct stat sb;
 		if (fs_open_beneath(&fd, a->r->rootfd, src.path, O_RDONLY | O_NONBLOCK, 0) == 0 &&
-		    (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != src.size)) {
+		    (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t) sb.st_size != src.size)) {
 			/* no longer that content (a touch alone is fine: the commit checks the hash) */
 			close(fd);
 			fd = -1;
@@ -453,7 +451,7 @@ int apply_tmp_copy_local(struct apply *a, struct apply_tmp *t, const uint8_t has
 
 void apply_tmp_abort(struct apply *a, struct apply_tmp *t)
 {
-	(void)a;
+	(void) a;
 	if (!t)
 		return;
 	if (t->fd >= 0)
@@ -504,8 +502,8 @@ int apply_tmp_matches(struct apply *a, struct apply_tmp *t, const uint8_t hash[M
 	return t->size == size && hasher_peek(a->h, h) == 0 && !memcmp(h, hash, MM_HASH_LEN);
 }
 
-int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
-		     int local, const uint8_t *base_oid)
+int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours, int local,
+                     const uint8_t *base_oid)
 {
 	uint8_t h[MM_HASH_LEN];
 	struct timespec ts[2];
@@ -557,8 +555,8 @@ fail:
 	return err;
 }
 
-int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN], uint32_t mode,
-		  uint32_t flags)
+int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN],
+                  uint32_t mode, uint32_t flags)
 {
 	struct hist *h;
 
@@ -779,7 +777,7 @@ int apply_adopt(struct apply *a, const struct entry *row)
 	if (fs_open_parent(&dirfd, &name, a->r->rootfd, row->path) < 0)
 		return 0;
 	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
-	    (uint64_t)sb.st_size == row->size &&
+	    (uint64_t) sb.st_size == row->size &&
 	    (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
 		if (hasher_fd(a->hc, fd, row->path, h, &n) == 0 && !memcmp(h, row->hash, MM_HASH_LEN) &&
 		    n == row->size) {
@@ -890,7 +888,7 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
  * marked as having none.
  */
 static int record_written(struct apply *a, int dirfd, const char *name, const struct entry *row,
-			  const uint8_t *base_oid)
+                          const uint8_t *base_oid)
 {
 	struct item *it;
 	int err;
@@ -911,7 +909,7 @@ static int record_written(struct apply *a, int dirfd, const char *name, const st
 }
 
 int apply_move_over(struct apply *a, const struct entry *from, const struct entry *ours, const struct entry *row,
-		    const uint8_t *base_oid)
+                    const uint8_t *base_oid)
 {
 	const char *fname, *name;
 	int fromfd = -1, dirfd = -1, rc;
@@ -923,7 +921,7 @@ int apply_move_over(struct apply *a, const struct entry *from, const struct entr
 		goto done;
 	if (renameat2(fromfd, fname, dirfd, name, !ours || ours->kind == ENTRY_DELETED ? RENAME_NOREPLACE : 0) < 0) {
 		rc = errno == EEXIST ? 0
-				     : mm_error_errno(MM_EIO, errno, "cannot move '%s' to '%s'", from->path, row->path);
+		                     : mm_error_errno(MM_EIO, errno, "cannot move '%s' to '%s'", from->path, row->path);
 		goto done;
 	}
 	note_fs(a, fromfd);
@@ -973,12 +971,12 @@ static int sync_root(struct apply *a, const char *point)
 	failpoint(point);
 	if ((injected = failpoint_err(point)) != 0 || syncfs(a->r->rootfd) < 0)
 		return mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
-				      a->r->root);
+		                      a->r->root);
 	for (size_t i = 0; i < a->nfs; i++)
 		if ((injected = failpoint_err(point)) != 0 || syncfs(a->fs_fds[i]) < 0)
 			return mm_error_errno(MM_EIO, injected ? injected : errno,
-					      "cannot make '%s' durable (syncfs of a file system mounted beneath it)",
-					      a->r->root);
+			                      "cannot make '%s' durable (syncfs of a file system mounted beneath it)",
+			                      a->r->root);
 	if (a->fs_lost)
 		sync();
 	return 0;
@@ -1093,7 +1091,7 @@ int apply_flush(struct apply *a)
 	}
 	for (size_t i = 0; i < a->nhist && err == 0; i++)
 		err = store_history_add(s, a->hist[i].path, &a->hist[i].vv, a->hist[i].oid, a->hist[i].mode,
-					 a->hist[i].flags);
+		                        a->hist[i].flags);
 	for (size_t i = 0; i < a->nclose && err == 0; i++)
 		err = store_conflict_delete(s, a->close[i]);
 	if (err == 0 && files)
@@ -1128,20 +1126,20 @@ static int recover_one(void *arg, const char *path, const void *row, size_t len)
 	uint64_t n;
 	int fd;
 
-	(void)path;
+	(void) path;
 	if (proto_get_row(&rc->e, row, len) < 0 || rc->e.kind != ENTRY_FILE)
 		return 0; /* a journal we cannot read is only a lost shortcut */
 	if (fs_open_beneath(&fd, rc->r->rootfd, rc->e.path, O_RDONLY | O_NONBLOCK, 0) < 0)
 		return 0;
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == rc->e.size &&
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t) sb.st_size == rc->e.size &&
 	    hasher_fd(rc->h, fd, rc->e.path, h, &n) == 0 && !memcmp(h, rc->e.hash, MM_HASH_LEN)) {
 		/* renamed in before the crash: this is the received version, once it is durable */
 		struct stat root;
 		int injected = 0;
 		if (fstat(rc->r->rootfd, &root) == 0 && root.st_dev != sb.st_dev &&
 		    ((injected = failpoint_err("apply-sync-recover")) != 0 || syncfs(fd) < 0)) {
-			rc->err = mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
-						 rc->e.path);
+			rc->err = mm_error_errno(MM_EIO, injected ? injected : errno,
+			                         "cannot make '%s' durable (syncfs)", rc->e.path);
 			close(fd);
 			return rc->err;
 		}
@@ -1170,8 +1168,8 @@ int apply_recover(struct replica *r)
 		if (err == 0 && rc.found) {
 			int injected = failpoint_err("apply-sync-recover");
 			if (injected || syncfs(r->rootfd) < 0)
-				err = mm_error_errno(MM_EIO, injected ? injected : errno, "cannot make '%s' durable (syncfs)",
-						     r->root);
+				err = mm_error_errno(MM_EIO, injected ? injected : errno,
+				                     "cannot make '%s' durable (syncfs)", r->root);
 		}
 		if (err == 0)
 			err = store_pending_clear(r->store);

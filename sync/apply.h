@@ -26,11 +26,11 @@ struct replica;
 struct apply;
 
 struct apply_stats {
-	uint64_t files;     /* paths whose content or metadata was written */
-	uint64_t bytes;     /* content bytes written */
+	uint64_t files; /* paths whose content or metadata was written */
+	uint64_t bytes; /* content bytes written */
 	uint64_t deleted;
-	uint64_t skipped;   /* changed here during the sync: kept, met at the next sync */
-	uint64_t failed;    /* could not be applied (see the warnings) */
+	uint64_t skipped; /* changed here during the sync: kept, met at the next sync */
+	uint64_t failed;  /* could not be applied (see the warnings) */
 };
 
 /* Called for each item skipped or failed, with the reason. */
@@ -69,14 +69,14 @@ int apply_tmp_matches(struct apply *a, struct apply_tmp *t, const uint8_t hash[M
  * committed with the batch; `local` makes it a new local version.
  * Takes `t` over whatever happens.
  */
-int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours,
-		     int local, const uint8_t *base_oid);
+int apply_tmp_commit(struct apply *a, struct apply_tmp *t, const struct entry *row, const struct entry *ours, int local,
+                     const uint8_t *base_oid);
 /*
  * Records with the batch that version `vv` of `path` held blob `oid` of the
  * bases store (the blob must have been put there).
  */
-int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN], uint32_t mode,
-		  uint32_t flags);
+int apply_history(struct apply *a, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN],
+                  uint32_t mode, uint32_t flags);
 
 /*
  * Immediate operations, each after the re-check against `ours`; 1 done, 0
@@ -108,7 +108,7 @@ int apply_move_aside(struct apply *a, const struct entry *ours, const struct ent
  * 0 skipped (either path changed), <0 error.
  */
 int apply_move_over(struct apply *a, const struct entry *from, const struct entry *ours, const struct entry *row,
-		    const uint8_t *base_oid);
+                    const uint8_t *base_oid);
 /*
  * Records `row` as a new local version of the content its path holds (the
  * caller checked it), with the stat data the path has now; `base_oid` (or

@@ -16,11 +16,11 @@
 
 struct bases {
 	git_odb *odb;
-	git_odb_backend *mem;  /* owned by odb */
-	git_repository *repo;  /* wraps odb: mempack and packbuilder need one */
+	git_odb_backend *mem; /* owned by odb */
+	git_repository *repo; /* wraps odb: mempack and packbuilder need one */
 	char *dir, *packdir;
 	size_t pending;
-	git_oid *queued;       /* what the mempack holds (its own dump packs only commits' objects) */
+	git_oid *queued; /* what the mempack holds (its own dump packs only commits' objects) */
 	size_t nqueued, capqueued;
 };
 
@@ -53,7 +53,8 @@ int bases_open(struct bases **out, const char *dir)
 		err = mm_error_errno(MM_EIO, errno, "cannot create merge bases '%s'", dir);
 		goto fail;
 	}
-	if (git_odb_new(&b->odb) < 0 || git_odb_backend_pack(&pack, dir) < 0 || git_odb_add_backend(b->odb, pack, 1) < 0) {
+	if (git_odb_new(&b->odb) < 0 || git_odb_backend_pack(&pack, dir) < 0 ||
+	    git_odb_add_backend(b->odb, pack, 1) < 0) {
 		err = git_fail("cannot open", dir);
 		goto fail;
 	}
@@ -229,8 +230,8 @@ static void remove_packs(struct bases *b, const char *keep)
 	closedir(d);
 }
 
-int bases_gc(struct bases *b, int (*live)(void *arg, const uint8_t oid[BASES_OID_LEN]), void *arg,
-	     uint64_t *dropped, uint64_t *kept)
+int bases_gc(struct bases *b, int (*live)(void *arg, const uint8_t oid[BASES_OID_LEN]), void *arg, uint64_t *dropped,
+             uint64_t *kept)
 {
 	struct gc_ctx g = {live, arg, NULL, 0, 0, 0};
 	int err;

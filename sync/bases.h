@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BASES_OID_LEN 20
+#define BASES_OID_LEN     20
 #define BASES_FLUSH_BYTES (32u << 20) /* queued bytes that trigger a flush at the next chance */
 
 struct bases;
@@ -35,7 +35,7 @@ int bases_flush(struct bases *b);
  * Keeps only the blobs for which `live` returns 1 (repacking them into one
  * pack); the number dropped goes to *dropped.
  */
-int bases_gc(struct bases *b, int (*live)(void *arg, const uint8_t oid[BASES_OID_LEN]), void *arg,
-	     uint64_t *dropped, uint64_t *kept);
+int bases_gc(struct bases *b, int (*live)(void *arg, const uint8_t oid[BASES_OID_LEN]), void *arg, uint64_t *dropped,
+             uint64_t *kept);
 
 #endif

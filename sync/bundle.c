@@ -25,16 +25,16 @@
 #include "store.h"
 #include "wire.h"
 
-#define BUNDLE_MAGIC "MMBNDL"
-#define BUNDLE_MANIFEST "mmsync-bundle/manifest"
-#define BUNDLE_OBJECTS "mmsync-bundle/objects/"
-#define BUNDLE_MAX_MANIFEST (8ull << 30)   /* some 50 million rows */
-#define BUNDLE_MAX_OBJECT (1ull << 42)     /* 4 TiB: one file */
-#define BUNDLE_MAX_ENTRIES (64u << 20)
+#define BUNDLE_MAGIC          "MMBNDL"
+#define BUNDLE_MANIFEST       "mmsync-bundle/manifest"
+#define BUNDLE_OBJECTS        "mmsync-bundle/objects/"
+#define BUNDLE_MAX_MANIFEST   (8ull << 30) /* some 50 million rows */
+#define BUNDLE_MAX_OBJECT     (1ull << 42) /* 4 TiB: one file */
+#define BUNDLE_MAX_ENTRIES    (64u << 20)
 #define BUNDLE_CHECKSUM_FRAME (4 + 1 + MM_HASH_LEN)
-#define BUNDLE_BLOCK (256 * 1024)
-#define BUNDLE_MAX_SEEN 10000 /* replicas whose indexes the author reports having seen */
-#define BUNDLE_MAX_NAMES 10000 /* replicas the manifest names (REPLICA records) */
+#define BUNDLE_BLOCK          (256 * 1024)
+#define BUNDLE_MAX_SEEN       10000 /* replicas whose indexes the author reports having seen */
+#define BUNDLE_MAX_NAMES      10000 /* replicas the manifest names (REPLICA records) */
 
 /* ---------------------------------------------------------------- a set of content hashes */
 
@@ -106,12 +106,12 @@ static void hs_free(struct hashset *s)
 static int arc_fail(struct archive *a, const char *what, const char *file)
 {
 	return mm_error_set(MM_EIO, "cannot %s bundle '%s': %s", what, file,
-			    archive_error_string(a) ? archive_error_string(a) : "unknown error");
+	                    archive_error_string(a) ? archive_error_string(a) : "unknown error");
 }
 
 /* Adds a regular-file entry `name` of `size` bytes read from `fd`; the bytes' hash goes to `hash` when not NULL. */
 static int add_entry(struct archive *a, const char *file, const char *name, int fd, uint64_t size, time_t mtime,
-		     struct hasher *h, uint8_t hash[MM_HASH_LEN], const char *what)
+                     struct hasher *h, uint8_t hash[MM_HASH_LEN], const char *what)
 {
 	struct archive_entry *ae = archive_entry_new();
 	static uint8_t buf[BUNDLE_BLOCK];
@@ -123,7 +123,7 @@ static int add_entry(struct archive *a, const char *file, const char *name, int 
 	archive_entry_set_pathname(ae, name);
 	archive_entry_set_filetype(ae, AE_IFREG);
 	archive_entry_set_perm(ae, 0644);
-	archive_entry_set_size(ae, (la_int64_t)size);
+	archive_entry_set_size(ae, (la_int64_t) size);
 	archive_entry_set_mtime(ae, mtime, 0);
 	if (archive_write_header(a, ae) != ARCHIVE_OK) {
 		err = arc_fail(a, "write", file);
@@ -132,7 +132,7 @@ static int add_entry(struct archive *a, const char *file, const char *name, int 
 	if (h && (err = hasher_begin(h)) < 0)
 		goto done;
 	while (done < size) {
-		size_t want = size - done < sizeof(buf) ? (size_t)(size - done) : sizeof(buf);
+		size_t want = size - done < sizeof(buf) ? (size_t) (size - done) : sizeof(buf);
 		ssize_t n = read(fd, buf, want);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -141,16 +141,17 @@ static int add_entry(struct archive *a, const char *file, const char *name, int 
 			goto done;
 		}
 		if (n == 0) {
-			err = mm_error_set(MM_EIO, "'%s' changed while it was bundled (it got shorter): run again", what);
+			err = mm_error_set(MM_EIO, "'%s' changed while it was bundled (it got shorter): run again",
+			                   what);
 			goto done;
 		}
-		if (h && (err = hasher_update(h, buf, (size_t)n)) < 0)
+		if (h && (err = hasher_update(h, buf, (size_t) n)) < 0)
 			goto done;
-		if (archive_write_data(a, buf, (size_t)n) != n) {
+		if (archive_write_data(a, buf, (size_t) n) != n) {
 			err = arc_fail(a, "write", file);
 			goto done;
 		}
-		done += (uint64_t)n;
+		done += (uint64_t) n;
 	}
 	if (h)
 		err = hasher_final(h, hash);
@@ -179,7 +180,7 @@ static int put_seen(void *arg, const struct store_peer *p)
 
 /* Queues the BUNDLE frame: format, target, since, time, and what the author has seen of each index. */
 static int put_bundle_header(struct replica *r, struct conn *c, const struct bundle_create_opts *o,
-			     const struct bundle_info *info)
+                             const struct bundle_info *info)
 {
 	struct wbuf hdr;
 	struct seen_out so_seen = {&hdr, 0};
@@ -190,14 +191,14 @@ static int put_bundle_header(struct replica *r, struct conn *c, const struct bun
 	put_u16(&hdr, BUNDLE_FORMAT);
 	put_u64(&hdr, o->target);
 	put_u64(&hdr, o->since);
-	put_u64(&hdr, (uint64_t)info->created_ns);
+	put_u64(&hdr, (uint64_t) info->created_ns);
 	size_t nat = hdr.len;
 	put_u32(&hdr, 0);
 	if ((err = store_peer_each(r->store, put_seen, &so_seen)) == 0 && !hdr.oom) {
-		hdr.p[nat] = (uint8_t)(so_seen.n >> 24);
-		hdr.p[nat + 1] = (uint8_t)(so_seen.n >> 16);
-		hdr.p[nat + 2] = (uint8_t)(so_seen.n >> 8);
-		hdr.p[nat + 3] = (uint8_t)so_seen.n;
+		hdr.p[nat] = (uint8_t) (so_seen.n >> 24);
+		hdr.p[nat + 1] = (uint8_t) (so_seen.n >> 16);
+		hdr.p[nat + 2] = (uint8_t) (so_seen.n >> 8);
+		hdr.p[nat + 3] = (uint8_t) so_seen.n;
 		proto_put_raw(&c->out, MSG_BUNDLE, hdr.p, hdr.len);
 	}
 	wbuf_dispose(&hdr);
@@ -206,7 +207,7 @@ static int put_bundle_header(struct replica *r, struct conn *c, const struct bun
 
 /* Writes the manifest to `fd`: hello, bundle header, the index delta, checksum. */
 static int write_manifest(struct replica *r, int fd, const struct bundle_create_opts *o, struct bundle_info *info,
-			  struct hasher *h)
+                          struct hasher *h)
 {
 	struct session_result res = {0};
 	struct phase ph;
@@ -231,7 +232,7 @@ static int write_manifest(struct replica *r, int fd, const struct bundle_create_
 	hello.nfilters = o->nfilters;
 	proto_put_hello(&c.out, &hello);
 	clock_gettime(CLOCK_REALTIME, &now);
-	info->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	info->created_ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
 	if ((err = put_bundle_header(r, &c, o, info)) < 0) {
 		conn_dispose(&c);
 		return err;
@@ -252,16 +253,15 @@ static int write_manifest(struct replica *r, int fd, const struct bundle_create_
 	struct wbuf frame;
 	wbuf_init(&frame);
 	proto_put_raw(&frame, MSG_CHECKSUM, sum, MM_HASH_LEN);
-	err = frame.oom || frame.len != BUNDLE_CHECKSUM_FRAME || write(fd, frame.p, frame.len) != (ssize_t)frame.len
-		      ? mm_error_errno(MM_EIO, errno, "cannot write the bundle's manifest")
-		      : 0;
+	err = frame.oom || frame.len != BUNDLE_CHECKSUM_FRAME || write(fd, frame.p, frame.len) != (ssize_t) frame.len
+	              ? mm_error_errno(MM_EIO, errno, "cannot write the bundle's manifest")
+	              : 0;
 	wbuf_dispose(&frame);
 	return err;
 }
 
 /* Reads the frames of a manifest file, calling fn for each (type, payload). */
-static int each_frame(int fd, const char *what, int (*fn)(void *arg, int type, const uint8_t *p, size_t len),
-		      void *arg)
+static int each_frame(int fd, const char *what, int (*fn)(void *arg, int type, const uint8_t *p, size_t len), void *arg)
 {
 	struct conn c;
 	const uint8_t *p;
@@ -313,15 +313,16 @@ static int add_object(void *arg, int type, const uint8_t *p, size_t len)
 	if ((err = hs_add(&o->seen, o->e.hash)) <= 0)
 		return err;
 	if ((err = fs_open_beneath(&fd, o->r->rootfd, o->e.path, O_RDONLY | O_NOFOLLOW, 0)) < 0)
-		return mm_error_set(MM_EIO, "cannot read '%s' (changed since the scan?): %s", o->e.path, mm_error_msg());
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != o->e.size) {
+		return mm_error_set(MM_EIO, "cannot read '%s' (changed since the scan?): %s", o->e.path,
+		                    mm_error_msg());
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t) sb.st_size != o->e.size) {
 		close(fd);
 		return mm_error_set(MM_EIO, "'%s' changed since the scan: run again", o->e.path);
 	}
 	memcpy(name, BUNDLE_OBJECTS, sizeof(BUNDLE_OBJECTS) - 1);
 	hash_hex(name + sizeof(BUNDLE_OBJECTS) - 1, o->e.hash);
-	err = add_entry(o->a, o->file, name, fd, o->e.size, (time_t)(o->info->created_ns / 1000000000), o->h, got,
-			o->e.path);
+	err = add_entry(o->a, o->file, name, fd, o->e.size, (time_t) (o->info->created_ns / 1000000000), o->h, got,
+	                o->e.path);
 	close(fd);
 	if (err < 0)
 		return err;
@@ -350,7 +351,7 @@ int bundle_create(struct replica *r, const char *file, const struct bundle_creat
 	unlink(mpath);
 	if ((err = hasher_new(&h)) < 0 || (err = write_manifest(r, mfd, o, info, h)) < 0)
 		goto done;
-	if (asprintf(&tmp, "%s.tmp-%ld", file, (long)getpid()) < 0) {
+	if (asprintf(&tmp, "%s.tmp-%ld", file, (long) getpid()) < 0) {
 		tmp = NULL;
 		err = mm_error_oom();
 		goto done;
@@ -368,8 +369,8 @@ int bundle_create(struct replica *r, const char *file, const struct bundle_creat
 		err = mm_error_errno(MM_EIO, errno, "cannot read back the bundle's manifest");
 		goto done;
 	}
-	if ((err = add_entry(a, file, BUNDLE_MANIFEST, mfd, (uint64_t)sb.st_size,
-			     (time_t)(info->created_ns / 1000000000), NULL, NULL, "the manifest")) < 0)
+	if ((err = add_entry(a, file, BUNDLE_MANIFEST, mfd, (uint64_t) sb.st_size,
+	                     (time_t) (info->created_ns / 1000000000), NULL, NULL, "the manifest")) < 0)
 		goto done;
 	oo.r = r;
 	oo.a = a;
@@ -419,9 +420,9 @@ done:
 struct bundle {
 	uint64_t reader_id, reader_index; /* the replica reading it (0 for bundle list) */
 	uint64_t seen_of_reader;          /* how much of the reader's index the author has */
-	char *dir;          /* kept files: manifest, and objects by hex name; NULL when only checked */
-	char *file;         /* for messages */
-	int mfd;            /* the manifest */
+	char *dir;                        /* kept files: manifest, and objects by hex name; NULL when only checked */
+	char *file;                       /* for messages */
+	int mfd;                          /* the manifest */
 	struct hashset objects;
 	struct bundle_info info;
 	struct msg_hello hello;
@@ -436,8 +437,8 @@ static int bad(const struct bundle *b, const char *fmt, const char *detail)
 }
 
 /* Copies the current entry's data to fd (when >= 0), hashing it; `size` is what its header said. */
-static int copy_data(struct bundle *b, struct archive *a, int fd, uint64_t size, struct hasher *h,
-		     uint64_t hash_upto, uint8_t out[MM_HASH_LEN])
+static int copy_data(struct bundle *b, struct archive *a, int fd, uint64_t size, struct hasher *h, uint64_t hash_upto,
+                     uint8_t out[MM_HASH_LEN])
 {
 	static uint8_t buf[BUNDLE_BLOCK];
 	uint64_t done = 0;
@@ -451,20 +452,22 @@ static int copy_data(struct bundle *b, struct archive *a, int fd, uint64_t size,
 			break;
 		if (n < 0)
 			return bad(b, "is truncated or corrupt (%s)", archive_error_string(a));
-		if ((uint64_t)n > size - done)
+		if ((uint64_t) n > size - done)
 			return bad(b, "has an entry longer than its header says%s", NULL);
-		size_t take = done >= hash_upto ? 0 : hash_upto - done < (uint64_t)n ? (size_t)(hash_upto - done) : (size_t)n;
+		size_t take = done >= hash_upto                 ? 0
+		              : hash_upto - done < (uint64_t) n ? (size_t) (hash_upto - done)
+		                                                : (size_t) n;
 		if (take && (err = hasher_update(h, buf, take)) < 0)
 			return err;
 		for (la_ssize_t off = 0; fd >= 0 && off < n;) {
-			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			ssize_t w = write(fd, buf + off, (size_t) (n - off));
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0)
 				return mm_error_errno(MM_EIO, errno, "cannot unpack bundle '%s'", b->file);
 			off += w;
 		}
-		done += (uint64_t)n;
+		done += (uint64_t) n;
 	}
 	if (done != size)
 		return bad(b, "is truncated%s", NULL);
@@ -481,15 +484,15 @@ static int object_name(const char *name, uint8_t hash[MM_HASH_LEN])
 	for (size_t i = 0; i < MM_HASH_LEN; i++) {
 		unsigned v = 0;
 		for (int k = 0; k < 2; k++) {
-			char ch = name[n + 2 * i + (size_t)k];
+			char ch = name[n + 2 * i + (size_t) k];
 			if (ch >= '0' && ch <= '9')
-				v = v * 16 + (unsigned)(ch - '0');
+				v = v * 16 + (unsigned) (ch - '0');
 			else if (ch >= 'a' && ch <= 'f')
-				v = v * 16 + (unsigned)(ch - 'a' + 10);
+				v = v * 16 + (unsigned) (ch - 'a' + 10);
 			else
 				return -1;
 		}
-		hash[i] = (uint8_t)v;
+		hash[i] = (uint8_t) v;
 	}
 	return 0;
 }
@@ -499,9 +502,12 @@ struct manifest_check {
 	struct hashset named; /* contents the rows name: every object must be one */
 	bundle_row_fn fn;
 	void *arg;
-	int stage;           /* 0 hello, 1 bundle header, 2 rows, 3 index end seen, 4 checksum seen */
+	int stage; /* 0 hello, 1 bundle header, 2 rows, 3 index end seen, 4 checksum seen */
 	struct entry e;
-	struct { uint64_t id; char name[REPLICA_NAME_MAX + 1]; } *names; /* sorted by id */
+	struct {
+		uint64_t id;
+		char name[REPLICA_NAME_MAX + 1];
+	} * names; /* sorted by id */
 	size_t nnames, capnames;
 };
 
@@ -585,7 +591,7 @@ static int check_frame(void *arg, int type, const uint8_t *p, size_t len)
 		in->format = get_u16(&r);
 		in->target = get_u64(&r);
 		in->since = get_u64(&r);
-		in->created_ns = (int64_t)get_u64(&r);
+		in->created_ns = (int64_t) get_u64(&r);
 		uint32_t nseen = get_u32(&r);
 		if (r.bad || nseen > BUNDLE_MAX_SEEN)
 			return bad(b, "has a bad bundle header%s", NULL);
@@ -663,23 +669,23 @@ static int unpack(struct bundle *b, struct archive *a, struct hasher *h)
 		if (entries == 1) {
 			if (strcmp(name, BUNDLE_MANIFEST))
 				return bad(b, "is not an mmsync bundle (its first entry is '%s')", name);
-			if ((uint64_t)size > BUNDLE_MAX_MANIFEST || size < BUNDLE_CHECKSUM_FRAME)
+			if ((uint64_t) size > BUNDLE_MAX_MANIFEST || size < BUNDLE_CHECKSUM_FRAME)
 				return bad(b, "has a manifest of an impossible size%s", NULL);
-			msize = (uint64_t)size;
+			msize = (uint64_t) size;
 			if ((err = copy_data(b, a, b->mfd, msize, h, msize - BUNDLE_CHECKSUM_FRAME, sum)) < 0)
 				return err;
 			/* the last frame holds the checksum of the bytes before it */
-			if (pread(b->mfd, tail, sizeof(tail), (off_t)(msize - sizeof(tail))) != (ssize_t)sizeof(tail))
+			if (pread(b->mfd, tail, sizeof(tail), (off_t) (msize - sizeof(tail))) != (ssize_t) sizeof(tail))
 				return mm_error_errno(MM_EIO, errno, "cannot read back bundle '%s'", b->file);
 			if (tail[0] || tail[1] || tail[2] || tail[3] != 1 + MM_HASH_LEN || tail[4] != MSG_CHECKSUM ||
 			    memcmp(tail + 5, sum, MM_HASH_LEN))
 				return bad(b, "has a manifest that does not match its checksum (corrupt or tampered)%s",
-					   NULL);
+				           NULL);
 			continue;
 		}
 		if (object_name(name, want) < 0)
 			return bad(b, "has an entry that is not one of its files ('%s')", name);
-		if ((uint64_t)size > BUNDLE_MAX_OBJECT)
+		if ((uint64_t) size > BUNDLE_MAX_OBJECT)
 			return bad(b, "has an object of an impossible size%s", NULL);
 		if (hs_has(&b->objects, want))
 			return bad(b, "holds an object twice ('%s')", name);
@@ -688,7 +694,7 @@ static int unpack(struct bundle *b, struct archive *a, struct hasher *h)
 			if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
 				return mm_error_errno(MM_EIO, errno, "cannot unpack bundle '%s'", b->file);
 		}
-		err = copy_data(b, a, fd, (uint64_t)size, h, (uint64_t)size, got);
+		err = copy_data(b, a, fd, (uint64_t) size, h, (uint64_t) size, got);
 		if (fd >= 0)
 			close(fd);
 		if (err < 0)
@@ -698,7 +704,7 @@ static int unpack(struct bundle *b, struct archive *a, struct hasher *h)
 		if ((err = hs_add(&b->objects, want)) < 0)
 			return err;
 		b->info.objects++;
-		b->info.bytes += (uint64_t)size;
+		b->info.bytes += (uint64_t) size;
 	}
 	if (rc != ARCHIVE_EOF)
 		return bad(b, "is truncated or corrupt (%s)", archive_error_string(a));
@@ -899,7 +905,7 @@ static int forward_frame(void *arg, int type, const uint8_t *p, size_t len)
 		if (err < 0)
 			return err;
 	} else {
-		proto_put_raw(&s->c->out, (uint8_t)type, p, len);
+		proto_put_raw(&s->c->out, (uint8_t) type, p, len);
 	}
 	return conn_flush_over(s->c, 1u << 20);
 }
@@ -928,9 +934,11 @@ int bundle_serve(struct bundle *b, int fd)
 		goto done;
 	if (since < b->info.since) {
 		/* it leaves out rows this replica has not seen: applying it would record them as seen */
-		err = mm_error_set(MM_ERROR, "bundle '%s' leaves out changes this replica has not received (it starts "
-			     "after change %llu of '%s', this replica has %llu): make one without --for",
-			     b->file, (unsigned long long)b->info.since, b->info.author, (unsigned long long)since);
+		err = mm_error_set(MM_ERROR,
+		                   "bundle '%s' leaves out changes this replica has not received (it starts "
+		                   "after change %llu of '%s', this replica has %llu): make one without --for",
+		                   b->file, (unsigned long long) b->info.since, b->info.author,
+		                   (unsigned long long) since);
 		proto_put_error(&c.out, mm_error_msg());
 		conn_flush(&c);
 		goto done;
@@ -946,7 +954,7 @@ int bundle_serve(struct bundle *b, int fd)
 			break;
 		if (type != MSG_REQUEST) {
 			err = mm_error_set(MM_ECORRUPT, "protocol error: '%s' during a bundle's transfer",
-					   proto_type_name(type));
+			                   proto_type_name(type));
 			break;
 		}
 		uint8_t hash[MM_HASH_LEN];

@@ -34,9 +34,9 @@ struct replica;
 struct entry;
 
 struct bundle_create_opts {
-	uint64_t since;      /* rows of this replica up to this sequence number are left out */
-	uint64_t target;     /* the replica it is for (its own rows are left out), 0: anyone */
-	char **filters;      /* PATH limits, valid replica paths */
+	uint64_t since;  /* rows of this replica up to this sequence number are left out */
+	uint64_t target; /* the replica it is for (its own rows are left out), 0: anyone */
+	char **filters;  /* PATH limits, valid replica paths */
 	size_t nfilters;
 };
 

@@ -96,7 +96,7 @@ static int collect(void *arg, const char *name, const char *value)
 	struct names *ns = arg;
 	char **v = realloc(ns->v, (ns->n + 1) * sizeof(*v));
 
-	(void)value;
+	(void) value;
 	if (!v)
 		return mm_error_oom();
 	ns->v = v;
@@ -208,7 +208,7 @@ int config_get_int(struct config *c, const char *key, int64_t def, int64_t *out)
 }
 
 int config_each(struct config *c, const char *prefix, int (*fn)(void *arg, const char *name, const char *value),
-		void *arg)
+                void *arg)
 {
 	git_config_iterator *it = NULL;
 	git_config_entry *e;

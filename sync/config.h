@@ -25,7 +25,7 @@ int config_get_int(struct config *c, const char *key, int64_t def, int64_t *out)
 
 /* Calls fn for each entry whose (lower-case) name starts with `prefix`, in file order. */
 int config_each(struct config *c, const char *prefix, int (*fn)(void *arg, const char *name, const char *value),
-		void *arg);
+                void *arg);
 /* The value of `key` as a boolean, `def` when unset. */
 int config_get_bool(struct config *c, const char *key, int def, int *out);
 

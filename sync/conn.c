@@ -15,7 +15,7 @@
 #include "error.h"
 #include "proto.h"
 
-#define CONN_READ_BLOCK (256 * 1024)
+#define CONN_READ_BLOCK          (256 * 1024)
 #define CONN_ZSTD_WINDOW_LOG_MAX 23 /* a peer cannot make us hold more than 8 MiB of window */
 
 /* The compressed side of a connection: raw bytes read but not yet decompressed, and the encoder's output. */
@@ -24,7 +24,7 @@ struct conn_zstd {
 	ZSTD_DCtx *dc;
 	uint8_t *raw;
 	size_t raw_len, raw_off, raw_cap;
-	int dc_full; /* the decoder filled its output last time: it may hold more */
+	int dc_full;  /* the decoder filled its output last time: it may hold more */
 	int at_frame; /* the next raw byte starts a zstd frame: its magic number is checked */
 	struct wbuf wire;
 };
@@ -34,7 +34,7 @@ int64_t conn_now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The poll timeout: the idle limit, cut short by the run's deadline. */
@@ -47,7 +47,7 @@ static int poll_ms(const struct conn *c)
 	left = c->deadline - conn_now_ms();
 	if (left < 0)
 		left = 0;
-	return c->timeout_ms >= 0 && c->timeout_ms < left ? c->timeout_ms : (int)(left > INT32_MAX ? INT32_MAX : left);
+	return c->timeout_ms >= 0 && c->timeout_ms < left ? c->timeout_ms : (int) (left > INT32_MAX ? INT32_MAX : left);
 }
 
 /* The error for a poll that timed out. */
@@ -55,9 +55,9 @@ static int timed_out(const struct conn *c, const char *what)
 {
 	if (c->deadline && conn_now_ms() >= c->deadline)
 		return mm_error_set(MM_EIO, "timed out: the run's time limit was reached while waiting for peer '%s'",
-				    c->peer);
+		                    c->peer);
 	return mm_error_set(MM_EIO, "timed out: peer '%s' did not answer for %.1f seconds%s", c->peer,
-			    (double)c->timeout_ms / 1000.0, what);
+	                    (double) c->timeout_ms / 1000.0, what);
 }
 
 static ssize_t io_read(struct conn *c, void *buf, size_t len)
@@ -192,9 +192,9 @@ static ssize_t read_raw(struct conn *c, void *buf, size_t len, int mid_message)
 		if (n == 0) {
 			c->gone = 1;
 			return mm_error_set(MM_EIO, "peer '%s' closed the connection%s", c->peer,
-					    mid_message ? " in the middle of a message" : "");
+			                    mid_message ? " in the middle of a message" : "");
 		}
-		c->bytes_in += (uint64_t)n;
+		c->bytes_in += (uint64_t) n;
 		return n;
 	}
 }
@@ -207,7 +207,7 @@ static ssize_t read_raw(struct conn *c, void *buf, size_t len, int mid_message)
  */
 static int zstd_magic_ok(const uint8_t *p)
 {
-	uint32_t m = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	uint32_t m = (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 
 	return m == ZSTD_MAGICNUMBER || (m & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
 }
@@ -234,15 +234,15 @@ static int inflate_some(struct conn *c)
 				break; /* the rest of the magic number is still to come */
 			if (!zstd_magic_ok(z->raw + ib.pos))
 				return mm_error_set(MM_ECORRUPT,
-						    "protocol error: the compressed stream from peer '%s' is corrupt "
-						    "(not a zstd frame)",
-						    c->peer);
+				                    "protocol error: the compressed stream from peer '%s' is corrupt "
+				                    "(not a zstd frame)",
+				                    c->peer);
 		}
 		rc = ZSTD_decompressStream(z->dc, &ob, &ib);
 		if (ZSTD_isError(rc))
 			return mm_error_set(MM_ECORRUPT,
-					    "protocol error: the compressed stream from peer '%s' is corrupt (%s)", c->peer,
-					    ZSTD_getErrorName(rc));
+			                    "protocol error: the compressed stream from peer '%s' is corrupt (%s)",
+			                    c->peer, ZSTD_getErrorName(rc));
 		z->at_frame = rc == 0; /* a frame ended (and all its output is out) */
 		if (ib.pos == before)
 			break;
@@ -265,8 +265,8 @@ static int read_some(struct conn *c)
 	if (!z) {
 		n = read_raw(c, c->in + c->in_len, c->in_cap - c->in_len, c->in_len > c->in_off);
 		if (n > 0)
-			c->in_len += (size_t)n;
-		return n > 0 ? 1 : (int)n;
+			c->in_len += (size_t) n;
+		return n > 0 ? 1 : (int) n;
 	}
 	for (;;) {
 		if ((err = inflate_some(c)) != 0)
@@ -281,14 +281,13 @@ static int read_some(struct conn *c)
 		}
 		if (z->raw_len == z->raw_cap) {
 			/* the decoder took nothing from a full buffer: it cannot happen with output room */
-			return mm_error_set(MM_ECORRUPT, "protocol error: the compressed stream from peer '%s' is corrupt",
-					    c->peer);
+			return mm_error_set(MM_ECORRUPT,
+			                    "protocol error: the compressed stream from peer '%s' is corrupt", c->peer);
 		}
-		n = read_raw(c, z->raw + z->raw_len, z->raw_cap - z->raw_len,
-			     c->in_len > c->in_off || z->raw_len > 0);
+		n = read_raw(c, z->raw + z->raw_len, z->raw_cap - z->raw_len, c->in_len > c->in_off || z->raw_len > 0);
 		if (n <= 0)
-			return (int)n;
-		z->raw_len += (size_t)n;
+			return (int) n;
+		z->raw_len += (size_t) n;
 	}
 }
 
@@ -309,7 +308,7 @@ static int deflate_out(struct conn *c)
 		z->wire.len -= room - ob.pos; /* wbuf_grow counted all the room as used */
 		if (ZSTD_isError(rc))
 			return mm_error_set(MM_EIO, "cannot compress the stream to peer '%s': %s", c->peer,
-					    ZSTD_getErrorName(rc));
+			                    ZSTD_getErrorName(rc));
 	} while (rc != 0 || ib.pos < ib.size);
 	wbuf_reset(&c->out);
 	return 0;
@@ -331,8 +330,8 @@ int conn_flush(struct conn *c)
 	while (off < b->len) {
 		ssize_t n = io_write(c, b->p + off, b->len - off);
 		if (n > 0) {
-			off += (size_t)n;
-			c->bytes_out += (uint64_t)n;
+			off += (size_t) n;
+			c->bytes_out += (uint64_t) n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -343,14 +342,14 @@ int conn_flush(struct conn *c)
 		}
 		/* no room: wait for room, and take in what the peer sends meanwhile */
 		struct pollfd p[2] = {{c->wfd, c->io && c->io->wants ? c->io->wants(c->io->ctx) : POLLOUT, 0},
-				      {c->rfd, POLLIN, 0}};
+		                      {c->rfd, POLLIN, 0}};
 		int np = c->in_len - c->in_off < CONN_MAX_PENDING ? 2 : 1, rc;
 		if (c->rfd == c->wfd && np == 2) {
 			p[0].events |= POLLIN;
 			np = 1;
 		}
 		do
-			rc = poll(p, (nfds_t)np, poll_ms(c));
+			rc = poll(p, (nfds_t) np, poll_ms(c));
 		while (rc < 0 && errno == EINTR);
 		if (rc == 0)
 			return timed_out(c, " (it takes no data)");
@@ -396,16 +395,16 @@ static int read_frame(struct conn *c, int *type, const uint8_t **payload, size_t
 
 	if ((err = fill(c, 4)) < 0)
 		return err;
-	n = (uint32_t)c->in[c->in_off] << 24 | (uint32_t)c->in[c->in_off + 1] << 16 |
-	    (uint32_t)c->in[c->in_off + 2] << 8 | c->in[c->in_off + 3];
+	n = (uint32_t) c->in[c->in_off] << 24 | (uint32_t) c->in[c->in_off + 1] << 16 |
+	    (uint32_t) c->in[c->in_off + 2] << 8 | c->in[c->in_off + 3];
 	if (n == 0 || n > PROTO_MAX_FRAME)
 		return mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent a frame of %u bytes", c->peer, n);
-	if ((err = fill(c, 4 + (size_t)n)) < 0)
+	if ((err = fill(c, 4 + (size_t) n)) < 0)
 		return err;
 	*type = c->in[c->in_off + 4];
 	*payload = c->in + c->in_off + 5;
 	*len = n - 1;
-	c->in_off += 4 + (size_t)n;
+	c->in_off += 4 + (size_t) n;
 	if (*type == MSG_ERROR) {
 		char msg[PROTO_MAX_MSG + 1];
 		if (proto_get_error(msg, *payload, *len) < 0)
@@ -439,6 +438,6 @@ int conn_expect(struct conn *c, int want, const uint8_t **payload, size_t *len)
 		return err;
 	if (type != want)
 		return mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' where '%s' was due", c->peer,
-				    proto_type_name(type), proto_type_name(want));
+		                    proto_type_name(type), proto_type_name(want));
 	return 0;
 }

@@ -44,12 +44,12 @@ struct conn {
 	uint8_t *in;
 	size_t in_len, in_off, in_cap;
 	uint64_t bytes_in, bytes_out;
-	int timeout_ms;   /* per read or write; -1 waits for ever */
-	int64_t deadline; /* CLOCK_MONOTONIC milliseconds when the whole run must end; 0: none */
+	int timeout_ms;           /* per read or write; -1 waits for ever */
+	int64_t deadline;         /* CLOCK_MONOTONIC milliseconds when the whole run must end; 0: none */
 	const struct conn_io *io; /* NULL: read(2)/write(2) */
 	struct conn_zstd *z;      /* set by conn_compress() */
-	char peer[128];   /* for messages */
-	int gone;         /* the peer closed or reset the connection */
+	char peer[128];           /* for messages */
+	int gone;                 /* the peer closed or reset the connection */
 };
 
 /* Sets up `c` on `rfd`/`wfd` (not owned: the caller closes them). */

@@ -14,8 +14,8 @@
 /* librsync logs its errors to stderr by default: the engine never prints, its callers say what failed */
 static void quiet(rs_loglevel level, char const *msg)
 {
-	(void)level;
-	(void)msg;
+	(void) level;
+	(void) msg;
 }
 
 static void hush(void)
@@ -34,7 +34,7 @@ static void hush(void)
  * done: *done set), else an error.
  */
 static int crank(rs_job_t *job, const void *in, size_t n, int eof, delta_out_fn out, void *arg, int *done,
-		 const char *what)
+                 const char *what)
 {
 	char buf[DELTA_BUF];
 	rs_buffers_t b;
@@ -42,7 +42,7 @@ static int crank(rs_job_t *job, const void *in, size_t n, int eof, delta_out_fn 
 
 	hush();
 	memset(&b, 0, sizeof(b));
-	b.next_in = (char *)in;
+	b.next_in = (char *) in;
 	b.avail_in = n;
 	b.eof_in = eof;
 	for (;;) {
@@ -76,7 +76,7 @@ static unsigned log2_ceil(uint64_t v)
 {
 	unsigned n = 0;
 
-	while (n < 64 && ((uint64_t)1 << n) < v)
+	while (n < 64 && ((uint64_t) 1 << n) < v)
 		n++;
 	return n;
 }
@@ -91,8 +91,8 @@ static unsigned log2_ceil(uint64_t v)
 static size_t strong_bytes(uint64_t size, size_t block_len)
 {
 	uint64_t blocks = block_len ? size / block_len + 1 : 1;
-	int bits = (int)log2_ceil(size + 1) + (int)log2_ceil(blocks) - 32 + 10;
-	size_t n = bits <= 16 ? 2 : (size_t)(bits + 7) / 8;
+	int bits = (int) log2_ceil(size + 1) + (int) log2_ceil(blocks) - 32 + 10;
+	size_t n = bits <= 16 ? 2 : (size_t) (bits + 7) / 8;
 
 	return n > RS_MAX_STRONG_SUM_LENGTH ? RS_MAX_STRONG_SUM_LENGTH : n;
 }
@@ -111,21 +111,21 @@ int delta_signature(int fd, uint64_t size, delta_out_fn out, void *arg)
 	int err = 0, done = 0;
 
 	hush();
-	if (rs_sig_args((rs_long_t)size, &magic, &block_len, &strong_len) != RS_DONE)
-		return mm_error_set(MM_ERROR, "cannot size a signature for %llu bytes", (unsigned long long)size);
+	if (rs_sig_args((rs_long_t) size, &magic, &block_len, &strong_len) != RS_DONE)
+		return mm_error_set(MM_ERROR, "cannot size a signature for %llu bytes", (unsigned long long) size);
 	strong_len = strong_bytes(size, block_len);
 	if (!(job = rs_sig_begin(block_len, strong_len, magic)))
 		return mm_error_oom();
 	while (!done && err == 0) {
-		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)off);
+		ssize_t n = pread(fd, buf, sizeof(buf), (off_t) off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			err = mm_error_errno(MM_EIO, errno, "cannot read a delta's basis");
 			break;
 		}
-		off += (uint64_t)n;
-		err = crank(job, buf, (size_t)n, n == 0, out, arg, &done, "signature");
+		off += (uint64_t) n;
+		err = crank(job, buf, (size_t) n, n == 0, out, arg, &done, "signature");
 		if (n == 0 && !done && err == 0)
 			err = mm_error_set(MM_ERROR, "signature: did not end");
 	}
@@ -164,7 +164,7 @@ int delta_sig_feed(struct delta_sig *s, const void *p, size_t n)
 	int done = 0, err;
 
 	for (size_t i = 0; s->fed + i < SIG_HEADER && i < n; i++)
-		s->header[s->fed + i] = ((const uint8_t *)p)[i];
+		s->header[s->fed + i] = ((const uint8_t *) p)[i];
 	s->fed += n;
 	if (s->fed > DELTA_MAX_SIG)
 		return mm_error_set(MM_ECORRUPT, "protocol error: a signature of more than %u bytes", DELTA_MAX_SIG);
@@ -179,8 +179,8 @@ int delta_sig_feed(struct delta_sig *s, const void *p, size_t n)
 int delta_sig_done(struct delta_sig *s)
 {
 	int done = s->loaded, err = 0;
-	uint32_t strong = (uint32_t)s->header[8] << 24 | (uint32_t)s->header[9] << 16 | (uint32_t)s->header[10] << 8 |
-			  s->header[11];
+	uint32_t strong = (uint32_t) s->header[8] << 24 | (uint32_t) s->header[9] << 16 |
+	                  (uint32_t) s->header[10] << 8 | s->header[11];
 
 	/* whole blocks only: librsync takes a signature cut inside a weak sum for a shorter one */
 	if (s->fed < SIG_HEADER || strong == 0 || strong > RS_MAX_STRONG_SUM_LENGTH ||
@@ -223,7 +223,7 @@ int delta_make(struct delta_sig *s, int fd, delta_out_fn out, void *arg)
 			err = mm_error_errno(MM_EIO, errno, "cannot read for a delta");
 			break;
 		}
-		err = crank(job, buf, (size_t)n, n == 0, out, arg, &done, "delta");
+		err = crank(job, buf, (size_t) n, n == 0, out, arg, &done, "delta");
 		if (n == 0 && !done && err == 0)
 			err = mm_error_set(MM_ERROR, "delta: did not end");
 	}
@@ -239,7 +239,7 @@ struct delta_patch {
 	uint64_t basis_size, out_max, written;
 	delta_out_fn fn;
 	void *arg;
-	int done, bad;      /* bad: the delta asked for something outside the basis */
+	int done, bad; /* bad: the delta asked for something outside the basis */
 	char *copybuf;
 };
 
@@ -249,19 +249,19 @@ static rs_result copy_from_basis(void *opaque, rs_long_t pos, size_t *len, void 
 	struct delta_patch *p = opaque;
 	size_t want = *len, got = 0;
 
-	if (pos < 0 || (uint64_t)pos > p->basis_size || want > p->basis_size - (uint64_t)pos) {
+	if (pos < 0 || (uint64_t) pos > p->basis_size || want > p->basis_size - (uint64_t) pos) {
 		p->bad = 1;
 		return RS_CORRUPT;
 	}
 	if (want > DELTA_BUF)
 		want = DELTA_BUF; /* librsync takes what it is given and asks again */
 	while (got < want) {
-		ssize_t n = pread(p->basis_fd, p->copybuf + got, want - got, (off_t)((uint64_t)pos + got));
+		ssize_t n = pread(p->basis_fd, p->copybuf + got, want - got, (off_t) ((uint64_t) pos + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return RS_IO_ERROR; /* shorter than it was: the result's hash will not match */
-		got += (size_t)n;
+		got += (size_t) n;
 	}
 	*buf = p->copybuf;
 	*len = got;
@@ -274,14 +274,15 @@ static int patch_out(void *arg, const void *data, size_t n)
 	struct delta_patch *p = arg;
 
 	if (n > p->out_max - p->written)
-		return mm_error_set(MM_ECORRUPT, "protocol error: a delta that makes more than the %llu bytes announced",
-				    (unsigned long long)p->out_max);
+		return mm_error_set(MM_ECORRUPT,
+		                    "protocol error: a delta that makes more than the %llu bytes announced",
+		                    (unsigned long long) p->out_max);
 	p->written += n;
 	return p->fn(p->arg, data, n);
 }
 
 int delta_patch_new(struct delta_patch **out, int basis_fd, uint64_t basis_size, uint64_t out_max, delta_out_fn fn,
-		    void *arg)
+                    void *arg)
 {
 	struct delta_patch *p = calloc(1, sizeof(*p));
 

@@ -39,7 +39,7 @@ int delta_make(struct delta_sig *s, int fd, delta_out_fn out, void *arg);
 /* Applying a delta: copies only from inside the basis, output bounded by `out_max`. */
 struct delta_patch;
 int delta_patch_new(struct delta_patch **out, int basis_fd, uint64_t basis_size, uint64_t out_max, delta_out_fn fn,
-		    void *arg);
+                    void *arg);
 /* Adds bytes of the delta; MM_ECORRUPT for a bad delta (a copy outside the basis, too much output). */
 int delta_patch_feed(struct delta_patch *p, const void *data, size_t n);
 /* The delta is whole: MM_ECORRUPT unless it ended exactly; the output's size goes to *written. */

@@ -27,7 +27,7 @@ static void load(struct point *p, const char *var, long def)
 	if (!env)
 		return;
 	const char *colon = strchr(env, ':');
-	size_t len = colon ? (size_t)(colon - env) : strlen(env);
+	size_t len = colon ? (size_t) (colon - env) : strlen(env);
 	if (len < sizeof(p->name)) {
 		memcpy(p->name, env, len);
 		p->name[len] = '\0';

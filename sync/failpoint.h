@@ -66,18 +66,18 @@ void failpoint_err_reset(void);
 /* release build: no hooks (nothing to read, nothing injected) */
 static inline void failpoint(const char *name)
 {
-	(void)name;
+	(void) name;
 }
 
 static inline int failpoint_garble(const char *name)
 {
-	(void)name;
+	(void) name;
 	return 0;
 }
 
 static inline int failpoint_err(const char *name)
 {
-	(void)name;
+	(void) name;
 	return 0;
 }
 

@@ -40,7 +40,7 @@ static int walk_open(int rootfd, const char *path, int flags, mode_t mode)
 
 	for (;;) {
 		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		size_t n = slash ? (size_t) (slash - p) : strlen(p);
 		memcpy(comp, p, n);
 		comp[n] = '\0';
 		if (!slash) {
@@ -80,11 +80,11 @@ int fs_open_beneath(int *out, int rootfd, const char *path, int flags, mode_t mo
 	if (have_openat2) {
 		struct open_how how;
 		memset(&how, 0, sizeof(how));
-		how.flags = (unsigned long long)(flags | O_NOFOLLOW);
+		how.flags = (unsigned long long) (flags | O_NOFOLLOW);
 		how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 		for (int i = 0; i < FS_EAGAIN_TRIES; i++) {
-			fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+			fd = (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 			if (fd >= 0 || errno != EAGAIN)
 				break;
 		}
@@ -115,7 +115,7 @@ int fs_open_parent(int *out, const char **name, int rootfd, const char *path)
 		*out = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
 		return *out < 0 ? mm_error_errno(MM_EIO, errno, "cannot open the replica root") : 0;
 	}
-	if (!(dir = strndup(path, (size_t)(slash - path))))
+	if (!(dir = strndup(path, (size_t) (slash - path))))
 		return mm_error_oom();
 	err = fs_open_beneath(out, rootfd, dir, O_RDONLY | O_DIRECTORY, 0);
 	free(dir);

@@ -59,8 +59,8 @@ int hasher_fd(struct hasher *h, int fd, const char *path, uint8_t out[HASH_LEN],
 			return mm_error_errno(MM_EIO, errno, "cannot read '%s'", path);
 		if (n == 0)
 			break;
-		EVP_DigestUpdate(h->ctx, h->buf, (size_t)n);
-		total += (uint64_t)n;
+		EVP_DigestUpdate(h->ctx, h->buf, (size_t) n);
+		total += (uint64_t) n;
 	}
 	if (!EVP_DigestFinal_ex(h->ctx, out, NULL))
 		return mm_error_set(MM_ERROR, "cannot finish SHA-256");

@@ -32,7 +32,7 @@ int identity_random_id(uint64_t *out)
 	uint64_t id = 0;
 
 	while (id == 0)
-		if (RAND_bytes((unsigned char *)&id, sizeof(id)) != 1)
+		if (RAND_bytes((unsigned char *) &id, sizeof(id)) != 1)
 			return ssl_fail("cannot make a replica id");
 	*out = id;
 	return 0;
@@ -86,7 +86,7 @@ int identity_create(const char *key_path, const char *cert_path, uint64_t replic
 	    /* a replica outlives any renewal schedule: 100 years */
 	    !X509_gmtime_adj(X509_getm_notAfter(cert), 100L * 365 * 24 * 3600) || !X509_set_pubkey(cert, key) ||
 	    !(name = X509_get_subject_name(cert)) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *) cn, -1, -1, 0) ||
 	    !X509_set_issuer_name(cert, name) || !X509_sign(cert, key, NULL)) {
 		err = ssl_fail("cannot make a TLS certificate");
 		goto done;
@@ -139,13 +139,14 @@ int identity_parse_fingerprint(char out[IDENTITY_FP_TEXT], const char *text)
 	for (const char *p = text; *p; p++) {
 		if (*p == ':' && n % 2 == 0 && n > 0 && p[-1] != ':' && p[1] && p[1] != ':')
 			continue; /* "ab:cd:..." as openssl prints it */
-		if (!isxdigit((unsigned char)*p) || n == 64)
-			return mm_error_set(MM_EINVAL, "'%s' is not a certificate fingerprint (SHA256: and 64 hex digits)",
-					    text);
-		out[7 + n++] = (char)tolower((unsigned char)*p);
+		if (!isxdigit((unsigned char) *p) || n == 64)
+			return mm_error_set(MM_EINVAL,
+			                    "'%s' is not a certificate fingerprint (SHA256: and 64 hex digits)", text);
+		out[7 + n++] = (char) tolower((unsigned char) *p);
 	}
 	if (n != 64)
-		return mm_error_set(MM_EINVAL, "'%s' is not a certificate fingerprint (SHA256: and 64 hex digits)", text);
+		return mm_error_set(MM_EINVAL, "'%s' is not a certificate fingerprint (SHA256: and 64 hex digits)",
+		                    text);
 	out[7 + 64] = '\0';
 	return 0;
 }

@@ -88,7 +88,7 @@ int ignore_load(struct ignore **out, int rootfd)
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		len += (size_t) n;
 	}
 	close(fd);
 	text[len] = '\0';

@@ -6,7 +6,7 @@
 #ifndef MMSYNC_IGNORE_H
 #define MMSYNC_IGNORE_H
 
-#define IGNORE_FILE ".mmsyncignore"
+#define IGNORE_FILE     ".mmsyncignore"
 #define IGNORE_FILE_MAX (1 << 20) /* bytes of rules read at most */
 
 struct ignore;

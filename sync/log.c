@@ -43,7 +43,7 @@ void log_append(struct replica *r, const char *fmt, ...)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(line, sizeof(line), "%s ", stamp);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
 	va_end(ap);
 	for (char *c = line; *c; c++)
 		if (*c == '\n')
@@ -53,7 +53,7 @@ void log_append(struct replica *r, const char *fmt, ...)
 	if (fd >= 0) {
 		/* one write: lines of concurrent processes never interleave */
 		ssize_t w = write(fd, line, strlen(line));
-		(void)w;
+		(void) w;
 		close(fd);
 	}
 	free(path);

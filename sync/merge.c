@@ -29,7 +29,8 @@ static int parse_policy(const char *v, struct merge_rule *r)
 		r->policy = POLICY_PREFER;
 		snprintf(r->name, sizeof(r->name), "%s", v + 7);
 	} else {
-		return mm_error_set(MM_EINVAL, "bad conflict policy '%s': use keep-both, prefer-newer or prefer NAME", v);
+		return mm_error_set(MM_EINVAL, "bad conflict policy '%s': use keep-both, prefer-newer or prefer NAME",
+		                    v);
 	}
 	return 0;
 }
@@ -70,7 +71,7 @@ static int load_one(void *arg, const char *name, const char *value)
 	if (!rules)
 		return mm_error_oom();
 	m->rules = rules;
-	r.pattern = strndup(sub, (size_t)(dot - sub));
+	r.pattern = strndup(sub, (size_t) (dot - sub));
 	if (!r.pattern)
 		return mm_error_oom();
 	m->rules[m->nrules++] = r;
@@ -90,11 +91,12 @@ int merge_config_load(struct merge_config *out, struct config *c)
 	if ((err = config_get_int(c, "merge.maxsize", TEXT_DEFAULT_MAX, &v)) < 0 ||
 	    (err = config_get_bool(c, "merge.markers", 0, &out->markers)) < 0)
 		goto fail;
-	out->max_size = v < 0 ? 0 : (uint64_t)v;
+	out->max_size = v < 0 ? 0 : (uint64_t) v;
 	if ((err = config_get_int(c, "gc.retention", 30LL * 24 * 3600, &out->retention_s)) < 0)
 		goto fail;
 	/* git-config names are case-insensitive and come back lower case (subsections as written) */
-	if ((err = config_each(c, "merge.exclude", load_one, &lc)) < 0 || (err = config_each(c, "conflict.", load_one, &lc)) < 0)
+	if ((err = config_each(c, "merge.exclude", load_one, &lc)) < 0 ||
+	    (err = config_each(c, "conflict.", load_one, &lc)) < 0)
 		goto fail;
 	if ((err = ignore_from_rules(&out->exclude, lc.excludes)) < 0)
 		goto fail;
@@ -153,7 +155,7 @@ enum merge_policy merge_policy_for(const struct merge_config *m, const char *pat
 }
 
 int merge_run(void **out, size_t *len, int *clean, const struct merge_text *base, const struct merge_text *ours,
-	      const struct merge_text *theirs, int markers)
+              const struct merge_text *theirs, int markers)
 {
 	git_merge_file_input b, o, t;
 	git_merge_file_options opts;

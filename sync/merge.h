@@ -60,6 +60,6 @@ struct merge_text {
  * result of an unclean merge holds diff3 conflict markers.
  */
 int merge_run(void **out, size_t *len, int *clean, const struct merge_text *base, const struct merge_text *ours,
-	      const struct merge_text *theirs, int markers);
+              const struct merge_text *theirs, int markers);
 
 #endif

@@ -18,7 +18,7 @@ int path_valid(const char *path, size_t len)
 		return 0;
 	while (start <= len) {
 		const char *slash = memchr(path + start, '/', len - start);
-		size_t end = slash ? (size_t)(slash - path) : len;
+		size_t end = slash ? (size_t) (slash - path) : len;
 		size_t n = end - start;
 		const char *c = path + start;
 
@@ -38,8 +38,8 @@ int path_valid(const char *path, size_t len)
 int path_tree_cmp(const char *a, const char *b)
 {
 	for (;; a++, b++) {
-		unsigned ca = *a == '/' ? 1u : *a ? (unsigned char)*a + 1u : 0u;
-		unsigned cb = *b == '/' ? 1u : *b ? (unsigned char)*b + 1u : 0u;
+		unsigned ca = *a == '/' ? 1u : *a ? (unsigned char) *a + 1u : 0u;
+		unsigned cb = *b == '/' ? 1u : *b ? (unsigned char) *b + 1u : 0u;
 		if (ca != cb)
 			return ca < cb ? -1 : 1;
 		if (!ca)
@@ -114,5 +114,5 @@ int path_normalize(char *out, size_t size, const char *base, const char *rel)
 		out[0] = '\0';
 		return err;
 	}
-	return (int)len;
+	return (int) len;
 }

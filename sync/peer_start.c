@@ -35,16 +35,18 @@ static int bundle_check(const struct bundle *b, struct replica *r, const char *l
 	char name[REPLICA_NAME_MAX + 1] = "", id[VV_ID_TEXT];
 
 	if (in->author_id == r->id)
-		return mm_error_set(MM_ERROR, "bundle '%s' was made by this replica: apply it on another one; nothing "
-				    "changed", label);
+		return mm_error_set(MM_ERROR,
+		                    "bundle '%s' was made by this replica: apply it on another one; nothing "
+		                    "changed",
+		                    label);
 	if (!in->target || in->target == r->id)
 		return 0;
 	vv_id_format(id, in->target);
 	if (store_replica_name(r->store, in->target, name) < 0 || !name[0])
-		return mm_error_set(MM_ERROR, "bundle '%s' was made for replica %s, not this one; nothing changed", label,
-				    id);
+		return mm_error_set(MM_ERROR, "bundle '%s' was made for replica %s, not this one; nothing changed",
+		                    label, id);
 	return mm_error_set(MM_ERROR, "bundle '%s' was made for replica '%s' (%s), not this one; nothing changed",
-			    label, name, id);
+	                    label, name, id);
 }
 
 /* bundle apply: checks the whole bundle, then forks the child that plays its author's side. */
@@ -112,19 +114,23 @@ static int check_pin(struct transport *t, struct replica *r, const struct peer_s
 	if (replica_fingerprint(r, mine) < 0)
 		snprintf(mine, sizeof(mine), "?");
 	if (!o->pin[0]) {
-		err = mm_error_set(MM_ERROR, "peer '%s': no fingerprint is pinned for this TLS server; it presented %s. "
-				   "Check that against 'mmsync id' on the server, then give it with --fingerprint, or "
-				   "pin it with 'mmsync peer add NAME %s --fingerprint %s'",
-				   o->label, seen, o->url_text, seen);
-		snprintf(msg, sizeof(msg), "client %s hung up: it has no fingerprint pinned for this server (it saw %s)",
-			 mine, seen);
+		err = mm_error_set(MM_ERROR,
+		                   "peer '%s': no fingerprint is pinned for this TLS server; it presented %s. "
+		                   "Check that against 'mmsync id' on the server, then give it with --fingerprint, or "
+		                   "pin it with 'mmsync peer add NAME %s --fingerprint %s'",
+		                   o->label, seen, o->url_text, seen);
+		snprintf(msg, sizeof(msg),
+		         "client %s hung up: it has no fingerprint pinned for this server (it saw %s)", mine, seen);
 	} else {
-		err = mm_error_set(MM_ERROR, "peer '%s': the server's certificate %s does not match the pinned "
-				   "fingerprint %s; refusing to sync (if the server's replica was made anew, check "
-				   "'mmsync id' there and pin the new fingerprint)",
-				   o->label, seen, o->pin);
-		snprintf(msg, sizeof(msg), "client %s refused this server: its certificate %s does not match the "
-			 "client's pin %s", mine, seen, o->pin);
+		err = mm_error_set(MM_ERROR,
+		                   "peer '%s': the server's certificate %s does not match the pinned "
+		                   "fingerprint %s; refusing to sync (if the server's replica was made anew, check "
+		                   "'mmsync id' there and pin the new fingerprint)",
+		                   o->label, seen, o->pin);
+		snprintf(msg, sizeof(msg),
+		         "client %s refused this server: its certificate %s does not match the "
+		         "client's pin %s",
+		         mine, seen, o->pin);
 	}
 	tell_server(t, o->label, msg);
 	return err;
@@ -145,7 +151,7 @@ static int start_tls(struct transport *t, struct replica *r, const struct peer_s
 }
 
 int peer_start(struct transport *t, struct bundle **bundle, struct replica *r, const struct peer_start_opts *o,
-	       int64_t deadline)
+               int64_t deadline)
 {
 	char exe[PATH_MAX];
 	ssize_t n;
@@ -161,12 +167,9 @@ int peer_start(struct transport *t, struct bundle **bundle, struct replica *r, c
 		exe[n] = '\0';
 		err = transport_local(t, exe, o->url->path, o->quiet);
 		break;
-	case URL_SSH:
-		err = transport_ssh(t, o->url, o->ssh);
-		break;
+	case URL_SSH: err = transport_ssh(t, o->url, o->ssh); break;
 	case URL_TLS:
-	default:
-		return start_tls(t, r, o, deadline);
+	default: return start_tls(t, r, o, deadline);
 	}
 	return err < 0 ? with_label(err, o->label) : 0;
 }

@@ -41,6 +41,6 @@ struct peer_start_opts {
  * does not match the pin is told why first) and the message says why.
  */
 int peer_start(struct transport *t, struct bundle **bundle, struct replica *r, const struct peer_start_opts *o,
-	       int64_t deadline);
+               int64_t deadline);
 
 #endif

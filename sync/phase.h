@@ -19,12 +19,12 @@ struct replica;
 struct phase {
 	struct replica *r;
 	struct conn *c;
-	char **filters;                   /* the PATH limits in force (none: the whole tree) */
+	char **filters; /* the PATH limits in force (none: the whole tree) */
 	size_t nfilters;
-	session_event_fn on_event;        /* may be NULL */
-	session_progress_fn on_progress;  /* may be NULL */
-	void *arg;                        /* for both */
-	struct session_result *res;       /* counts go here */
+	session_event_fn on_event;       /* may be NULL */
+	session_progress_fn on_progress; /* may be NULL */
+	void *arg;                       /* for both */
+	struct session_result *res;      /* counts go here */
 	/* what the peer said of itself in its hello */
 	uint64_t peer_id;
 	uint64_t peer_index_id;

@@ -21,9 +21,9 @@ static void frame_end(struct wbuf *b, size_t at)
 {
 	if (b->oom)
 		return;
-	uint32_t n = (uint32_t)(b->len - at - 4);
+	uint32_t n = (uint32_t) (b->len - at - 4);
 	for (int i = 0; i < 4; i++)
-		b->p[at + (size_t)i] = (uint8_t)(n >> (24 - 8 * i));
+		b->p[at + (size_t) i] = (uint8_t) (n >> (24 - 8 * i));
 }
 
 void proto_put_raw(struct wbuf *b, uint8_t type, const void *payload, size_t len)
@@ -45,7 +45,7 @@ void proto_put_hello(struct wbuf *b, const struct msg_hello *m)
 	put_u64(b, m->index_id);
 	put_str16(b, m->name, strlen(m->name));
 	put_u8(b, m->op);
-	put_u16(b, (uint16_t)m->nfilters);
+	put_u16(b, (uint16_t) m->nfilters);
 	for (size_t i = 0; i < m->nfilters; i++)
 		put_str16(b, m->filters[i], strlen(m->filters[i]));
 	frame_end(b, at);
@@ -74,11 +74,11 @@ void proto_put_row(struct wbuf *b, const struct entry *e)
 	uint8_t *p;
 
 	put_str16(b, e->path, strlen(e->path));
-	put_u8(b, (uint8_t)e->kind);
-	put_u16(b, (uint16_t)e->mode);
+	put_u8(b, (uint8_t) e->kind);
+	put_u16(b, (uint16_t) e->mode);
 	put_u64(b, e->size);
-	put_u64(b, (uint64_t)e->mtime_ns);
-	put_u64(b, (uint64_t)e->mstamp_ns);
+	put_u64(b, (uint64_t) e->mtime_ns);
+	put_u64(b, (uint64_t) e->mstamp_ns);
 	put_u64(b, e->writer);
 	put_u64(b, e->seq);
 	if (e->kind == ENTRY_FILE)
@@ -86,7 +86,7 @@ void proto_put_row(struct wbuf *b, const struct entry *e)
 	if (e->kind == ENTRY_LINK)
 		put_str16(b, e->target, strlen(e->target));
 	vlen = vv_encoded_size(&e->vv);
-	put_u32(b, (uint32_t)vlen);
+	put_u32(b, (uint32_t) vlen);
 	if ((p = wbuf_grow(b, vlen)) != NULL)
 		vv_encode(p, vlen, &vlen, &e->vv);
 	frame_end(b, at);
@@ -173,11 +173,11 @@ int proto_get_hello(struct msg_hello *out, const uint8_t *p, size_t len)
 		return mm_error_oom();
 	for (size_t i = 0; i < count; i++) {
 		const uint8_t *f = get_str16(&r, MM_PATH_MAX, &n);
-		if (!f || !path_valid((const char *)f, n)) {
+		if (!f || !path_valid((const char *) f, n)) {
 			proto_hello_dispose(out);
 			return bad("hello");
 		}
-		if (!(out->filters[i] = strndup((const char *)f, n))) {
+		if (!(out->filters[i] = strndup((const char *) f, n))) {
 			proto_hello_dispose(out);
 			return mm_error_oom();
 		}
@@ -227,8 +227,8 @@ int proto_get_row(struct entry *out, const uint8_t *p, size_t len)
 	out->kind = get_u8(&r);
 	out->mode = get_u16(&r);
 	out->size = get_u64(&r);
-	out->mtime_ns = (int64_t)get_u64(&r);
-	out->mstamp_ns = (int64_t)get_u64(&r);
+	out->mtime_ns = (int64_t) get_u64(&r);
+	out->mstamp_ns = (int64_t) get_u64(&r);
 	out->writer = get_u64(&r);
 	out->seq = get_u64(&r);
 	if (out->kind == ENTRY_FILE)
@@ -241,20 +241,20 @@ int proto_get_row(struct entry *out, const uint8_t *p, size_t len)
 	vvp = get_bytes(&r, vlen);
 	if (!rbuf_done(&r))
 		return bad("row");
-	if (!path_valid((const char *)path, plen))
+	if (!path_valid((const char *) path, plen))
 		return mm_error_set(MM_ECORRUPT, "protocol error: the peer sent an invalid path");
 	if (out->kind > ENTRY_LINK || out->mode > 07777 || out->writer == 0)
 		return bad("row");
 	if (out->kind == ENTRY_LINK && (tlen == 0 || memchr(target, '\0', tlen)))
 		return bad("row");
-	if ((err = entry_set_path(out, (const char *)path, plen)) < 0 ||
-	    (err = entry_set_target(out, (const char *)target, tlen)) < 0)
+	if ((err = entry_set_path(out, (const char *) path, plen)) < 0 ||
+	    (err = entry_set_target(out, (const char *) target, tlen)) < 0)
 		return err;
 	if (vv_decode(&out->vv, vvp, vlen) < 0 || out->vv.n == 0)
 		return mm_error_set(MM_ECORRUPT, "protocol error: bad version vector for '%s'", out->path);
 	if (vv_max_counter(&out->vv) > PROTO_MAX_COUNTER)
 		return mm_error_set(MM_ECORRUPT, "protocol error: the version vector for '%s' has a counter past 2^62",
-				    out->path);
+		                    out->path);
 	out->has_hash = hash != NULL;
 	if (hash)
 		memcpy(out->hash, hash, MM_HASH_LEN);
@@ -304,23 +304,23 @@ int proto_get_error(char out[PROTO_MAX_MSG + 1], const uint8_t *p, size_t len)
 		return bad("error");
 	/* Shown to the user: keep it to printable characters. */
 	for (size_t i = 0; i < n; i++)
-		out[i] = (s[i] < 0x20 || s[i] == 0x7f) ? '?' : (char)s[i];
+		out[i] = (s[i] < 0x20 || s[i] == 0x7f) ? '?' : (char) s[i];
 	out[n] = '\0';
 	return 0;
 }
 
 int proto_get_empty(const uint8_t *p, size_t len, const char *what)
 {
-	(void)p;
+	(void) p;
 	return len == 0 ? 0 : bad(what);
 }
 
 const char *proto_type_name(int type)
 {
-	static const char *const names[] = {"?",	"hello", "want",    "replica", "row",   "index-end", "request",
-					    "data", "data-end", "missing", "done",    "error", "bye",
-					    "bundle", "checksum", "delta-request", "signature", "signature-end",
-					    "delta", "delta-end"};
+	static const char *const names[] = {
+	        "?",        "hello",         "want",      "replica",       "row",   "index-end", "request",
+	        "data",     "data-end",      "missing",   "done",          "error", "bye",       "bundle",
+	        "checksum", "delta-request", "signature", "signature-end", "delta", "delta-end"};
 
 	return type > 0 && type <= MSG_DELTA_END ? names[type] : "unknown";
 }

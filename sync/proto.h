@@ -29,12 +29,12 @@
 #include "store.h"
 #include "wire.h"
 
-#define PROTO_VERSION 2
-#define PROTO_MAGIC "MMSYNC"
-#define PROTO_MAX_FRAME (1u << 20)  /* type + payload */
-#define PROTO_CHUNK (256u * 1024)   /* content bytes per DATA frame */
+#define PROTO_VERSION     2
+#define PROTO_MAGIC       "MMSYNC"
+#define PROTO_MAX_FRAME   (1u << 20)    /* type + payload */
+#define PROTO_CHUNK       (256u * 1024) /* content bytes per DATA frame */
 #define PROTO_MAX_FILTERS 1024
-#define PROTO_MAX_MSG 1024          /* ERROR message bytes */
+#define PROTO_MAX_MSG     1024 /* ERROR message bytes */
 /*
  * The largest version-vector counter a peer may send: far past what any
  * replica reaches, far enough below 2^64 that the counters of a replica that
@@ -60,15 +60,15 @@ enum proto_type {
 	MSG_BUNDLE = 13,
 	MSG_CHECKSUM = 14,
 	/* deltas: the receiver asks for content against the version it holds */
-	MSG_DREQUEST = 15,  /* hash: then SIG frames (the signature of its version) and SIG_END */
+	MSG_DREQUEST = 15, /* hash: then SIG frames (the signature of its version) and SIG_END */
 	MSG_SIG = 16,
-	MSG_SIG_END = 17,   /* u64: the signature's size */
-	MSG_DELTA = 18,     /* the answer: DELTA frames, then DELTA_END (u64: their size), or MISSING */
+	MSG_SIG_END = 17, /* u64: the signature's size */
+	MSG_DELTA = 18,   /* the answer: DELTA frames, then DELTA_END (u64: their size), or MISSING */
 	MSG_DELTA_END = 19
 };
 
 /* hello.caps: what the client offers; the server answers with what it accepts of that */
-#define PROTO_CAP_ZSTD 0x1 /* the stream after the hellos is zstd-compressed */
+#define PROTO_CAP_ZSTD   0x1 /* the stream after the hellos is zstd-compressed */
 #define PROTO_CAPS_KNOWN PROTO_CAP_ZSTD
 
 /* hello.op (client only) */
@@ -83,7 +83,7 @@ struct msg_hello {
 	char name[REPLICA_NAME_MAX + 1];
 	uint8_t op;
 	size_t nfilters;
-	char **filters;  /* owned: PATH filters, valid replica paths */
+	char **filters; /* owned: PATH filters, valid replica paths */
 };
 
 struct msg_done {

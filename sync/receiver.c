@@ -21,7 +21,7 @@
 
 /* The passes in order: creations, deletions deepest first, then what waited for a directory to empty. */
 static const char *plan_order =
-	"SELECT n, phase, action, fetch, row FROM plan ORDER BY phase, CASE phase WHEN 2 THEN -n ELSE n END";
+        "SELECT n, phase, action, fetch, row FROM plan ORDER BY phase, CASE phase WHEN 2 THEN -n ELSE n END";
 
 void recv_item_failed(struct receiver *rv, const char *path, const char *why)
 {
@@ -38,7 +38,7 @@ void recv_item_failed(struct receiver *rv, const char *path, const char *why)
 }
 
 int recv_merged_row(struct receiver *rv, struct entry *row, const struct entry *base, const struct entry *theirs,
-		    const struct entry *ours)
+                    const struct entry *ours)
 {
 	int err;
 
@@ -76,7 +76,7 @@ static int base_of(struct receiver *rv, struct apply_tmp *tmp, const struct entr
 }
 
 int recv_write_entry(struct receiver *rv, struct plan_item *it, const struct entry *row, const struct entry *ours,
-		     int local, struct apply_tmp *pre)
+                     int local, struct apply_tmp *pre)
 {
 	struct apply_tmp *tmp;
 	const uint8_t *base;
@@ -85,10 +85,8 @@ int recv_write_entry(struct receiver *rv, struct plan_item *it, const struct ent
 	if (pre && row->kind != ENTRY_FILE)
 		apply_tmp_abort(rv->ap, pre);
 	switch (row->kind) {
-	case ENTRY_DIR:
-		return apply_mkdir(rv->ap, row, ours, local);
-	case ENTRY_LINK:
-		return apply_symlink(rv->ap, row, ours, local);
+	case ENTRY_DIR: return apply_mkdir(rv->ap, row, ours, local);
+	case ENTRY_LINK: return apply_symlink(rv->ap, row, ours, local);
 	case ENTRY_FILE:
 		/* the same copy made here and there (both sides kept the same conflict): take it as is */
 		if (!pre && !local && (!ours || ours->kind == ENTRY_DELETED) &&
@@ -117,8 +115,7 @@ int recv_write_entry(struct receiver *rv, struct plan_item *it, const struct ent
 			return 0;
 		}
 		return err < 0 ? err : 1;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -238,24 +235,19 @@ static int do_item(struct receiver *rv, struct plan_item *it)
 		ours = &rv->ours;
 	entry_init(&row);
 	switch (it->action) {
-	case REC_TOUCH:
-		err = do_touch(rv, it, ours, &row);
-		break;
+	case REC_TOUCH: err = do_touch(rv, it, ours, &row); break;
 	case REC_RECORD:
 	case REC_MERGE_VV:
-	case REC_KEEP_OURS:
-		err = do_record(rv, it, ours, &row);
-		break;
+	case REC_KEEP_OURS: err = do_record(rv, it, ours, &row); break;
 	case REC_UPDATE:
 		if ((err = recv_merged_row(rv, &row, theirs, theirs, ours)) == 0)
 			err = do_update(rv, it, ours, &row);
 		break;
 	case REC_CONFLICT:
 		err = ours ? recv_do_conflict(rv, it, ours)
-			   : mm_error_set(MM_ERROR, "conflict without a local version");
+		           : mm_error_set(MM_ERROR, "conflict without a local version");
 		break;
-	default:
-		err = mm_error_set(MM_ERROR, "bad plan action %d", it->action);
+	default: err = mm_error_set(MM_ERROR, "bad plan action %d", it->action);
 	}
 	entry_dispose(&row);
 	return err;
@@ -350,7 +342,7 @@ static int receiver_init(struct receiver *rv, struct phase *ph)
 		merge_config_dispose(&rv->mc);
 		return err;
 	}
-	rv->win.delta_min = dmin < 0 ? 0 : (uint64_t)dmin;
+	rv->win.delta_min = dmin < 0 ? 0 : (uint64_t) dmin;
 	return 0;
 }
 

@@ -61,9 +61,9 @@ struct receiver {
 	} plan;
 	/* the requests sent ahead of the apply pass */
 	struct {
-		sqlite3_stmt *cur;  /* the plan, read ahead of the apply pass */
+		sqlite3_stmt *cur; /* the plan, read ahead of the apply pass */
 		struct plan_item item;
-		int done;           /* cur is at its end */
+		int done;                  /* cur is at its end */
 		int64_t fifo[RECV_WINDOW]; /* plan items whose content is on its way, oldest first */
 		size_t head, n;
 		int basis_fd[RECV_WINDOW]; /* per outstanding request: the basis a delta was asked against, or -1 */
@@ -152,13 +152,13 @@ int recv_note_copy(struct receiver *rv, const struct entry *theirs);
 void recv_item_failed(struct receiver *rv, const char *path, const char *why);
 /* `row` = theirs with the vectors merged and marked as coming from the peer when nothing was added. */
 int recv_merged_row(struct receiver *rv, struct entry *row, const struct entry *base, const struct entry *theirs,
-		    const struct entry *ours);
+                    const struct entry *ours);
 /*
  * Writes the live entry `row` at row->path, where `ours` must still be
  * (NULL: absent), with the content in `pre` (taken, whatever happens) or
  * else fetched.  1 written, 0 not (the item failed or was left), <0 error.
  */
 int recv_write_entry(struct receiver *rv, struct plan_item *it, const struct entry *row, const struct entry *ours,
-		     int local, struct apply_tmp *pre);
+                     int local, struct apply_tmp *pre);
 
 #endif

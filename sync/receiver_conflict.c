@@ -27,7 +27,7 @@ enum { MERGE_NO, MERGE_DONE, MERGE_MARKERS };
 /* Now, as a modification time. */
 static int64_t now_ns(void)
 {
-	return (int64_t)time(NULL) * 1000000000LL;
+	return (int64_t) time(NULL) * 1000000000LL;
 }
 
 /* 1 when a conflict copy may not go to `path`: something is there, or is coming there in this sync. */
@@ -52,17 +52,17 @@ static int conflict_name(struct receiver *rv, char *out, size_t size, const char
 	char name[REPLICA_NAME_MAX + 1];
 	const char *base = strrchr(path, '/'), *dot;
 	size_t dirlen, stemlen;
-	time_t t = (time_t)(loser->mtime_ns / 1000000000LL);
+	time_t t = (time_t) (loser->mtime_ns / 1000000000LL);
 	struct tm tm;
 	char stamp[32];
 	int n;
 
 	base = base ? base + 1 : path;
-	dirlen = (size_t)(base - path);
+	dirlen = (size_t) (base - path);
 	dot = strrchr(base, '.');
 	if (dot == base)
 		dot = NULL; /* only a leading dot: no extension */
-	stemlen = dot ? (size_t)(dot - base) : strlen(base);
+	stemlen = dot ? (size_t) (dot - base) : strlen(base);
 	phase_writer_name(rv->ph, loser->writer, name);
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
@@ -75,9 +75,9 @@ static int conflict_name(struct receiver *rv, char *out, size_t size, const char
 		char suffix[8] = "";
 		if (k > 1)
 			snprintf(suffix, sizeof(suffix), "-%d", k);
-		n = snprintf(out, size, "%.*s%.*s.conflict-%s-%s%s%s", (int)dirlen, path, (int)stemlen, base, stamp,
-			     name, suffix, dot ? dot : "");
-		if (n < 0 || (size_t)n >= size || !path_valid(out, strlen(out)) || strlen(out) - dirlen > MM_NAME_MAX)
+		n = snprintf(out, size, "%.*s%.*s.conflict-%s-%s%s%s", (int) dirlen, path, (int) stemlen, base, stamp,
+		             name, suffix, dot ? dot : "");
+		if (n < 0 || (size_t) n >= size || !path_valid(out, strlen(out)) || strlen(out) - dirlen > MM_NAME_MAX)
 			return mm_error_set(MM_EINVAL, "no room for a conflict copy of '%s'", path);
 		if (!name_taken(rv, out))
 			return 0;
@@ -108,7 +108,7 @@ static int read_ours(struct receiver *rv, const struct entry *ours, size_t max)
 			ok = n == 0;
 			break;
 		}
-		rv->buf.ours.len += (size_t)n;
+		rv->buf.ours.len += (size_t) n;
 		if (rv->buf.ours.len > max) {
 			ok = 0;
 			break;
@@ -138,7 +138,7 @@ static int theirs_kept(struct receiver *rv, struct apply_tmp *tmp, const struct 
 
 /* Writes `content` at row->path as a new local version (`ours`: what the path must still hold). */
 static int write_local(struct receiver *rv, struct entry *row, const struct entry *ours, const void *content,
-		       size_t len)
+                       size_t len)
 {
 	struct apply_tmp *t;
 	struct hasher *hs;
@@ -166,7 +166,7 @@ static int write_local(struct receiver *rv, struct entry *row, const struct entr
 
 /* diff3 of base, ours and theirs in the order every replica agrees on, so that all get the same result. */
 static int merge_three(struct receiver *rv, const struct entry *ours, const struct entry *theirs, void *bdata,
-		       size_t blen, void **out, size_t *olen, int *clean)
+                       size_t blen, void **out, size_t *olen, int *clean)
 {
 	struct merge_text base, a, b;
 	char na[REPLICA_NAME_MAX + 1], nb[REPLICA_NAME_MAX + 1];
@@ -198,7 +198,7 @@ static uint32_t merged_mode(const struct entry *ours, const struct entry *theirs
 
 /* Writes the clean merge `out` as a new local version (their content in *tmp is dropped): MERGE_DONE or error. */
 static int write_merged(struct receiver *rv, struct plan_item *it, struct entry *ours, struct apply_tmp **tmp,
-			struct bases *bs, uint32_t base_mode, const void *out, size_t olen)
+                        struct bases *bs, uint32_t base_mode, const void *out, size_t olen)
 {
 	struct entry *theirs = &it->theirs;
 	uint8_t toid[BASES_OID_LEN];
@@ -240,7 +240,7 @@ static int write_merged(struct receiver *rv, struct plan_item *it, struct entry 
  * side is not text.
  */
 static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ours, struct apply_tmp **tmp,
-		     const char **kind, uint8_t base_oid[BASES_OID_LEN], int *has_base)
+                     const char **kind, uint8_t base_oid[BASES_OID_LEN], int *has_base)
 {
 	struct entry *theirs = &it->theirs;
 	struct bases *bs;
@@ -287,7 +287,7 @@ static int try_merge(struct receiver *rv, struct plan_item *it, struct entry *ou
 
 /* The side policy `pol` keeps (REC_OURS or REC_THEIRS), or -1 when it does not settle this pair. */
 static int policy_winner(struct receiver *rv, enum merge_policy pol, const char *preferred, const struct entry *ours,
-			 const struct entry *theirs)
+                         const struct entry *theirs)
 {
 	char on[REPLICA_NAME_MAX + 1], tn[REPLICA_NAME_MAX + 1];
 
@@ -302,7 +302,7 @@ static int policy_winner(struct receiver *rv, enum merge_policy pol, const char 
 
 /* The winner of a policy stays, as a new version when it is ours (its content in *tmp when theirs). */
 static int policy_keep(struct receiver *rv, struct plan_item *it, int winner, struct entry *ours,
-		       struct apply_tmp **tmp)
+                       struct apply_tmp **tmp)
 {
 	struct entry *theirs = &it->theirs, row;
 	int err, rc;
@@ -327,7 +327,7 @@ static int policy_keep(struct receiver *rv, struct plan_item *it, int winner, st
 
 /* Tells which policy kept whose version, and under which base the loser's is kept. */
 static void policy_event(struct receiver *rv, enum merge_policy pol, const char *path, const struct entry *winner,
-			 const struct entry *loser, const uint8_t oid[BASES_OID_LEN])
+                         const struct entry *loser, const uint8_t oid[BASES_OID_LEN])
 {
 	char wname[REPLICA_NAME_MAX + 1], lname[REPLICA_NAME_MAX + 1], hex[2 * BASES_OID_LEN + 1], detail[256];
 
@@ -336,7 +336,7 @@ static void policy_event(struct receiver *rv, enum merge_policy pol, const char 
 	for (int i = 0; i < BASES_OID_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", oid[i]);
 	snprintf(detail, sizeof(detail), "policy %s: kept %s's version; %s's is kept as base %s",
-		 pol == POLICY_PREFER ? "prefer" : "prefer-newer", wname, lname, hex);
+	         pol == POLICY_PREFER ? "prefer" : "prefer-newer", wname, lname, hex);
 	phase_event(rv->ph, EV_KEPT, path, detail);
 }
 
@@ -402,7 +402,7 @@ static int copy_row(struct entry *copy, const struct entry *loser, const char *p
  * takes the path.  Takes *tmp.  1 done, 0 when ours changed meanwhile, <0 error.
  */
 static int theirs_win(struct receiver *rv, struct plan_item *it, struct entry *ours, const struct entry *copy,
-		      int merge, struct apply_tmp **tmp)
+                      int merge, struct apply_tmp **tmp)
 {
 	struct entry *theirs = &it->theirs;
 	struct entry row;
@@ -436,7 +436,7 @@ done:
  * copy could not be written, <0 error.
  */
 static int ours_win(struct receiver *rv, struct plan_item *it, struct entry *ours, const struct entry *copy, int merge,
-		    struct apply_tmp **tmp)
+                    struct apply_tmp **tmp)
 {
 	struct entry row;
 	int err, rc;
@@ -467,7 +467,7 @@ done:
 
 /* Records the open conflict of theirs->path kept in `copy_path`, and tells it. */
 static int record_conflict(struct receiver *rv, const struct entry *theirs, const struct entry *ours, int winner,
-			   char *copy_path, const char *kind, int has_base, const uint8_t base_oid[BASES_OID_LEN])
+                           char *copy_path, const char *kind, int has_base, const uint8_t base_oid[BASES_OID_LEN])
 {
 	struct store_conflict c = {0};
 	int err;
@@ -563,11 +563,11 @@ int recv_note_copy(struct receiver *rv, const struct entry *theirs)
 	c.copy = theirs->path;
 	/* what the copy's content was just read as tells text from binary */
 	snprintf(c.kind, sizeof(c.kind), "%s",
-		 err == 0 && rv->ours.kind != theirs->kind ? "type"
-		 : theirs->kind == ENTRY_FILE && (rv->buf.theirs.len != theirs->size ||
-						  !text_is_text(rv->buf.theirs.p, rv->buf.theirs.len))
-			 ? "binary"
-			 : "content");
+	         err == 0 && rv->ours.kind != theirs->kind ? "type"
+	         : theirs->kind == ENTRY_FILE && (rv->buf.theirs.len != theirs->size ||
+	                                          !text_is_text(rv->buf.theirs.p, rv->buf.theirs.len))
+	                 ? "binary"
+	                 : "content");
 	c.detected_ns = now_ns();
 	c.ours = err == 0 ? rv->ours.writer : 0;
 	c.theirs = 0;

@@ -77,7 +77,7 @@ static int ask_delta(struct receiver *rv, const struct plan_item *it, size_t slo
 	if (fs_open_beneath(&fd, rv->ph->r->rootfd, t->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0) < 0)
 		return 0;
 	wbuf_reset(sig);
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || delta_signature(fd, (uint64_t)sb.st_size, put_sig, rv) < 0) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || delta_signature(fd, (uint64_t) sb.st_size, put_sig, rv) < 0) {
 		close(fd);
 		return 0; /* whole, then */
 	}
@@ -86,7 +86,7 @@ static int ask_delta(struct receiver *rv, const struct plan_item *it, size_t slo
 		proto_put_raw(&c->out, MSG_SIG, sig->p + off, sig->len - off < SIG_CHUNK ? sig->len - off : SIG_CHUNK);
 	proto_put_u64(&c->out, MSG_SIG_END, sig->len);
 	rv->win.basis_fd[slot] = fd;
-	rv->win.basis_size[slot] = (uint64_t)sb.st_size;
+	rv->win.basis_size[slot] = (uint64_t) sb.st_size;
 	rv->win.deltas_out++;
 	return 1;
 }
@@ -97,7 +97,7 @@ static int wanted(struct receiver *rv, const struct plan_item *it, struct entry 
 	if (!it->fetch || recv_plan_requested(rv, it->theirs.hash))
 		return 0;
 	return !(store_find_hash(rv->ph->r->store, it->theirs.hash, probe) == 0 &&
-		 !recv_plan_touches(rv, probe->path, it->phase));
+	         !recv_plan_touches(rv, probe->path, it->phase));
 }
 
 int recv_pump_requests(struct receiver *rv)
@@ -193,8 +193,9 @@ static int read_delta(struct receiver *rv, const struct plan_item *it, struct de
 		}
 		if (type == MSG_DELTA_END) {
 			if ((err = proto_get_u64(&declared, p, len, "delta-end")) == 0 && declared != total)
-				err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' miscounted the delta of '%s'",
-						   c->peer, it->theirs.path);
+				err = mm_error_set(MM_ECORRUPT,
+				                   "protocol error: peer '%s' miscounted the delta of '%s'", c->peer,
+				                   it->theirs.path);
 			return err;
 		}
 		if (type == MSG_MISSING) {
@@ -202,7 +203,7 @@ static int read_delta(struct receiver *rv, const struct plan_item *it, struct de
 			return proto_get_empty(p, len, "missing");
 		}
 		return mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' where a delta was due", c->peer,
-				    proto_type_name(type));
+		                    proto_type_name(type));
 	}
 }
 
@@ -212,7 +213,7 @@ static int read_delta(struct receiver *rv, const struct plan_item *it, struct de
  * sets rv->redo (the item is fetched whole in a second round) and *failed.
  */
 static int get_delta(struct receiver *rv, struct plan_item *it, struct apply_tmp *tmp, int basis, uint64_t basis_size,
-		     int *failed)
+                     int *failed)
 {
 	struct delta_patch *dp = NULL;
 	struct patch_sink ps = {rv, tmp, 0};
@@ -261,8 +262,8 @@ static int get_data(struct receiver *rv, const struct plan_item *it, struct appl
 			recv_progress(rv);
 			if (total > it->theirs.size)
 				return mm_error_set(MM_ECORRUPT,
-						    "protocol error: peer '%s' sent more than %llu bytes for '%s'", c->peer,
-						    (unsigned long long)it->theirs.size, it->theirs.path);
+				                    "protocol error: peer '%s' sent more than %llu bytes for '%s'",
+				                    c->peer, (unsigned long long) it->theirs.size, it->theirs.path);
 			if (tmp && (err = apply_tmp_write(rv->ap, tmp, p, len)) < 0)
 				return err;
 			continue;
@@ -270,7 +271,7 @@ static int get_data(struct receiver *rv, const struct plan_item *it, struct appl
 		if (type == MSG_DATA_END) {
 			if ((err = proto_get_u64(&n, p, len, "data-end")) == 0 && n != total)
 				err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' miscounted '%s'", c->peer,
-						   it->theirs.path);
+				                   it->theirs.path);
 			return err;
 		}
 		if (type == MSG_MISSING) {
@@ -278,7 +279,7 @@ static int get_data(struct receiver *rv, const struct plan_item *it, struct appl
 			return proto_get_empty(p, len, "missing");
 		}
 		return mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' where content was due", c->peer,
-				    proto_type_name(type));
+		                    proto_type_name(type));
 	}
 }
 

@@ -24,27 +24,27 @@ int recv_plan_open(struct receiver *rv)
 	if (sqlite3_open_v2("", &rv->plan.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
 		return mm_error_set(MM_EIO, "cannot open a temporary database");
 	if (sqlite3_exec(rv->plan.db,
-			 "PRAGMA cache_size = -4000; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-			 "CREATE TABLE plan (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER,"
-			 " row BLOB, path BLOB);"
-			 "CREATE INDEX plan_path ON plan(path);"
-			 "CREATE TABLE requested (hash BLOB PRIMARY KEY) WITHOUT ROWID;"
-			 "CREATE TABLE retry (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER,"
-			 " row BLOB);"
-			 "BEGIN",
-			 NULL, NULL, NULL) != SQLITE_OK ||
+	                 "PRAGMA cache_size = -4000; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+	                 "CREATE TABLE plan (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER,"
+	                 " row BLOB, path BLOB);"
+	                 "CREATE INDEX plan_path ON plan(path);"
+	                 "CREATE TABLE requested (hash BLOB PRIMARY KEY) WITHOUT ROWID;"
+	                 "CREATE TABLE retry (n INTEGER PRIMARY KEY, phase INTEGER, action INTEGER, fetch INTEGER,"
+	                 " row BLOB);"
+	                 "BEGIN",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->plan.db, "INSERT INTO plan (phase, action, fetch, row, path) VALUES (?,?,?,?,?)", -1,
-			       &rv->plan.add, NULL) != SQLITE_OK ||
+	                       &rv->plan.add, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->plan.db, "SELECT 1 FROM plan WHERE path = ? AND action IN (?, ?) AND phase <= ?", -1,
-			       &rv->plan.touches, NULL) != SQLITE_OK ||
+	                       &rv->plan.touches, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->plan.db, "SELECT 1 FROM requested WHERE hash = ?", -1, &rv->plan.req_seen, NULL) !=
-		    SQLITE_OK ||
+	            SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->plan.db, "INSERT OR IGNORE INTO requested (hash) VALUES (?)", -1, &rv->plan.req_put,
-			       NULL) != SQLITE_OK ||
+	                       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(rv->plan.db,
-			       "INSERT OR IGNORE INTO retry SELECT n, phase, action, fetch, row FROM plan"
-			       " WHERE n = ?",
-			       -1, &rv->plan.retry_add, NULL) != SQLITE_OK)
+	                       "INSERT OR IGNORE INTO retry SELECT n, phase, action, fetch, row FROM plan"
+	                       " WHERE n = ?",
+	                       -1, &rv->plan.retry_add, NULL) != SQLITE_OK)
 		return recv_db_fail(rv, "setting up");
 	return 0;
 }
@@ -72,8 +72,8 @@ static int plan_add(struct receiver *rv, int phase, int action, int fetch, const
 	sqlite3_bind_int(rv->plan.add, 1, phase);
 	sqlite3_bind_int(rv->plan.add, 2, action);
 	sqlite3_bind_int(rv->plan.add, 3, fetch);
-	sqlite3_bind_blob(rv->plan.add, 4, rv->plan.enc.p + 5, (int)rv->plan.enc.len - 5, SQLITE_STATIC);
-	sqlite3_bind_blob(rv->plan.add, 5, theirs->path, (int)strlen(theirs->path), SQLITE_STATIC);
+	sqlite3_bind_blob(rv->plan.add, 4, rv->plan.enc.p + 5, (int) rv->plan.enc.len - 5, SQLITE_STATIC);
+	sqlite3_bind_blob(rv->plan.add, 5, theirs->path, (int) strlen(theirs->path), SQLITE_STATIC);
 	rc = sqlite3_step(rv->plan.add);
 	sqlite3_reset(rv->plan.add);
 	return rc == SQLITE_DONE ? 0 : recv_db_fail(rv, "writing");
@@ -91,7 +91,7 @@ int recv_plan_next(struct receiver *rv, sqlite3_stmt *st, struct plan_item *it)
 	it->phase = sqlite3_column_int(st, 1);
 	it->action = sqlite3_column_int(st, 2);
 	it->fetch = sqlite3_column_int(st, 3);
-	if (proto_get_row(&it->theirs, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4)) < 0)
+	if (proto_get_row(&it->theirs, sqlite3_column_blob(st, 4), (size_t) sqlite3_column_bytes(st, 4)) < 0)
 		return MM_ECORRUPT;
 	return 1;
 }
@@ -117,9 +117,8 @@ static int plan_row(struct receiver *rv, struct entry *theirs)
 			phase = PHASE_DELETE;
 		else if (ours_dir && theirs->kind != ENTRY_DIR)
 			phase = PHASE_AFTER;
-		fetch = theirs->kind == ENTRY_FILE &&
-			!(have && rv->ours.kind == ENTRY_FILE && rv->ours.has_hash &&
-			  !memcmp(rv->ours.hash, theirs->hash, MM_HASH_LEN));
+		fetch = theirs->kind == ENTRY_FILE && !(have && rv->ours.kind == ENTRY_FILE && rv->ours.has_hash &&
+		                                        !memcmp(rv->ours.hash, theirs->hash, MM_HASH_LEN));
 	} else if (action == REC_CONFLICT) {
 		fetch = theirs->kind == ENTRY_FILE;
 	}
@@ -156,7 +155,7 @@ int recv_read_index(struct receiver *rv, uint64_t *max_seq)
 		}
 		if (type != MSG_ROW) {
 			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' in its index", ph->c->peer,
-					   proto_type_name(type));
+			                   proto_type_name(type));
 			break;
 		}
 		if ((err = proto_get_row(&theirs, p, len)) < 0)
@@ -164,13 +163,14 @@ int recv_read_index(struct receiver *rv, uint64_t *max_seq)
 		/* tree order, strictly: no path twice, and directories before what they hold */
 		if (prev[0] && path_tree_cmp(prev, theirs.path) >= 0) {
 			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' out of order or twice",
-					   ph->c->peer, theirs.path);
+			                   ph->c->peer, theirs.path);
 			break;
 		}
 		memcpy(prev, theirs.path, strlen(theirs.path) + 1);
 		if (!phase_in_filters(ph, theirs.path)) {
-			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s', outside the paths asked for",
-					   ph->c->peer, theirs.path);
+			err = mm_error_set(MM_ECORRUPT,
+			                   "protocol error: peer '%s' sent '%s', outside the paths asked for",
+			                   ph->c->peer, theirs.path);
 			break;
 		}
 		failpoint("recv-row");
@@ -185,7 +185,7 @@ int recv_plan_touches(struct receiver *rv, const char *path, int phase)
 {
 	int rc;
 
-	sqlite3_bind_blob(rv->plan.touches, 1, path, (int)strlen(path), SQLITE_STATIC);
+	sqlite3_bind_blob(rv->plan.touches, 1, path, (int) strlen(path), SQLITE_STATIC);
 	sqlite3_bind_int(rv->plan.touches, 2, REC_UPDATE);
 	sqlite3_bind_int(rv->plan.touches, 3, REC_CONFLICT);
 	sqlite3_bind_int(rv->plan.touches, 4, phase == PHASE_CREATE ? PHASE_CREATE : PHASE_AFTER);
@@ -201,10 +201,10 @@ int recv_plan_get(struct receiver *rv, const char *path, struct entry *out)
 
 	if (sqlite3_prepare_v2(rv->plan.db, "SELECT row FROM plan WHERE path = ?", -1, &st, NULL) != SQLITE_OK)
 		return recv_db_fail(rv, "reading");
-	sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, path, (int) strlen(path), SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		err = proto_get_row(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		err = proto_get_row(out, sqlite3_column_blob(st, 0), (size_t) sqlite3_column_bytes(st, 0));
 	sqlite3_finalize(st);
 	return err;
 }
@@ -216,7 +216,7 @@ int recv_plan_has(struct receiver *rv, const char *path)
 
 	if (sqlite3_prepare_v2(rv->plan.db, "SELECT 1 FROM plan WHERE path = ?", -1, &st, NULL) != SQLITE_OK)
 		return 1; /* when unsure, taken */
-	sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, path, (int) strlen(path), SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW;

@@ -11,12 +11,9 @@ int reconcile_same(const struct entry *a, const struct entry *b)
 	switch (a->kind) {
 	case ENTRY_FILE:
 		return a->mode == b->mode && a->has_hash && b->has_hash && !memcmp(a->hash, b->hash, MM_HASH_LEN);
-	case ENTRY_LINK:
-		return a->target && b->target && !strcmp(a->target, b->target);
-	case ENTRY_DIR:
-		return a->mode == b->mode;
-	default:
-		return 1; /* two deletions */
+	case ENTRY_LINK: return a->target && b->target && !strcmp(a->target, b->target);
+	case ENTRY_DIR: return a->mode == b->mode;
+	default: return 1; /* two deletions */
 	}
 }
 
@@ -39,8 +36,7 @@ enum rec_action reconcile(const struct entry *ours, const struct entry *theirs)
 		if (ours->kind == ENTRY_FILE && reconcile_same(ours, theirs) && reconcile_newer_mtime(ours, theirs))
 			return REC_TOUCH;
 		return REC_IGNORE;
-	case VV_DOMINATED:
-		return REC_IGNORE;
+	case VV_DOMINATED: return REC_IGNORE;
 	case VV_DOMINATES:
 		if (theirs->kind == ENTRY_DELETED && ours->kind == ENTRY_DELETED)
 			return REC_RECORD;
@@ -48,8 +44,7 @@ enum rec_action reconcile(const struct entry *ours, const struct entry *theirs)
 			return REC_MERGE_VV; /* same thing, newer version: only the vector moves */
 		return REC_UPDATE;
 	case VV_CONCURRENT:
-	default:
-		break;
+	default: break;
 	}
 	if (theirs->kind == ENTRY_DELETED)
 		return ours->kind == ENTRY_DELETED ? REC_MERGE_VV : REC_KEEP_OURS;
@@ -122,12 +117,12 @@ int reconcile_copy_of(const char *path, char *out, size_t size, char name[REPLIC
 		while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9') || *e == '-' ||
 		       *e == '_')
 			e++;
-		nlen = (size_t)(e - n);
+		nlen = (size_t) (e - n);
 		if (nlen == 0 || nlen > 64 || (*e != '\0' && *e != '.'))
 			return 0;
 		memcpy(name, n, nlen);
 		name[nlen] = '\0';
-		int w = snprintf(out, size, "%.*s%s", (int)(found - path), path, e);
-		return w > 0 && (size_t)w < size;
+		int w = snprintf(out, size, "%.*s%s", (int) (found - path), path, e);
+		return w > 0 && (size_t) w < size;
 	}
 }

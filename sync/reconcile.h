@@ -8,14 +8,14 @@
 #include "store.h"
 
 enum rec_action {
-	REC_IGNORE,     /* ours is newer or the same version: nothing to do */
-	REC_RECORD,     /* theirs changes nothing on disk (a deletion we already have, or of a path we never
-			   had): record their row, merged with ours */
-	REC_MERGE_VV,   /* concurrent, same content: keep ours, merge the vectors */
-	REC_KEEP_OURS,  /* concurrent deletion against our edit: the edit wins, merge the vectors */
-	REC_UPDATE,     /* theirs descends from ours (or is an edit against our deletion): write theirs */
-	REC_CONFLICT,   /* concurrent and different: merge the content, or keep both */
-	REC_TOUCH       /* the same version, but their modification time was set later: take it */
+	REC_IGNORE,    /* ours is newer or the same version: nothing to do */
+	REC_RECORD,    /* theirs changes nothing on disk (a deletion we already have, or of a path we never
+	                  had): record their row, merged with ours */
+	REC_MERGE_VV,  /* concurrent, same content: keep ours, merge the vectors */
+	REC_KEEP_OURS, /* concurrent deletion against our edit: the edit wins, merge the vectors */
+	REC_UPDATE,    /* theirs descends from ours (or is an edit against our deletion): write theirs */
+	REC_CONFLICT,  /* concurrent and different: merge the content, or keep both */
+	REC_TOUCH      /* the same version, but their modification time was set later: take it */
 };
 
 /* Whose version stays at the path in a conflict. */

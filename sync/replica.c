@@ -18,11 +18,11 @@
 #include "path.h"
 #include "store.h"
 
-#define STATE_DB "meta.db"
+#define STATE_DB     "meta.db"
 #define STATE_CONFIG "config"
-#define STATE_KEY "key.pem"
-#define STATE_CERT "cert.pem"
-#define STATE_LOCK "lock"
+#define STATE_KEY    "key.pem"
+#define STATE_CERT   "cert.pem"
+#define STATE_LOCK   "lock"
 
 static char *join(const char *a, const char *b)
 {
@@ -83,12 +83,12 @@ int replica_find(char **out, const char *start)
 	}
 	free(dir);
 	if (replica_dir_is_empty(start))
-		return mm_error_set(MM_ENOREPLICA, "not a replica (or inside one): '%s' is empty: is its disk not mounted?",
-				    start);
+		return mm_error_set(MM_ENOREPLICA,
+		                    "not a replica (or inside one): '%s' is empty: is its disk not mounted?", start);
 	return mm_error_set(MM_ENOREPLICA,
-			    "not a replica (or inside one): '%s' (no %s/ there or above; 'mmsync init' makes one, "
-			    "also of a replica whose %s/ was lost: then sync it with a peer)",
-			    start, MM_STATE_DIR, MM_STATE_DIR);
+	                    "not a replica (or inside one): '%s' (no %s/ there or above; 'mmsync init' makes one, "
+	                    "also of a replica whose %s/ was lost: then sync it with a peer)",
+	                    start, MM_STATE_DIR, MM_STATE_DIR);
 }
 
 int replica_name_valid(const char *name)
@@ -194,8 +194,9 @@ done:
 /* Removes a state directory that `init` gave up on (flat: no subdirectories). */
 static void remove_state(const char *dir)
 {
-	static const char *const files[] = {STATE_DB,	      STATE_DB "-wal", STATE_DB "-shm", STATE_CONFIG,
-					    STATE_CONFIG ".lock", STATE_KEY,	   STATE_CERT,	    STATE_LOCK};
+	static const char *const files[] = {
+	        STATE_DB,  STATE_DB "-wal", STATE_DB "-shm", STATE_CONFIG, STATE_CONFIG ".lock",
+	        STATE_KEY, STATE_CERT,      STATE_LOCK};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = join(dir, files[i]);
@@ -215,16 +216,16 @@ int replica_create(const char *dir, const char *name, char **root_out)
 		*root_out = NULL;
 	if (!replica_name_valid(name))
 		return mm_error_set(MM_EINVAL,
-				    "invalid replica name '%s': use 1 to %d letters, digits, '-' or '_', "
-				    "not starting with '-'",
-				    name, REPLICA_NAME_MAX);
+		                    "invalid replica name '%s': use 1 to %d letters, digits, '-' or '_', "
+		                    "not starting with '-'",
+		                    name, REPLICA_NAME_MAX);
 	/* Refuse before creating anything: look from the nearest directory that exists. */
 	if ((err = existing_ancestor(dir, &root)) < 0)
 		return err;
 	if (replica_find(&inside, root) == 0) {
 		err = strcmp(inside, root) == 0 && !strcmp(root, dir)
-			      ? mm_error_set(MM_EEXISTS, "'%s' is already a replica", root)
-			      : mm_error_set(MM_EEXISTS, "'%s' is inside the replica '%s'", dir, inside);
+		              ? mm_error_set(MM_EEXISTS, "'%s' is already a replica", root)
+		              : mm_error_set(MM_EEXISTS, "'%s' is inside the replica '%s'", dir, inside);
 		if (!strcmp(inside, root) && access(dir, F_OK) == 0) {
 			char *real = realpath(dir, NULL);
 			if (real && !strcmp(real, inside))
@@ -257,7 +258,7 @@ int replica_create(const char *dir, const char *name, char **root_out)
 	}
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
 		err = errno == EEXIST ? mm_error_set(MM_EEXISTS, "'%s' is already a replica", root)
-				      : mm_error_errno(MM_EIO, errno, "cannot create '%s'", final);
+		                      : mm_error_errno(MM_EIO, errno, "cannot create '%s'", final);
 		remove_state(tmp);
 		goto done;
 	}
@@ -294,13 +295,13 @@ int replica_open(struct replica **out, const char *root, unsigned flags)
 	}
 	if (!has_state_dir(r->root)) {
 		if (replica_dir_is_empty(r->root))
-			err = mm_error_set(MM_ENOREPLICA, "'%s' is not a replica: it is empty (is its disk not mounted?)",
-					   r->root);
+			err = mm_error_set(MM_ENOREPLICA,
+			                   "'%s' is not a replica: it is empty (is its disk not mounted?)", r->root);
 		else
 			err = mm_error_set(MM_ENOREPLICA,
-					   "'%s' is not a replica (no %s/ directory; if it was one and lost it, "
-					   "'mmsync init' makes it one again, then sync it with a peer)",
-					   r->root, MM_STATE_DIR);
+			                   "'%s' is not a replica (no %s/ directory; if it was one and lost it, "
+			                   "'mmsync init' makes it one again, then sync it with a peer)",
+			                   r->root, MM_STATE_DIR);
 		goto fail;
 	}
 	if ((r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -322,11 +323,12 @@ int replica_open(struct replica **out, const char *root, unsigned flags)
 	}
 	if ((err = store_open(&r->store, p)) < 0) {
 		if (err == MM_ENOTFOUND)
-			err = mm_error_set(MM_ENOREPLICA,
-					   "replica '%s' has no metadata store (%s/%s is missing). The files of the tree "
-					   "are untouched; to recover, move '%s/%s' out of the tree, run 'mmsync init %s', "
-					   "then sync with a peer: what both sides hold alike will not conflict",
-					   r->root, MM_STATE_DIR, STATE_DB, r->root, MM_STATE_DIR, r->root);
+			err = mm_error_set(
+			        MM_ENOREPLICA,
+			        "replica '%s' has no metadata store (%s/%s is missing). The files of the tree "
+			        "are untouched; to recover, move '%s/%s' out of the tree, run 'mmsync init %s', "
+			        "then sync with a peer: what both sides hold alike will not conflict",
+			        r->root, MM_STATE_DIR, STATE_DB, r->root, MM_STATE_DIR, r->root);
 		goto fail;
 	}
 	r->id = store_replica_id(r->store);
@@ -398,9 +400,8 @@ int replica_lock(struct replica *r)
 	}
 	/* flock dies with the process: a killed run leaves no stale lock. */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno == EWOULDBLOCK
-				  ? mm_error_set(MM_ELOCKED, "another mmsync is working on '%s'", r->root)
-				  : mm_error_errno(MM_EIO, errno, "cannot lock '%s'", p);
+		int err = errno == EWOULDBLOCK ? mm_error_set(MM_ELOCKED, "another mmsync is working on '%s'", r->root)
+		                               : mm_error_errno(MM_EIO, errno, "cannot lock '%s'", p);
 		close(fd);
 		free(p);
 		return err;

@@ -10,16 +10,15 @@
 #include "identity.h"
 #include "names.h"
 
-
 struct store;
 struct config;
 struct bases;
 
 struct replica {
-	char *root;   /* absolute, symlinks resolved, no trailing slash */
-	char *state;  /* root/.mmsync */
-	int rootfd;   /* O_PATH-free directory fd of the root: every access goes through it */
-	int lockfd;   /* -1 until replica_lock() */
+	char *root;  /* absolute, symlinks resolved, no trailing slash */
+	char *state; /* root/.mmsync */
+	int rootfd;  /* O_PATH-free directory fd of the root: every access goes through it */
+	int lockfd;  /* -1 until replica_lock() */
 	uint64_t id;
 	char *name;
 	struct store *store;

@@ -122,7 +122,7 @@ static int read_whole(int fd, const char *path, size_t size, void **out)
 			*out = NULL;
 			return r < 0 ? mm_error_errno(MM_EIO, errno, "cannot read '%s'", path) : 0;
 		}
-		n += (size_t)r;
+		n += (size_t) r;
 	}
 	return 1;
 }
@@ -133,7 +133,7 @@ static int read_whole(int fd, const char *path, size_t size, void **out)
  * bases store and its blob id to `oid` (*has_base 1), as a scan would do.
  */
 static int holds(struct resolve *rs, const char *file, const struct entry *want, uint8_t oid[BASES_OID_LEN],
-		 int *has_base)
+                 int *has_base)
 {
 	uint8_t h[MM_HASH_LEN];
 	struct stat sb;
@@ -158,22 +158,22 @@ static int holds(struct resolve *rs, const char *file, const struct entry *want,
 	}
 	if ((rc = fs_open_beneath(&fd, rs->r->rootfd, file, O_RDONLY | O_NONBLOCK, 0)) < 0)
 		return rc == MM_ENOTFOUND ? 0 : rc;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != want->size) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t) sb.st_size != want->size) {
 		rc = 0;
 	} else if (want->size <= rs->mc.max_size && merge_allowed(&rs->mc, rs->path, want->size)) {
 		/* small enough to merge: read whole, as a scan would keep it */
 		len = want->size;
-		if ((rc = read_whole(fd, file, (size_t)len, &buf)) > 0)
-			rc = hasher_buf(rs->h, buf, (size_t)len, h) < 0 ? MM_ERROR : 1;
+		if ((rc = read_whole(fd, file, (size_t) len, &buf)) > 0)
+			rc = hasher_buf(rs->h, buf, (size_t) len, h) < 0 ? MM_ERROR : 1;
 	} else {
 		rc = hasher_fd(rs->h, fd, file, h, &len) < 0 ? MM_ERROR : 1;
 	}
 	close(fd);
 	if (rc > 0)
 		rc = len == want->size && !memcmp(h, want->hash, MM_HASH_LEN);
-	if (rc > 0 && buf && text_is_text(buf, (size_t)len)) {
+	if (rc > 0 && buf && text_is_text(buf, (size_t) len)) {
 		struct bases *b;
-		if ((rc = replica_bases(rs->r, &b)) == 0 && (rc = bases_put(b, buf, (size_t)len, oid)) == 0)
+		if ((rc = replica_bases(rs->r, &b)) == 0 && (rc = bases_put(b, buf, (size_t) len, oid)) == 0)
 			*has_base = rc = 1;
 	}
 	free(buf);
@@ -318,7 +318,7 @@ static int check_copies(struct resolve *rs, struct resolve_result *out, const ch
 }
 
 int resolve_conflict(struct resolve_result *out, struct replica *r, const char *path, enum resolve_side side,
-		     const char *copy)
+                     const char *copy)
 {
 	struct resolve rs;
 	struct timespec ts;
@@ -332,7 +332,7 @@ int resolve_conflict(struct resolve_result *out, struct replica *r, const char *
 	rs.r = r;
 	rs.path = path;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	rs.now_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	rs.now_ns = (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	if ((err = store_conflict_each(r->store, collect_copy, &rs)) < 0)
 		goto done;
 	if (rs.n == 0) {

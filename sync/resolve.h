@@ -14,9 +14,9 @@
 struct replica;
 
 enum resolve_side {
-	RESOLVE_AS_IS,  /* the path as it stands (the caller's scan records an edit of it) */
-	RESOLVE_OURS,   /* the version at the path: the same, for the engine */
-	RESOLVE_THEIRS  /* a copy becomes the version at the path */
+	RESOLVE_AS_IS, /* the path as it stands (the caller's scan records an edit of it) */
+	RESOLVE_OURS,  /* the version at the path: the same, for the engine */
+	RESOLVE_THEIRS /* a copy becomes the version at the path */
 };
 
 enum resolve_outcome {
@@ -41,7 +41,7 @@ struct resolve_result {
  * out->where with resolve_result_dispose().
  */
 int resolve_conflict(struct resolve_result *out, struct replica *r, const char *path, enum resolve_side side,
-		     const char *copy);
+                     const char *copy);
 void resolve_result_dispose(struct resolve_result *res);
 
 #endif

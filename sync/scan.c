@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
 #include "bases.h"
 #include "config.h"
+#include "error.h"
 #include "hash.h"
 #include "ignore.h"
 #include "merge.h"
@@ -23,21 +23,21 @@
 #include "text.h"
 #include "wire.h"
 
-#define SCAN_BATCH 10000
-#define SCAN_RACY_NS (2 * 1000000000LL)
+#define SCAN_BATCH      10000
+#define SCAN_RACY_NS    (2 * 1000000000LL)
 #define SCAN_HASH_TRIES 3
 /* with a progress callback, files this large are hashed in chunks of SCAN_CHUNK, calling back after each */
 #define SCAN_PROGRESS_FILE (8 << 20)
-#define SCAN_CHUNK (1 << 20)
+#define SCAN_CHUNK         (1 << 20)
 
 struct scan {
 	struct replica *r;
 	const struct scan_opts *o;
 	struct scan_stats *st;
 	struct store_iter *it;
-	struct entry cur;   /* the next stored row not yet matched with the tree */
+	struct entry cur; /* the next stored row not yet matched with the tree */
 	int have_cur;
-	struct entry now;   /* the state being recorded */
+	struct entry now; /* the state being recorded */
 	struct hasher *h;
 	struct ignore *ig;
 	int64_t start_ns, racy_before;
@@ -45,19 +45,19 @@ struct scan {
 	char path[MM_PATH_MAX + 1];
 	size_t len;
 	struct merge_config mc;
-	int keep_content;      /* keep bases of text files (not in a dry run) */
-	struct wbuf content;   /* the last file read whole */
-	int text;              /* ... and it is text */
-	int had_row;           /* the path being written had a stored row */
-	unsigned ticks;        /* paths met, for on_progress */
+	int keep_content;    /* keep bases of text files (not in a dry run) */
+	struct wbuf content; /* the last file read whole */
+	int text;            /* ... and it is text */
+	int had_row;         /* the path being written had a stored row */
+	unsigned ticks;      /* paths met, for on_progress */
 	/* the deletion guard (scan.h): deletions wait until the whole tree was seen */
 	int guard;
-	uint64_t stored_live;  /* live rows of the store the cursor met */
-	struct wbuf deferred;  /* the paths of the deletions held back, each ending in NUL */
+	uint64_t stored_live; /* live rows of the store the cursor met */
+	struct wbuf deferred; /* the paths of the deletions held back, each ending in NUL */
 	uint64_t ndeferred;
-	uint64_t max_delete;   /* sync.maxDelete: a percentage when max_delete_pct, else a number of paths */
+	uint64_t max_delete; /* sync.maxDelete: a percentage when max_delete_pct, else a number of paths */
 	int max_delete_pct;
-	uint8_t *chunk;        /* SCAN_CHUNK bytes, for large files when on_progress is set */
+	uint8_t *chunk; /* SCAN_CHUNK bytes, for large files when on_progress is set */
 };
 
 /* 1 when `path` is `dir` itself or lies beneath it. */
@@ -130,8 +130,8 @@ static int write_row(struct scan *s, struct entry *e, int how, const uint8_t *ba
 	if (how == ROW_META)
 		e->origin = 0;
 	err = how == ROW_VERSION ? store_put_local_change(s->r->store, e)
-	      : how == ROW_META	 ? store_put_next_seq(s->r->store, e)
-				 : store_put(s->r->store, e);
+	      : how == ROW_META  ? store_put_next_seq(s->r->store, e)
+	                         : store_put(s->r->store, e);
 	if (err == 0 && base)
 		err = store_history_add(s->r->store, e->path, &e->vv, base, e->mode, 0);
 	else if (err == 0 && how == ROW_VERSION && s->had_row)
@@ -139,8 +139,7 @@ static int write_row(struct scan *s, struct entry *e, int how, const uint8_t *ba
 		err = store_history_mark(s->r->store, e);
 	if (err < 0)
 		return err;
-	if (++s->pending >= s->batch ||
-	    (s->r->bases && bases_pending(s->r->bases) >= BASES_FLUSH_BYTES))
+	if (++s->pending >= s->batch || (s->r->bases && bases_pending(s->r->bases) >= BASES_FLUSH_BYTES))
 		return commit_batch(s, 1);
 	return 0;
 }
@@ -225,8 +224,8 @@ static int max_delete_load(struct scan *s)
 	n = strtoull(v, &end, 10);
 	s->max_delete_pct = *end == '%';
 	if (errno || end == v || v[0] == '-' || end[s->max_delete_pct] != '\0' || (s->max_delete_pct && n > 100)) {
-		err = mm_error_set(MM_ERROR, "sync.maxDelete is '%s': it must be a percentage (50%%) or a number of paths",
-				   v);
+		err = mm_error_set(MM_ERROR,
+		                   "sync.maxDelete is '%s': it must be a percentage (50%%) or a number of paths", v);
 	} else {
 		s->max_delete = n;
 	}
@@ -243,22 +242,24 @@ static int guard_refuses(struct scan *s)
 	if (!s->ndeferred)
 		return 0;
 	if (live == 0) {
-		mm_error_set(MM_EREFUSED,
-			     "replica '%s' is empty but %llu path%s recorded in it: is its disk not mounted? "
-			     "Nothing was recorded as deleted; if %s deleted on purpose, run 'mmsync -C %s scan --force'",
-			     s->r->root, (unsigned long long)s->ndeferred, s->ndeferred == 1 ? " was" : "s were",
-			     s->ndeferred == 1 ? "it was" : "they were", s->r->root);
+		mm_error_set(
+		        MM_EREFUSED,
+		        "replica '%s' is empty but %llu path%s recorded in it: is its disk not mounted? "
+		        "Nothing was recorded as deleted; if %s deleted on purpose, run 'mmsync -C %s scan --force'",
+		        s->r->root, (unsigned long long) s->ndeferred, s->ndeferred == 1 ? " was" : "s were",
+		        s->ndeferred == 1 ? "it was" : "they were", s->r->root);
 		return 1;
 	}
 	/* paths that appeared make up for as many gone: a renamed directory is not a deletion */
 	gone = s->ndeferred > s->st->added ? s->ndeferred - s->st->added : 0;
 	if (pct ? gone * 100 <= limit * s->stored_live : gone <= limit)
 		return 0;
-	mm_error_set(MM_EREFUSED,
-		     "replica '%s': %llu of its %llu paths are gone, more than sync.maxDelete (%llu%s) allows. "
-		     "Nothing was recorded as deleted; if they were deleted on purpose, run 'mmsync -C %s scan --force'",
-		     s->r->root, (unsigned long long)s->ndeferred, (unsigned long long)s->stored_live,
-		     (unsigned long long)limit, pct ? "%" : " paths", s->r->root);
+	mm_error_set(
+	        MM_EREFUSED,
+	        "replica '%s': %llu of its %llu paths are gone, more than sync.maxDelete (%llu%s) allows. "
+	        "Nothing was recorded as deleted; if they were deleted on purpose, run 'mmsync -C %s scan --force'",
+	        s->r->root, (unsigned long long) s->ndeferred, (unsigned long long) s->stored_live,
+	        (unsigned long long) limit, pct ? "%" : " paths", s->r->root);
 	return 1;
 }
 
@@ -270,7 +271,7 @@ static int record_deferred(struct scan *s)
 
 	entry_init(&row);
 	for (size_t off = 0; off < s->deferred.len && err == 0;) {
-		const char *path = (const char *)s->deferred.p + off;
+		const char *path = (const char *) s->deferred.p + off;
 		off += strlen(path) + 1;
 		if ((err = store_get(s->r->store, path, &row)) == 0)
 			err = record_deletion(s, &row);
@@ -296,8 +297,7 @@ static int keep_subtree(struct scan *s, int self)
 {
 	int err;
 
-	while (s->have_cur && at_or_beneath(s->cur.path, s->path, s->len) &&
-	       (self || s->cur.path[s->len] == '/')) {
+	while (s->have_cur && at_or_beneath(s->cur.path, s->path, s->len) && (self || s->cur.path[s->len] == '/')) {
 		if ((err = cursor_next(s)) < 0)
 			return err;
 	}
@@ -306,7 +306,7 @@ static int keep_subtree(struct scan *s, int self)
 
 static int64_t ts_ns(const struct timespec *t)
 {
-	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+	return (int64_t) t->tv_sec * 1000000000LL + t->tv_nsec;
 }
 
 /* Reads all of `fd` (expected `size` bytes; more is read if it grew) into s->content. */
@@ -326,7 +326,7 @@ static int read_all(struct scan *s, int fd, size_t size, uint64_t *n)
 			return mm_error_errno(MM_EIO, errno, "cannot read '%s'", s->path);
 		if (r == 0)
 			break;
-		s->content.len += (size_t)r;
+		s->content.len += (size_t) r;
 	}
 	*n = s->content.len;
 	return 0;
@@ -350,9 +350,9 @@ static int hash_chunked(struct scan *s, int fd, uint8_t out[MM_HASH_LEN], uint64
 			return mm_error_errno(MM_EIO, errno, "cannot read '%s'", s->path);
 		if (r == 0)
 			break;
-		if ((err = hasher_update(s->h, s->chunk, (size_t)r)) < 0)
+		if ((err = hasher_update(s->h, s->chunk, (size_t) r)) < 0)
 			return err;
-		done += (uint64_t)r;
+		done += (uint64_t) r;
 		s->st->hashed_bytes += done;
 		s->o->on_progress(s->o->ctx, s->st);
 		s->st->hashed_bytes -= done;
@@ -385,14 +385,14 @@ static int hash_file(struct scan *s, int dirfd, const char *name)
 			return 0;
 		}
 		s->text = 0;
-		if (s->keep_content && (uint64_t)before.st_size <= s->mc.max_size &&
-		    merge_allowed(&s->mc, s->path, (uint64_t)before.st_size)) {
+		if (s->keep_content && (uint64_t) before.st_size <= s->mc.max_size &&
+		    merge_allowed(&s->mc, s->path, (uint64_t) before.st_size)) {
 			/* small enough to merge: read it whole, hash it, and see if it is text */
-			err = read_all(s, fd, (size_t)before.st_size, &n);
+			err = read_all(s, fd, (size_t) before.st_size, &n);
 			if (err == 0)
-				err = hasher_buf(s->h, s->content.p, (size_t)n, s->now.hash);
+				err = hasher_buf(s->h, s->content.p, (size_t) n, s->now.hash);
 			if (err == 0)
-				s->text = text_is_text(s->content.p, (size_t)n);
+				s->text = text_is_text(s->content.p, (size_t) n);
 		} else if (s->o->on_progress && before.st_size >= SCAN_PROGRESS_FILE) {
 			err = hash_chunked(s, fd, s->now.hash, &n);
 		} else {
@@ -408,8 +408,9 @@ static int hash_file(struct scan *s, int dirfd, const char *name)
 		}
 		s->st->hashed_files++;
 		s->st->hashed_bytes += n;
-		if (n == (uint64_t)after.st_size && before.st_size == after.st_size &&
-		    ts_ns(&before.st_mtim) == ts_ns(&after.st_mtim) && ts_ns(&before.st_ctim) == ts_ns(&after.st_ctim)) {
+		if (n == (uint64_t) after.st_size && before.st_size == after.st_size &&
+		    ts_ns(&before.st_mtim) == ts_ns(&after.st_mtim) &&
+		    ts_ns(&before.st_ctim) == ts_ns(&after.st_ctim)) {
 			entry_fill_stat(&s->now, &after);
 			s->now.has_hash = 1;
 			return 1;
@@ -430,16 +431,16 @@ static int read_link(struct scan *s, int dirfd, const char *name, const struct s
 		warn_errno(s, "cannot read link", errno);
 		return 0;
 	}
-	if ((size_t)n >= sizeof(buf)) {
+	if ((size_t) n >= sizeof(buf)) {
 		warn(s, s->path, "link target too long");
 		s->st->skipped++;
 		return 0;
 	}
-	if (entry_set_target(&s->now, buf, (size_t)n) < 0)
+	if (entry_set_target(&s->now, buf, (size_t) n) < 0)
 		return MM_ENOMEM;
 	entry_fill_stat(&s->now, sb);
 	s->now.mode = 0777;
-	s->now.size = (uint64_t)n;
+	s->now.size = (uint64_t) n;
 	s->now.has_hash = 0;
 	return 1;
 }
@@ -500,7 +501,7 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 		if ((rc = hash_file(s, dirfd, name)) <= 0)
 			return rc;
 		changed = !same_kind || !old->has_hash || memcmp(old->hash, s->now.hash, MM_HASH_LEN) ||
-			  old->mode != s->now.mode;
+		          old->mode != s->now.mode;
 		if (s->now.mtime_ns >= s->racy_before)
 			s->now.flags |= ENTRY_RACY;
 	} else if (kind == ENTRY_LINK) {
@@ -544,7 +545,7 @@ static int names_cmp(const void *a, const void *b, void *arg)
 {
 	const char *buf = arg;
 
-	return strcmp(buf + *(const size_t *)a, buf + *(const size_t *)b);
+	return strcmp(buf + *(const size_t *) a, buf + *(const size_t *) b);
 }
 
 /* Reads the names in the directory `dir`, sorted bytewise. */

@@ -27,21 +27,20 @@ enum scan_change {
 	SCAN_ADDED,    /* new path (or re-created after a deletion) */
 	SCAN_MODIFIED, /* content, permission bits, link target or kind changed */
 	SCAN_DELETED,
-	SCAN_DAMAGED   /* SCAN_VERIFY: the content is not what was recorded, though the stat data is */
+	SCAN_DAMAGED /* SCAN_VERIFY: the content is not what was recorded, though the stat data is */
 };
 
 struct scan_stats {
 	uint64_t files, dirs, links;       /* live entries found */
 	uint64_t added, modified, deleted; /* changes found */
 	uint64_t hashed_files, hashed_bytes;
-	uint64_t skipped;                  /* paths left as they were after a warning */
-	uint64_t special;                  /* sockets, fifos, devices: not synced */
-	uint64_t damaged;                  /* SCAN_VERIFY: files whose content differs from the record */
+	uint64_t skipped; /* paths left as they were after a warning */
+	uint64_t special; /* sockets, fifos, devices: not synced */
+	uint64_t damaged; /* SCAN_VERIFY: files whose content differs from the record */
 };
 
 /* Called for each change: `now` the new state, `before` the stored one (NULL when new). */
-typedef void (*scan_change_fn)(void *ctx, enum scan_change what, const struct entry *now,
-			       const struct entry *before);
+typedef void (*scan_change_fn)(void *ctx, enum scan_change what, const struct entry *now, const struct entry *before);
 /* Called for each path skipped or not synced, with the reason. */
 typedef void (*scan_warn_fn)(void *ctx, const char *path, const char *msg);
 /*
@@ -69,7 +68,7 @@ typedef void (*scan_progress_fn)(void *ctx, const struct scan_stats *st);
  * unchanged, and reports SCAN_DAMAGED where its content is not the
  * recorded one although all its stat data is (bit rot).
  */
-#define SCAN_VERIFY 0x4
+#define SCAN_VERIFY         0x4
 #define SCAN_MAX_DELETE_PCT 50
 
 struct scan_opts {
@@ -77,12 +76,15 @@ struct scan_opts {
 	scan_change_fn on_change;
 	scan_warn_fn on_warning;
 	void *ctx;
-	size_t batch;     /* rows per transaction; 0 for the default */
-	int64_t racy_ns;  /* a file modified this close to the scan's start is re-hashed next time; 0 for 2 s */
+	size_t batch;    /* rows per transaction; 0 for the default */
+	int64_t racy_ns; /* a file modified this close to the scan's start is re-hashed next time; 0 for 2 s */
 	scan_progress_fn on_progress; /* may be NULL */
 };
 
-#define SCAN_OPTS_INIT {0, NULL, NULL, NULL, 0, 0, NULL}
+#define SCAN_OPTS_INIT                                                                                                 \
+	{                                                                                                              \
+		0, NULL, NULL, NULL, 0, 0, NULL                                                                        \
+	}
 
 /*
  * Scans the replica `r` (which the caller has locked unless SCAN_DRY_RUN).

@@ -111,14 +111,14 @@ int sender_stream(struct conn *c, int fd, const char *what, uint64_t *total)
 				return mm_error_errno(MM_EIO, errno, "cannot read '%s'", what);
 			return 0;
 		}
-		uint32_t flen = (uint32_t)n + 1;
-		p[0] = (uint8_t)(flen >> 24);
-		p[1] = (uint8_t)(flen >> 16);
-		p[2] = (uint8_t)(flen >> 8);
-		p[3] = (uint8_t)flen;
+		uint32_t flen = (uint32_t) n + 1;
+		p[0] = (uint8_t) (flen >> 24);
+		p[1] = (uint8_t) (flen >> 16);
+		p[2] = (uint8_t) (flen >> 8);
+		p[3] = (uint8_t) flen;
 		p[4] = MSG_DATA;
-		c->out.len = at + 5 + (size_t)n;
-		*total += (uint64_t)n;
+		c->out.len = at + 5 + (size_t) n;
+		*total += (uint64_t) n;
 		failpoint("send-data");
 		if ((err = conn_flush_over(c, SEND_FLUSH)) < 0)
 			return err;
@@ -136,7 +136,7 @@ static int serve_request(struct phase *ph, const uint8_t hash[MM_HASH_LEN], stru
 	/* Changed since the scan or not, the receiver checks what it gets against the hash. */
 	if (store_find_hash(ph->r->store, hash, e) < 0 ||
 	    fs_open_beneath(&fd, ph->r->rootfd, e->path, O_RDONLY | O_NONBLOCK, 0) < 0 || fstat(fd, &sb) < 0 ||
-	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != e->size) {
+	    !S_ISREG(sb.st_mode) || (uint64_t) sb.st_size != e->size) {
 		if (fd >= 0)
 			close(fd);
 		proto_put_raw(&c->out, MSG_MISSING, NULL, 0);
@@ -212,8 +212,8 @@ static int serve_delta(struct phase *ph, const uint8_t hash[MM_HASH_LEN], struct
 			continue;
 		}
 		if (type != MSG_SIG_END) {
-			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' inside a signature", c->peer,
-					   proto_type_name(type));
+			err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' inside a signature",
+			                   c->peer, proto_type_name(type));
 			goto done;
 		}
 		if ((err = proto_get_u64(&declared, p, len, "signature end")) < 0)
@@ -228,7 +228,7 @@ static int serve_delta(struct phase *ph, const uint8_t hash[MM_HASH_LEN], struct
 		goto done;
 	if (store_find_hash(ph->r->store, hash, e) < 0 ||
 	    fs_open_beneath(&fd, ph->r->rootfd, e->path, O_RDONLY | O_NONBLOCK, 0) < 0 || fstat(fd, &sb) < 0 ||
-	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != e->size) {
+	    !S_ISREG(sb.st_mode) || (uint64_t) sb.st_size != e->size) {
 		proto_put_raw(&c->out, MSG_MISSING, NULL, 0);
 		err = 0;
 		goto done;
@@ -292,7 +292,7 @@ int send_phase(struct phase *ph)
 			break;
 		}
 		err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' sent '%s' during the transfer", ph->c->peer,
-				   proto_type_name(type));
+		                   proto_type_name(type));
 		break;
 	}
 	entry_dispose(&e);

@@ -58,8 +58,8 @@ static void nap_ms(long ms)
 }
 
 /* A line for the caller and, when `r` is open, for its log. */
-static void __attribute__((format(printf, 3, 4))) server_note(const struct server_opts *o, struct replica *r,
-							       const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+server_note(const struct server_opts *o, struct replica *r, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -77,10 +77,10 @@ static void served_event(void *arg, enum session_event ev, const char *path, con
 {
 	const struct served *s = arg;
 	const char *what = ev == EV_CONFLICT ? "conflict"
-			   : ev == EV_KEPT   ? "kept"
-			   : ev == EV_MERGED ? "merged"
-			   : ev == EV_FAILED ? "failed"
-					     : NULL;
+	                   : ev == EV_KEPT   ? "kept"
+	                   : ev == EV_MERGED ? "merged"
+	                   : ev == EV_FAILED ? "failed"
+	                                     : NULL;
 
 	if (what)
 		log_append(s->r, "%s %s (served)%s%s", what, path, detail ? " " : "", detail ? detail : "");
@@ -133,10 +133,11 @@ static int client_trust(struct client *cl)
 
 	snprintf(key, sizeof(key), "trust.%s.name", cl->fp);
 	if (config_get_string(cl->r->config, key, &name) < 0) {
-		server_note(cl->sv->o, cl->r, "refused client %s from %s: it is not trusted (to allow it: mmsync trust %s)",
-			    cl->fp, cl->addr, cl->fp);
+		server_note(cl->sv->o, cl->r,
+		            "refused client %s from %s: it is not trusted (to allow it: mmsync trust %s)", cl->fp,
+		            cl->addr, cl->fp);
 		mm_error_set(MM_ERROR, "client %s is not trusted by replica '%s'; on the server run 'mmsync trust %s'",
-			     cl->fp, cl->sv->name, cl->fp);
+		             cl->fp, cl->sv->name, cl->fp);
 		server_refuse(&cl->conn, mm_error_msg());
 		return MM_ERROR;
 	}
@@ -155,7 +156,7 @@ static int client_lock(struct client *cl)
 		return 0;
 	if (err == MM_ELOCKED)
 		mm_error_set(MM_ERROR, "replica '%s' is busy (another sync holds its lock); try again later",
-			     cl->sv->name);
+		             cl->sv->name);
 	snprintf(msg, sizeof(msg), "%s", mm_error_msg());
 	server_note(cl->sv->o, cl->r, "client %s from %s: %s", cl->who, cl->addr, msg);
 	server_refuse(&cl->conn, msg);
@@ -164,7 +165,7 @@ static int client_lock(struct client *cl)
 
 static void on_term_in_session(int sig)
 {
-	(void)sig; /* the server is stopping: this session may still finish */
+	(void) sig; /* the server is stopping: this session may still finish */
 }
 
 /* Trust, lock and session of a client whose handshake went through. */
@@ -194,7 +195,7 @@ static int client_serve(struct client *cl)
 		return err;
 	}
 	server_note(o, cl->r, "client %s from %s: done, %llu bytes in, %llu bytes out", cl->who, cl->addr,
-		    (unsigned long long)cl->conn.bytes_in, (unsigned long long)cl->conn.bytes_out);
+	            (unsigned long long) cl->conn.bytes_in, (unsigned long long) cl->conn.bytes_out);
 	return 0;
 }
 
@@ -206,8 +207,8 @@ static int client_run(const struct server *sv, int fd, const char *addr)
 	struct tls *tls = NULL;
 	int err;
 
-	if ((err = tls_open(&tls, fd, 1, sv->key, sv->cert, o->timeout_ms < 30000 ? o->timeout_ms : 30000, 0,
-			    addr)) < 0) {
+	if ((err = tls_open(&tls, fd, 1, sv->key, sv->cert, o->timeout_ms < 30000 ? o->timeout_ms : 30000, 0, addr)) <
+	    0) {
 		server_note(o, NULL, "client from %s: %s", addr, mm_error_msg());
 		return err;
 	}
@@ -242,7 +243,7 @@ static void accept_one(struct server *sv, int lfd)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[64];
-	int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC), e;
+	int fd = accept4(lfd, (struct sockaddr *) &ss, &sl, SOCK_CLOEXEC), e;
 	pid_t pid;
 
 	if (fd < 0)
@@ -322,7 +323,7 @@ int server_tls_run(const struct server_opts *o)
 	accept_loop(&sv, lfd);
 	close(lfd);
 	stop_clients(sv.kids);
-	server_note(o, sv.r, "stopped (signal %d)", (int)*o->stop);
+	server_note(o, sv.r, "stopped (signal %d)", (int) *o->stop);
 done:
 	replica_free(sv.r);
 	return err;

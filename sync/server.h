@@ -29,8 +29,8 @@
 #include "session.h"
 
 #define SERVER_MAX_CLIENTS 16
-#define SERVER_GRACE_MS 10000
-#define SERVER_ZSTD_LEVEL 3
+#define SERVER_GRACE_MS    10000
+#define SERVER_ZSTD_LEVEL  3
 
 struct conn;
 struct replica;
@@ -46,7 +46,7 @@ struct server_opts {
 	void (*note)(void *arg, const char *msg);
 	/* Once listening: the replica's name and fingerprint, and the address bound (the port "0" chose). */
 	void (*on_listening)(void *arg, const char *name, const char *fp, const char *bound);
-	void *arg;                   /* for every callback but scan's (scan.ctx) */
+	void *arg; /* for every callback but scan's (scan.ctx) */
 };
 
 /*

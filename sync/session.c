@@ -22,14 +22,14 @@ int session_prepare(struct replica *r, const struct scan_opts *so, struct scan_s
 }
 
 static void my_hello(struct msg_hello *h, struct replica *r, unsigned op, uint64_t caps, char **filters,
-		     size_t nfilters)
+                     size_t nfilters)
 {
 	memset(h, 0, sizeof(*h));
 	h->version = PROTO_VERSION;
 	h->replica_id = r->id;
 	h->index_id = store_index_id(r->store);
 	snprintf(h->name, sizeof(h->name), "%s", r->name);
-	h->op = (uint8_t)op;
+	h->op = (uint8_t) op;
 	h->caps = caps;
 	h->filters = filters;
 	h->nfilters = nfilters;
@@ -38,18 +38,19 @@ static void my_hello(struct msg_hello *h, struct replica *r, unsigned op, uint64
 static int check_peer(struct replica *r, struct conn *c, const struct msg_hello *peer)
 {
 	if (peer->version != PROTO_VERSION)
-		return mm_error_set(MM_ERROR, "peer '%s' speaks protocol version %u, this mmsync speaks %u: upgrade "
-				    "the older one",
-				    c->peer, peer->version, PROTO_VERSION);
+		return mm_error_set(MM_ERROR,
+		                    "peer '%s' speaks protocol version %u, this mmsync speaks %u: upgrade "
+		                    "the older one",
+		                    c->peer, peer->version, PROTO_VERSION);
 	if (peer->replica_id == r->id)
 		return mm_error_set(MM_ERROR, "peer '%s' is this same replica (or a copy of it with the same id)",
-				    c->peer);
+		                    c->peer);
 	return store_replica_name_put(r->store, peer->replica_id, peer->name);
 }
 
 /* The context of a transfer phase with `peer` (whose hello outlives it), reporting as `o` says. */
 static void session_phase(struct phase *ph, struct replica *r, struct conn *c, const struct session_opts *o,
-			  const struct msg_hello *peer, struct session_result *res)
+                          const struct msg_hello *peer, struct session_result *res)
 {
 	phase_init(ph, r, c, res);
 	ph->on_event = o->on_event;
@@ -77,7 +78,7 @@ int session_client(struct replica *r, struct conn *c, const struct session_opts 
 		goto done;
 	if (peer.caps & ~(o->caps & PROTO_CAPS_KNOWN)) {
 		err = mm_error_set(MM_ECORRUPT, "protocol error: peer '%s' accepted capabilities that were not offered",
-				   c->peer);
+		                   c->peer);
 		goto done;
 	}
 	res->caps = peer.caps;

@@ -19,11 +19,11 @@ struct scan_stats;
 struct scan_opts;
 
 struct session_opts {
-	unsigned op;           /* PROTO_OP_PULL and/or PROTO_OP_PUSH */
-	char **filters;        /* PATH... limits, valid replica paths */
+	unsigned op;    /* PROTO_OP_PULL and/or PROTO_OP_PUSH */
+	char **filters; /* PATH... limits, valid replica paths */
 	size_t nfilters;
-	uint64_t caps;         /* PROTO_CAP_* the client offers (the server accepts what it offers) */
-	int zstd_level;        /* compression level when PROTO_CAP_ZSTD is agreed */
+	uint64_t caps;  /* PROTO_CAP_* the client offers (the server accepts what it offers) */
+	int zstd_level; /* compression level when PROTO_CAP_ZSTD is agreed */
 	session_event_fn on_event;
 	session_progress_fn on_progress; /* may be NULL; gets `arg` too */
 	void *arg;

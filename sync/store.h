@@ -26,7 +26,7 @@
 #include "vv/vv.h"
 
 #define STORE_SCHEMA_VERSION 7
-#define MM_HASH_LEN 32 /* SHA-256 */
+#define MM_HASH_LEN          32 /* SHA-256 */
 
 enum entry_kind {
 	ENTRY_DELETED = 0, /* a tombstone: the path was deleted in this version */
@@ -39,21 +39,21 @@ enum entry_kind {
 #define ENTRY_RACY 0x1u /* re-hash at the next scan whatever the stat data says */
 
 struct entry {
-	char *path;     /* owned; "dir/name", NUL-terminated */
+	char *path; /* owned; "dir/name", NUL-terminated */
 	size_t path_cap;
-	int kind;       /* enum entry_kind */
-	uint32_t mode;  /* permission bits (07777) */
-	uint64_t size;  /* bytes of content (files), of the target (links) */
+	int kind;      /* enum entry_kind */
+	uint32_t mode; /* permission bits (07777) */
+	uint64_t size; /* bytes of content (files), of the target (links) */
 	int64_t mtime_ns;
 	int64_t mstamp_ns; /* when mtime_ns was set, on its setter's clock: of two, the later wins */
 	int has_hash;
 	uint8_t hash[MM_HASH_LEN]; /* SHA-256 of the content (files) */
-	char *target;   /* owned; symbolic link target, NULL otherwise */
+	char *target;              /* owned; symbolic link target, NULL otherwise */
 	size_t target_cap;
-	struct vv vv;   /* the version this row records */
+	struct vv vv;    /* the version this row records */
 	uint64_t writer; /* id of the replica that made this version */
 	uint64_t origin; /* the peer this row was received from as is; 0 when made here */
-	uint64_t seq;   /* local sequence number of the last change to this row */
+	uint64_t seq;    /* local sequence number of the last change to this row */
 	/* stat cache: local facts used only to notice changes */
 	uint64_t dev, ino;
 	int64_t ctime_ns;
@@ -150,8 +150,7 @@ int store_iter_since(struct store_iter **out, struct store *s, uint64_t since);
 int store_pending_put(struct store *s, const char *path, const void *row, size_t len);
 int store_pending_clear(struct store *s);
 /* Calls fn for each pending row; stops at a negative return. */
-int store_pending_each(struct store *s, int (*fn)(void *arg, const char *path, const void *row, size_t len),
-		       void *arg);
+int store_pending_each(struct store *s, int (*fn)(void *arg, const char *path, const void *row, size_t len), void *arg);
 
 /* ---- What this replica knows of other replicas: peers, remotes, names (store_peers.c) ---- */
 
@@ -180,7 +179,7 @@ int store_unsent_count(struct store *s, uint64_t peer_id, uint64_t *out);
 /* The last syncs with a peer as the user named it (a configured name or a URL). */
 struct store_remote {
 	char url[1024];
-	uint64_t replica_id;            /* 0 until a session reached it */
+	uint64_t replica_id; /* 0 until a session reached it */
 	int64_t last_ok_ns, last_fail_ns;
 	char last_error[1024];
 };
@@ -188,7 +187,7 @@ struct store_remote {
 int store_remote_get(struct store *s, const char *name, struct store_remote *out);
 /* Records a success (error NULL) or a failure with its message; replica_id 0 keeps the one known. */
 int store_remote_note(struct store *s, const char *name, const char *url, uint64_t replica_id, int64_t when_ns,
-		      const char *error);
+                      const char *error);
 
 /* Names of replica ids met (for conflict copies and logs); "" and MM_ENOTFOUND for an id never named. */
 int store_replica_name(struct store *s, uint64_t id, char out[REPLICA_NAME_MAX + 1]);
@@ -232,7 +231,7 @@ int store_conflicts_prune(struct store *s);
  */
 #define HISTORY_LOSER 0x1 /* a version a conflict policy replaced: kept for gc.retention */
 int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN],
-		      uint32_t mode, uint32_t flags);
+                      uint32_t mode, uint32_t flags);
 /*
  * Records that version `e` of a path has no mergeable content (a deletion,
  * or a file that is not text), when the path has history: so that it can
@@ -247,7 +246,7 @@ int store_history_mark(struct store *s, const struct entry *e);
  * content).
  */
 int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b,
-		       uint8_t oid[BASES_OID_LEN], uint32_t *mode);
+                       uint8_t oid[BASES_OID_LEN], uint32_t *mode);
 /*
  * For a conflict seen only through its copy: the latest version of `path`
  * that `at_path` descends from, that the version holding blob `copy_oid`
@@ -255,8 +254,8 @@ int store_history_base(struct store *s, const char *path, const struct vv *a, co
  * content is neither side's.
  */
 int store_history_base_for_copy(struct store *s, const char *path, const struct vv *at_path,
-				const uint8_t path_oid[BASES_OID_LEN], const uint8_t copy_oid[BASES_OID_LEN],
-				uint8_t oid[BASES_OID_LEN]);
+                                const uint8_t path_oid[BASES_OID_LEN], const uint8_t copy_oid[BASES_OID_LEN],
+                                uint8_t oid[BASES_OID_LEN]);
 /* 1 when some history row, or some open conflict's base, names blob `oid`. */
 int store_history_uses(struct store *s, const uint8_t oid[BASES_OID_LEN]);
 /*

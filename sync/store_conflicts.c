@@ -23,15 +23,16 @@ int store_conflict_put(struct store *s, const struct store_conflict *c)
 	int err;
 
 	if ((err = store_db_encode_key(s, c->path, &klen)) < 0 ||
-	    (err = store_db_prep(s, &st, "INSERT OR REPLACE INTO conflicts (key, copy, kind, detected, ours, theirs, base) "
-				"VALUES (?,?,?,?,?,?,?)")) < 0)
+	    (err = store_db_prep(s, &st,
+	                         "INSERT OR REPLACE INTO conflicts (key, copy, kind, detected, ours, theirs, base) "
+	                         "VALUES (?,?,?,?,?,?,?)")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, c->copy, (int)clen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int) klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, c->copy, (int) clen, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, c->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, c->detected_ns);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)c->ours);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)c->theirs);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64) c->ours);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64) c->theirs);
 	if (c->has_base)
 		sqlite3_bind_blob(st, 7, c->base, BASES_OID_LEN, SQLITE_STATIC);
 	else
@@ -45,9 +46,10 @@ int store_conflict_delete(struct store *s, const char *path)
 	size_t klen;
 	int err;
 
-	if ((err = store_db_encode_key(s, path, &klen)) < 0 || (err = store_db_prep(s, &st, "DELETE FROM conflicts WHERE key = ?")) < 0)
+	if ((err = store_db_encode_key(s, path, &klen)) < 0 ||
+	    (err = store_db_prep(s, &st, "DELETE FROM conflicts WHERE key = ?")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int) klen, SQLITE_STATIC);
 	return store_db_step_done(s, st, "writing conflicts");
 }
 
@@ -60,8 +62,8 @@ int store_conflict_delete_copy(struct store *s, const char *path, const char *co
 	if ((err = store_db_encode_key(s, path, &klen)) < 0 ||
 	    (err = store_db_prep(s, &st, "DELETE FROM conflicts WHERE key = ? AND copy = ?")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, copy, (int)strlen(copy), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int) klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, copy, (int) strlen(copy), SQLITE_STATIC);
 	return store_db_step_done(s, st, "writing conflicts");
 }
 
@@ -74,8 +76,8 @@ int store_conflict_has(struct store *s, const char *path, const char *copy)
 	if ((err = store_db_encode_key(s, path, &klen)) < 0 ||
 	    (err = store_db_prep(s, &st, "SELECT 1 FROM conflicts WHERE key = ? AND copy = ?")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, copy, (int)strlen(copy), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int) klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, copy, (int) strlen(copy), SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_db_error(s, s->db, "reading conflicts");
@@ -87,15 +89,15 @@ static int row_to_conflict(struct store *s, sqlite3_stmt *st, struct store_confl
 	int err;
 
 	entry_init(&e);
-	if ((err = store_db_path_from_key(&e, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0))) == 0) {
+	if ((err = store_db_path_from_key(&e, sqlite3_column_blob(st, 0), (size_t) sqlite3_column_bytes(st, 0))) == 0) {
 		c->path = e.path;
 		e.path = NULL;
-		c->copy = strndup(sqlite3_column_blob(st, 1) ? (const char *)sqlite3_column_blob(st, 1) : "",
-				  (size_t)sqlite3_column_bytes(st, 1));
+		c->copy = strndup(sqlite3_column_blob(st, 1) ? (const char *) sqlite3_column_blob(st, 1) : "",
+		                  (size_t) sqlite3_column_bytes(st, 1));
 		store_db_copy_text(c->kind, sizeof(c->kind), sqlite3_column_text(st, 2));
 		c->detected_ns = sqlite3_column_int64(st, 3);
-		c->ours = (uint64_t)sqlite3_column_int64(st, 4);
-		c->theirs = (uint64_t)sqlite3_column_int64(st, 5);
+		c->ours = (uint64_t) sqlite3_column_int64(st, 4);
+		c->theirs = (uint64_t) sqlite3_column_int64(st, 5);
 		c->has_base = sqlite3_column_bytes(st, 6) == BASES_OID_LEN;
 		if (c->has_base)
 			memcpy(c->base, sqlite3_column_blob(st, 6), BASES_OID_LEN);
@@ -103,7 +105,7 @@ static int row_to_conflict(struct store *s, sqlite3_stmt *st, struct store_confl
 			err = mm_error_oom();
 	}
 	entry_dispose(&e);
-	(void)s;
+	(void) s;
 	return err;
 }
 
@@ -115,9 +117,11 @@ int store_conflict_get(struct store *s, const char *path, struct store_conflict 
 
 	memset(out, 0, sizeof(*out));
 	if ((err = store_db_encode_key(s, path, &klen)) < 0 ||
-	    (err = store_db_prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts WHERE key = ? ORDER BY copy LIMIT 1")) < 0)
+	    (err = store_db_prep(s, &st,
+	                         "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts WHERE key = ? "
+	                         "ORDER BY copy LIMIT 1")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int) klen, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		err = row_to_conflict(s, st, out);
@@ -132,7 +136,9 @@ int store_conflict_each(struct store *s, int (*fn)(void *arg, const struct store
 	sqlite3_stmt *st;
 	int rc, err;
 
-	if ((err = store_db_prep(s, &st, "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts ORDER BY key, copy")) < 0)
+	if ((err = store_db_prep(
+	             s, &st,
+	             "SELECT key, copy, kind, detected, ours, theirs, base FROM conflicts ORDER BY key, copy")) < 0)
 		return err;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_conflict c = {0};
@@ -158,7 +164,7 @@ int store_conflict_count(struct store *s, uint64_t *out)
 	if ((err = store_db_prep(s, &st, "SELECT count(DISTINCT key) FROM conflicts")) < 0)
 		return err;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		*out = (uint64_t) sqlite3_column_int64(st, 0);
 	else
 		err = store_db_error(s, s->db, "reading conflicts");
 	sqlite3_finalize(st);

@@ -22,7 +22,7 @@ struct store {
 	uint64_t counter, seq;             /* in memory, written at commit */
 	uint64_t saved_counter, saved_seq; /* as of the last commit */
 	int in_batch;
-	uint8_t *keybuf;                   /* scratch for encoded keys */
+	uint8_t *keybuf; /* scratch for encoded keys */
 	uint8_t vvbuf[VV_MAX_ENCODED];
 };
 

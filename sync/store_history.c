@@ -10,7 +10,7 @@
 #include "store_db.h"
 
 int store_history_add(struct store *s, const char *path, const struct vv *vv, const uint8_t oid[BASES_OID_LEN],
-		      uint32_t mode, uint32_t flags)
+                      uint32_t mode, uint32_t flags)
 {
 	sqlite3_stmt *st;
 	size_t klen, vlen;
@@ -21,16 +21,18 @@ int store_history_add(struct store *s, const char *path, const struct vv *vv, co
 	if (vv_encode(s->vvbuf, sizeof(s->vvbuf), &vlen, vv) < 0)
 		return mm_error_set(MM_EINVAL, "version vector of '%s' too large", path);
 	/* the same version with the same content once is enough */
-	if ((err = store_db_prep(s, &st, "INSERT INTO history (key, vv, oid, flags, created, mode) SELECT ?1, ?2, ?3, ?4, ?5, ?6 "
-				"WHERE NOT EXISTS (SELECT 1 FROM history INDEXED BY history_key WHERE key = ?1 AND vv = ?2 "
-				"AND oid = ?3)")) < 0)
+	if ((err = store_db_prep(
+	             s, &st,
+	             "INSERT INTO history (key, vv, oid, flags, created, mode) SELECT ?1, ?2, ?3, ?4, ?5, ?6 "
+	             "WHERE NOT EXISTS (SELECT 1 FROM history INDEXED BY history_key WHERE key = ?1 AND vv = ?2 "
+	             "AND oid = ?3)")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, s->vvbuf, (int)vlen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int) klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, s->vvbuf, (int) vlen, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, oid, BASES_OID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, (int)flags);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-	sqlite3_bind_int(st, 6, (int)mode);
+	sqlite3_bind_int(st, 4, (int) flags);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64) time(NULL));
+	sqlite3_bind_int(st, 6, (int) mode);
 	return store_db_step_done(s, st, "writing history");
 }
 
@@ -47,7 +49,7 @@ int store_history_mark(struct store *s, const struct entry *e)
 	if ((err = store_db_encode_key(s, e->path, &klen)) < 0 ||
 	    (err = store_db_prep(s, &st, "SELECT 1 FROM history WHERE key = ? LIMIT 1")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int) klen, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
@@ -60,8 +62,8 @@ int store_history_mark(struct store *s, const struct entry *e)
  * when `x1`/`x2` are given, whose blob is neither): 0 with its blob and
  * mode, or MM_ENOTFOUND.
  */
-static int history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b,
-			const uint8_t *x1, const uint8_t *x2, uint8_t oid[BASES_OID_LEN], uint32_t *mode)
+static int history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b, const uint8_t *x1,
+                        const uint8_t *x2, uint8_t oid[BASES_OID_LEN], uint32_t *mode)
 {
 	sqlite3_stmt *st;
 	struct vv v = VV_INIT, best = VV_INIT;
@@ -71,11 +73,11 @@ static int history_base(struct store *s, const char *path, const struct vv *a, c
 	if ((err = store_db_encode_key(s, path, &klen)) < 0 ||
 	    (err = store_db_prep(s, &st, "SELECT vv, oid, mode FROM history WHERE key = ?")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int) klen, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const void *o = sqlite3_column_blob(st, 1);
 		if (sqlite3_column_bytes(st, 1) != BASES_OID_LEN ||
-		    vv_decode(&v, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0)
+		    vv_decode(&v, sqlite3_column_blob(st, 0), (size_t) sqlite3_column_bytes(st, 0)) < 0)
 			continue;
 		if (!vv_covers(a, &v) || !vv_covers(b, &v))
 			continue;
@@ -89,7 +91,7 @@ static int history_base(struct store *s, const char *path, const struct vv *a, c
 			}
 			memcpy(oid, o, BASES_OID_LEN);
 			if (mode)
-				*mode = (uint32_t)sqlite3_column_int(st, 2);
+				*mode = (uint32_t) sqlite3_column_int(st, 2);
 			found = 1;
 		}
 	}
@@ -107,14 +109,14 @@ static int history_base(struct store *s, const char *path, const struct vv *a, c
 }
 
 int store_history_base(struct store *s, const char *path, const struct vv *a, const struct vv *b,
-		       uint8_t oid[BASES_OID_LEN], uint32_t *mode)
+                       uint8_t oid[BASES_OID_LEN], uint32_t *mode)
 {
 	return history_base(s, path, a, b, NULL, NULL, oid, mode);
 }
 
 int store_history_base_for_copy(struct store *s, const char *path, const struct vv *at_path,
-				const uint8_t path_oid[BASES_OID_LEN], const uint8_t copy_oid[BASES_OID_LEN],
-				uint8_t oid[BASES_OID_LEN])
+                                const uint8_t path_oid[BASES_OID_LEN], const uint8_t copy_oid[BASES_OID_LEN],
+                                uint8_t oid[BASES_OID_LEN])
 {
 	sqlite3_stmt *st;
 	struct vv copy_vv = VV_INIT;
@@ -125,14 +127,15 @@ int store_history_base_for_copy(struct store *s, const char *path, const struct 
 	if ((err = store_db_encode_key(s, path, &klen)) < 0 ||
 	    (err = store_db_prep(s, &st, "SELECT vv FROM history WHERE key = ? AND oid = ? LIMIT 1")) < 0)
 		return err;
-	sqlite3_bind_blob(st, 1, s->keybuf, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, s->keybuf, (int) klen, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, copy_oid, BASES_OID_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	err = rc == SQLITE_ROW ? (vv_decode(&copy_vv, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0
-					  ? MM_ENOTFOUND
-					  : 0)
+	err = rc == SQLITE_ROW
+	              ? (vv_decode(&copy_vv, sqlite3_column_blob(st, 0), (size_t) sqlite3_column_bytes(st, 0)) < 0
+	                         ? MM_ENOTFOUND
+	                         : 0)
 	      : rc == SQLITE_DONE ? MM_ENOTFOUND
-				  : store_db_error(s, s->db, "reading history");
+	                          : store_db_error(s, s->db, "reading history");
 	sqlite3_finalize(st);
 	/*
 	 * A copy whose version never stood at this path here: the best guess is
@@ -151,8 +154,9 @@ int store_history_uses(struct store *s, const uint8_t oid[BASES_OID_LEN])
 	sqlite3_stmt *st;
 	int rc, err;
 
-	if ((err = store_db_prep(s, &st, "SELECT 1 FROM history WHERE oid = ? UNION ALL SELECT 1 FROM conflicts WHERE base = ? "
-				"LIMIT 1")) < 0)
+	if ((err = store_db_prep(s, &st,
+	                         "SELECT 1 FROM history WHERE oid = ? UNION ALL SELECT 1 FROM conflicts WHERE base = ? "
+	                         "LIMIT 1")) < 0)
 		return err;
 	sqlite3_bind_blob(st, 1, oid, BASES_OID_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, oid, BASES_OID_LEN, SQLITE_STATIC);
@@ -174,7 +178,7 @@ static int gc_acked(struct store *s, uint64_t *acked, int *peers)
 	if ((err = store_db_prep(s, &st, "SELECT acked_seq FROM peers")) < 0)
 		return err;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		uint64_t a = (uint64_t)sqlite3_column_int64(st, 0);
+		uint64_t a = (uint64_t) sqlite3_column_int64(st, 0);
 		++*peers;
 		if (a < *acked)
 			*acked = a;
@@ -193,10 +197,10 @@ static int gc_losers(struct store *s, int64_t retention_s, uint64_t *history)
 
 	if ((err = store_db_prep(s, &st, "DELETE FROM history WHERE flags & 1 AND created < ?")) < 0)
 		return err;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL) - retention_s);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64) time(NULL) - retention_s);
 	if ((err = store_db_step_done(s, st, "collecting history")) < 0)
 		return err;
-	*history += (uint64_t)sqlite3_changes(s->db);
+	*history += (uint64_t) sqlite3_changes(s->db);
 	return 0;
 }
 
@@ -212,14 +216,16 @@ static int gc_acked_history(struct store *s, uint64_t acked, uint64_t *history)
 	int rc, err;
 
 	/* rows every peer acknowledged: their history older than them is of no use */
-	if ((err = store_db_prep(s, &rows, "SELECT e.key, e.vv, e.kind, h.rowid, h.vv FROM entries e JOIN history h ON h.key = e.key "
-				  "WHERE e.seq <= ? AND h.flags & 1 = 0")) < 0 ||
+	if ((err = store_db_prep(
+	             s, &rows,
+	             "SELECT e.key, e.vv, e.kind, h.rowid, h.vv FROM entries e JOIN history h ON h.key = e.key "
+	             "WHERE e.seq <= ? AND h.flags & 1 = 0")) < 0 ||
 	    (err = store_db_prep(s, &del, "DELETE FROM history WHERE rowid = ?")) < 0)
 		goto done;
-	sqlite3_bind_int64(rows, 1, (sqlite3_int64)acked);
+	sqlite3_bind_int64(rows, 1, (sqlite3_int64) acked);
 	while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
-		if (vv_decode(&cur, sqlite3_column_blob(rows, 1), (size_t)sqlite3_column_bytes(rows, 1)) < 0 ||
-		    vv_decode(&v, sqlite3_column_blob(rows, 4), (size_t)sqlite3_column_bytes(rows, 4)) < 0)
+		if (vv_decode(&cur, sqlite3_column_blob(rows, 1), (size_t) sqlite3_column_bytes(rows, 1)) < 0 ||
+		    vv_decode(&v, sqlite3_column_blob(rows, 4), (size_t) sqlite3_column_bytes(rows, 4)) < 0)
 			continue;
 		/* keep the current version's own content: the base of the next concurrent edit */
 		if (sqlite3_column_int(rows, 2) != ENTRY_DELETED && vv_compare(&cur, &v) != VV_DOMINATES)
@@ -250,10 +256,10 @@ static int gc_tombstones(struct store *s, uint64_t acked, uint64_t *tombstones)
 	/* deletions every known peer has: they cannot bring the path back any more */
 	if ((err = store_db_prep(s, &st, "DELETE FROM entries WHERE kind = 0 AND seq <= ?")) < 0)
 		return err;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)acked);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64) acked);
 	if ((err = store_db_step_done(s, st, "collecting tombstones")) < 0)
 		return err;
-	*tombstones = (uint64_t)sqlite3_changes(s->db);
+	*tombstones = (uint64_t) sqlite3_changes(s->db);
 	return 0;
 }
 

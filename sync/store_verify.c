@@ -43,7 +43,7 @@ int store_verify(struct store *s, store_problem_fn fn, void *arg, uint64_t *rows
 	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(100)", -1, &st, NULL) != SQLITE_OK)
 		return fn(arg, "", sqlite3_errmsg(s->db));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && err == 0) {
-		const char *text = (const char *)sqlite3_column_text(st, 0);
+		const char *text = (const char *) sqlite3_column_text(st, 0);
 		if (text && strcmp(text, "ok"))
 			err = fn(arg, "", text);
 	}

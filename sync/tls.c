@@ -20,7 +20,7 @@
 struct tls {
 	SSL_CTX *ctx;
 	SSL *ssl;
-	short wants;                    /* poll events after the last EAGAIN */
+	short wants; /* poll events after the last EAGAIN */
 	struct conn_io io;
 	char fp[IDENTITY_FP_TEXT];
 };
@@ -43,8 +43,8 @@ static const char *ssl_reason(void)
 /* Every certificate is let through the handshake: the fingerprint is checked afterwards. */
 static int accept_any(int ok, X509_STORE_CTX *x)
 {
-	(void)ok;
-	(void)x;
+	(void) ok;
+	(void) x;
 	return 1;
 }
 
@@ -75,7 +75,7 @@ static ssize_t tls_read(void *arg, void *buf, size_t len)
 	struct tls *t = arg;
 
 	ERR_clear_error();
-	return io_result(t, SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len), EPROTO);
+	return io_result(t, SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int) len), EPROTO);
 }
 
 static ssize_t tls_write(void *arg, const void *buf, size_t len)
@@ -84,7 +84,7 @@ static ssize_t tls_write(void *arg, const void *buf, size_t len)
 	ssize_t n;
 
 	ERR_clear_error();
-	n = io_result(t, SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len), EPIPE);
+	n = io_result(t, SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX : (int) len), EPIPE);
 	/* a write never ends the stream: 0 would mean no progress */
 	if (n == 0) {
 		errno = EPIPE;
@@ -139,21 +139,21 @@ static int handshake(struct tls *t, int fd, int server, int timeout_ms, int64_t 
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 			if (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error())
 				return mm_error_set(MM_EIO, "TLS handshake with '%s' failed: %s", peer,
-						    errno ? strerror(errno) : "the peer closed the connection");
+				                    errno ? strerror(errno) : "the peer closed the connection");
 			return mm_error_set(MM_EIO, "TLS handshake with '%s' failed: %s", peer, ssl_reason());
 		}
 		struct pollfd p = {fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 0};
 		int64_t left = end - conn_now_ms();
 		if (left <= 0)
 			return mm_error_set(MM_EIO, "timed out: TLS handshake with '%s' did not finish", peer);
-		rc = poll(&p, 1, (int)left);
+		rc = poll(&p, 1, (int) left);
 		if (rc < 0 && errno != EINTR)
 			return mm_error_errno(MM_EIO, errno, "TLS handshake with '%s'", peer);
 	}
 }
 
 int tls_open(struct tls **out, int fd, int server, const char *key_path, const char *cert_path, int timeout_ms,
-	     int64_t deadline, const char *peer)
+             int64_t deadline, const char *peer)
 {
 	struct tls *t = calloc(1, sizeof(*t));
 	X509 *cert = NULL;

@@ -21,7 +21,7 @@ struct conn_io;
  * other side in messages.
  */
 int tls_open(struct tls **out, int fd, int server, const char *key_path, const char *cert_path, int timeout_ms,
-	     int64_t deadline, const char *peer);
+             int64_t deadline, const char *peer);
 /* The fingerprint of the certificate the peer presented. */
 const char *tls_peer_fingerprint(const struct tls *t);
 /* The stream for conn (conn.io). */

@@ -107,7 +107,7 @@ static int spawn(struct transport *t, char *const argv[], int want_err)
 	while ((n = read(xp[0], &child_errno, sizeof(child_errno))) < 0 && errno == EINTR)
 		;
 	close(xp[0]);
-	if (n == (ssize_t)sizeof(child_errno)) {
+	if (n == (ssize_t) sizeof(child_errno)) {
 		close(sv[0]);
 		if (want_err) {
 			close(ep[0]);
@@ -132,13 +132,13 @@ int transport_local(struct transport *t, const char *exe, const char *path, int 
 	int i = 0;
 
 	transport_reset(t);
-	argv[i++] = (char *)exe;
+	argv[i++] = (char *) exe;
 	if (quiet)
-		argv[i++] = (char *)"-q";
-	argv[i++] = (char *)"-C";
-	argv[i++] = (char *)path;
-	argv[i++] = (char *)"serve";
-	argv[i++] = (char *)"--stdio";
+		argv[i++] = (char *) "-q";
+	argv[i++] = (char *) "-C";
+	argv[i++] = (char *) path;
+	argv[i++] = (char *) "serve";
+	argv[i++] = (char *) "--stdio";
 	argv[i] = NULL;
 	return spawn(t, argv, 0);
 }
@@ -181,8 +181,8 @@ int transport_split(const char *s, char ***out, size_t *outc)
 					err = mm_error_set(MM_EINVAL, "unterminated quote in command '%s'", s);
 					goto done;
 				}
-				memcpy(word + w, p + 1, (size_t)(q - p - 1));
-				w += (size_t)(q - p - 1);
+				memcpy(word + w, p + 1, (size_t) (q - p - 1));
+				w += (size_t) (q - p - 1);
 				p = q + 1;
 			} else if (*p == '"') {
 				for (p++; *p && *p != '"'; p++) {
@@ -239,7 +239,7 @@ static void shell_quote(struct wbuf *b, const char *s)
 		if (*s == '\'')
 			put_bytes(b, "'\\''", 4);
 		else
-			put_u8(b, (uint8_t)*s);
+			put_u8(b, (uint8_t) *s);
 	}
 	put_u8(b, '\'');
 }
@@ -283,7 +283,7 @@ static void *relay_main(void *arg)
 			continue;
 		if (n <= 0)
 			break;
-		keep_tail(t, buf, (size_t)n);
+		keep_tail(t, buf, (size_t) n);
 		for (ssize_t i = 0; i < n; i++) {
 			if (buf[i] == '\r')
 				continue;
@@ -327,19 +327,19 @@ int transport_ssh(struct transport *t, const struct url *u, const struct ssh_opt
 	for (i = 0; i < argc; i++)
 		full[i] = argv[i];
 	if (u->port) {
-		full[i++] = (char *)"-p";
+		full[i++] = (char *) "-p";
 		full[i++] = u->port;
 	}
 	if (u->user) {
-		full[i++] = (char *)"-l";
+		full[i++] = (char *) "-l";
 		full[i++] = u->user;
 	}
 	if (o->batch) {
-		full[i++] = (char *)"-o";
-		full[i++] = (char *)"BatchMode=yes";
+		full[i++] = (char *) "-o";
+		full[i++] = (char *) "BatchMode=yes";
 	}
 	full[i++] = u->host;
-	full[i++] = (char *)cmd.p;
+	full[i++] = (char *) cmd.p;
 	full[i] = NULL;
 	if ((err = spawn(t, full, 1)) < 0)
 		goto done;
@@ -364,33 +364,37 @@ static int said(const struct transport *t, const char *text)
 }
 
 const char *transport_ssh_diagnose(struct transport *t, const struct url *u, const struct ssh_opts *o, int status,
-				   char *buf, size_t n)
+                                   char *buf, size_t n)
 {
 	const char *prog = o->program && *o->program ? o->program : "mmsync";
 
 	/* 126/127: ssh got in, and the shell there found no (runnable) mmsync */
 	if (status == 127 || status == 126)
 		snprintf(buf, n, "no mmsync at '%s' on host '%s'%s (install it there, or name it with --remote-mmsync)",
-			 prog, u->host, status == 126 ? " that can run" : "");
+		         prog, u->host, status == 126 ? " that can run" : "");
 	else if (status != 255)
 		return NULL;
 	else if (said(t, "Could not resolve hostname"))
 		snprintf(buf, n, "cannot reach host '%s': no such host", u->host);
 	else if (said(t, "Connection refused") || said(t, "Connection timed out") || said(t, "No route to host") ||
-		 said(t, "Network is unreachable") || said(t, "kex_exchange_identification") ||
-		 said(t, "Connection reset") || said(t, "Connection closed by remote host"))
+	         said(t, "Network is unreachable") || said(t, "kex_exchange_identification") ||
+	         said(t, "Connection reset") || said(t, "Connection closed by remote host"))
 		snprintf(buf, n, "cannot reach host '%s' over ssh%s%s", u->host, u->port ? " on port " : "",
-			 u->port ? u->port : "");
+		         u->port ? u->port : "");
 	else if (said(t, "Host key verification failed") || said(t, "REMOTE HOST IDENTIFICATION HAS CHANGED"))
-		snprintf(buf, n, "authentication refused: the host key of '%s' is not known or has changed (see "
-			 "~/.ssh/known_hosts)", u->host);
+		snprintf(buf, n,
+		         "authentication refused: the host key of '%s' is not known or has changed (see "
+		         "~/.ssh/known_hosts)",
+		         u->host);
 	else if (said(t, "Permission denied") || said(t, "Too many authentication failures") ||
-		 said(t, "no matching host key type") || said(t, "Authentication failed"))
+	         said(t, "no matching host key type") || said(t, "Authentication failed"))
 		snprintf(buf, n, "authentication refused by host '%s'%s%s", u->host, u->user ? " for user " : "",
-			 u->user ? u->user : "");
+		         u->user ? u->user : "");
 	else
-		snprintf(buf, n, "the ssh connection to host '%s' ended in the middle of the session (ssh exit status "
-			 "255: the connection was lost, or the far side was killed)", u->host);
+		snprintf(buf, n,
+		         "the ssh connection to host '%s' ended in the middle of the session (ssh exit status "
+		         "255: the connection was lost, or the far side was killed)",
+		         u->host);
 	return buf;
 }
 
@@ -411,7 +415,7 @@ static int connect_within(int fd, const struct addrinfo *ai, int64_t end)
 		int64_t left = end - conn_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
-		rc = poll(&p, 1, (int)left);
+		rc = poll(&p, 1, (int) left);
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
@@ -424,8 +428,8 @@ static int connect_within(int fd, const struct addrinfo *ai, int64_t end)
 	return -soerr;
 }
 
-int transport_tls(struct transport *t, const struct url *u, const char *key_path, const char *cert_path,
-		  int timeout_ms, int64_t deadline)
+int transport_tls(struct transport *t, const struct url *u, const char *key_path, const char *cert_path, int timeout_ms,
+                  int64_t deadline)
 {
 	struct addrinfo hints = {0}, *res = NULL;
 	int64_t end = conn_now_ms() + (timeout_ms < 0 ? 60000 : timeout_ms);
@@ -455,9 +459,9 @@ int transport_tls(struct transport *t, const struct url *u, const char *key_path
 	snprintf(name, sizeof(name), "%s:%s", u->host, u->port);
 	if (fd < 0)
 		return mm_error_set(MM_EIO, "cannot reach host '%s' on port %s: %s", u->host, u->port,
-				    last == ETIMEDOUT ? "timed out" : strerror(last));
+		                    last == ETIMEDOUT ? "timed out" : strerror(last));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if ((err = tls_open(&t->tls, fd, 0, key_path, cert_path, (int)(end - conn_now_ms()), deadline, name)) < 0) {
+	if ((err = tls_open(&t->tls, fd, 0, key_path, cert_path, (int) (end - conn_now_ms()), deadline, name)) < 0) {
 		close(fd);
 		return err;
 	}
@@ -494,7 +498,7 @@ int transport_listen(int *out, const char *host, const char *port, char *bound, 
 		return mm_error_set(MM_EIO, "cannot listen on '%s:%s': %s", host, port, strerror(last));
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+	if (getsockname(fd, (struct sockaddr *) &ss, &sl) == 0)
 		transport_addr_text(&ss, bound, n);
 	else
 		snprintf(bound, n, "?");
@@ -507,11 +511,11 @@ void transport_addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 	char h[INET6_ADDRSTRLEN] = "?";
 
 	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		const struct sockaddr_in *a = (const struct sockaddr_in *) ss;
 		inet_ntop(AF_INET, &a->sin_addr, h, sizeof(h));
 		snprintf(out, n, "%s:%d", h, ntohs(a->sin_port));
 	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) ss;
 		inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof(h));
 		snprintf(out, n, "[%s]:%d", h, ntohs(a->sin6_port));
 	} else {

@@ -36,7 +36,10 @@ struct transport {
 	size_t tail_len;
 };
 
-#define TRANSPORT_INIT {-1, -1, NULL, -1, 0, 0, 0, NULL, NULL, {0}, 0}
+#define TRANSPORT_INIT                                                                                                 \
+	{                                                                                                              \
+		-1, -1, NULL, -1, 0, 0, 0, NULL, NULL, {0}, 0                                                          \
+	}
 
 /*
  * Starts `exe` (an mmsync binary) as `mmsync [-q] -C path serve --stdio`
@@ -45,10 +48,10 @@ struct transport {
 int transport_local(struct transport *t, const char *exe, const char *path, int quiet);
 
 struct ssh_opts {
-	const char *command;  /* the ssh command line, split like a shell would ("ssh" when NULL) */
-	const char *program;  /* mmsync on the far side ("mmsync" when NULL) */
-	int quiet;            /* pass -q to the far side */
-	int batch;            /* add -o BatchMode=yes: never prompt */
+	const char *command;       /* the ssh command line, split like a shell would ("ssh" when NULL) */
+	const char *program;       /* mmsync on the far side ("mmsync" when NULL) */
+	int quiet;                 /* pass -q to the far side */
+	int batch;                 /* add -o BatchMode=yes: never prompt */
 	transport_line_fn on_line; /* each line of ssh's (and the far side's) stderr */
 	void *arg;
 };
@@ -61,15 +64,15 @@ int transport_ssh(struct transport *t, const struct url *u, const struct ssh_opt
  * mmsync on the far side) from the status and what ssh said, or NULL.
  */
 const char *transport_ssh_diagnose(struct transport *t, const struct url *u, const struct ssh_opts *o, int status,
-				   char *buf, size_t n);
+                                   char *buf, size_t n);
 
 /*
  * Connects to the TLS server of `u` (tls://HOST:PORT) and runs the
  * handshake with the replica's key and certificate; the server's
  * fingerprint is then tls_peer_fingerprint(t->tls).
  */
-int transport_tls(struct transport *t, const struct url *u, const char *key_path, const char *cert_path,
-		  int timeout_ms, int64_t deadline);
+int transport_tls(struct transport *t, const struct url *u, const char *key_path, const char *cert_path, int timeout_ms,
+                  int64_t deadline);
 /* A listening TCP socket on host:port (port "0": any free one); the address bound goes to `bound`. */
 int transport_listen(int *fd, const char *host, const char *port, char *bound, size_t n);
 

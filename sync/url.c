@@ -16,8 +16,7 @@ void url_dispose(struct url *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static int parse_authority_port(struct url *u, const char *s, size_t n, int need_port, int zero_ok,
-				const char *url);
+static int parse_authority_port(struct url *u, const char *s, size_t n, int need_port, int zero_ok, const char *url);
 
 /*
  * Where the host part of a scp-like "[USER@]HOST:PATH" ends (its ':'), or
@@ -63,9 +62,9 @@ static int port_ok(const char *p, size_t n, int zero_ok)
 	if (n == 0 || n > 5)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)p[i]))
+		if (!isdigit((unsigned char) p[i]))
 			return 0;
-		v = v * 10 + (unsigned long)(p[i] - '0');
+		v = v * 10 + (unsigned long) (p[i] - '0');
 	}
 	return (v > 0 || zero_ok) && v < 65536;
 }
@@ -75,7 +74,7 @@ static int host_ok(const char *h, size_t n)
 	if (n == 0 || n > 255 || h[0] == '-')
 		return 0; /* a host starting with '-' would be an option to ssh */
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)h[i] <= ' ' || strchr("/@[]'\"\\", h[i]))
+		if ((unsigned char) h[i] <= ' ' || strchr("/@[]'\"\\", h[i]))
 			return 0;
 	return 1;
 }
@@ -94,14 +93,14 @@ static int parse_authority_port(struct url *u, const char *s, size_t n, int need
 	const char *at = memchr(s, '@', n), *h, *end = s + n, *hend, *colon = NULL;
 
 	if (at) {
-		if (at == s || memchr(s, ':', (size_t)(at - s)))
+		if (at == s || memchr(s, ':', (size_t) (at - s)))
 			return mm_error_set(MM_EINVAL, "peer URL '%s': bad user name", url);
-		u->user = strndup(s, (size_t)(at - s));
+		u->user = strndup(s, (size_t) (at - s));
 		s = at + 1;
 	}
 	h = s;
 	if (*h == '[') {
-		const char *close = memchr(h, ']', (size_t)(end - h));
+		const char *close = memchr(h, ']', (size_t) (end - h));
 		if (!close)
 			return mm_error_set(MM_EINVAL, "peer URL '%s': unclosed '[' in the host", url);
 		h++;
@@ -112,16 +111,16 @@ static int parse_authority_port(struct url *u, const char *s, size_t n, int need
 			colon = close + 1;
 		}
 	} else {
-		colon = memchr(h, ':', (size_t)(end - h));
+		colon = memchr(h, ':', (size_t) (end - h));
 		hend = colon ? colon : end;
 	}
-	if (!host_ok(h, (size_t)(hend - h)))
+	if (!host_ok(h, (size_t) (hend - h)))
 		return mm_error_set(MM_EINVAL, "peer URL '%s': bad host", url);
-	u->host = strndup(h, (size_t)(hend - h));
+	u->host = strndup(h, (size_t) (hend - h));
 	if (colon) {
-		if (!port_ok(colon + 1, (size_t)(end - colon - 1), zero_ok))
+		if (!port_ok(colon + 1, (size_t) (end - colon - 1), zero_ok))
 			return mm_error_set(MM_EINVAL, "peer URL '%s': bad port", url);
-		u->port = strndup(colon + 1, (size_t)(end - colon - 1));
+		u->port = strndup(colon + 1, (size_t) (end - colon - 1));
 	} else if (need_port) {
 		return mm_error_set(MM_EINVAL, "peer URL '%s': a port is needed (tls://HOST:PORT)", url);
 	}
@@ -145,7 +144,7 @@ static int parse(struct url *u, const char *s)
 		u->kind = URL_SSH;
 		if (!slash || !slash[1])
 			return mm_error_set(MM_EINVAL, "peer URL '%s': no path (ssh://[USER@]HOST[:PORT]/PATH)", s);
-		if ((err = parse_authority(u, s + 6, (size_t)(slash - s - 6), 0, s)) < 0)
+		if ((err = parse_authority(u, s + 6, (size_t) (slash - s - 6), 0, s)) < 0)
 			return err;
 		/* "/~/x": x under the remote home (where ssh starts) */
 		if (!strcmp(slash, "/~"))
@@ -163,7 +162,7 @@ static int parse(struct url *u, const char *s)
 		u->kind = URL_SSH;
 		if (!colon)
 			return mm_error_set(MM_EINVAL, "peer URL '%s': unclosed '[' in the host", s);
-		if ((err = parse_authority(u, s, (size_t)(colon - s), 0, s)) < 0)
+		if ((err = parse_authority(u, s, (size_t) (colon - s), 0, s)) < 0)
 			return err;
 		u->path = strdup(colon[1] ? colon + 1 : ".");
 		return 0;

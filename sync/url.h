@@ -10,10 +10,10 @@ enum url_kind { URL_LOCAL, URL_SSH, URL_TLS };
 
 struct url {
 	enum url_kind kind;
-	char *user;  /* ssh: NULL when not given */
-	char *host;  /* ssh, tls: without brackets */
-	char *port;  /* ssh: NULL when not given; tls: always */
-	char *path;  /* local, ssh: as given ("" never: "." for the remote home) */
+	char *user; /* ssh: NULL when not given */
+	char *host; /* ssh, tls: without brackets */
+	char *port; /* ssh: NULL when not given; tls: always */
+	char *path; /* local, ssh: as given ("" never: "." for the remote home) */
 };
 
 /* Parses `s` into *u (free with url_dispose); MM_EINVAL with a message when malformed. */

@@ -59,8 +59,8 @@ void put_u16(struct wbuf *b, uint16_t v)
 	uint8_t *p = wbuf_grow(b, 2);
 
 	if (p) {
-		p[0] = (uint8_t)(v >> 8);
-		p[1] = (uint8_t)v;
+		p[0] = (uint8_t) (v >> 8);
+		p[1] = (uint8_t) v;
 	}
 }
 
@@ -70,7 +70,7 @@ void put_u32(struct wbuf *b, uint32_t v)
 
 	if (p)
 		for (int i = 0; i < 4; i++)
-			p[i] = (uint8_t)(v >> (24 - 8 * i));
+			p[i] = (uint8_t) (v >> (24 - 8 * i));
 }
 
 void put_u64(struct wbuf *b, uint64_t v)
@@ -79,7 +79,7 @@ void put_u64(struct wbuf *b, uint64_t v)
 
 	if (p)
 		for (int i = 0; i < 8; i++)
-			p[i] = (uint8_t)(v >> (56 - 8 * i));
+			p[i] = (uint8_t) (v >> (56 - 8 * i));
 }
 
 void put_bytes(struct wbuf *b, const void *src, size_t n)
@@ -92,7 +92,7 @@ void put_bytes(struct wbuf *b, const void *src, size_t n)
 
 void put_str16(struct wbuf *b, const void *src, size_t n)
 {
-	put_u16(b, (uint16_t)n);
+	put_u16(b, (uint16_t) n);
 	put_bytes(b, src, n);
 }
 
@@ -128,7 +128,7 @@ uint16_t get_u16(struct rbuf *r)
 {
 	const uint8_t *p = get_bytes(r, 2);
 
-	return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+	return p ? (uint16_t) (p[0] << 8 | p[1]) : 0;
 }
 
 uint32_t get_u32(struct rbuf *r)

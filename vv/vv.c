@@ -219,10 +219,10 @@ static size_t uvarint_put(uint8_t *p, uint64_t x)
 	size_t n = 0;
 
 	while (x >= 0x80) {
-		p[n++] = (uint8_t)(x | 0x80);
+		p[n++] = (uint8_t) (x | 0x80);
 		x >>= 7;
 	}
-	p[n++] = (uint8_t)x;
+	p[n++] = (uint8_t) x;
 	return n;
 }
 
@@ -238,7 +238,7 @@ static int uvarint_get(uint64_t *out, const uint8_t *p, size_t len, size_t *used
 		uint8_t b = p[i];
 		if (i == 9 && b > 1)
 			return VV_EFORMAT; /* more than 64 bits */
-		x |= (uint64_t)(b & 0x7f) << (7 * i);
+		x |= (uint64_t) (b & 0x7f) << (7 * i);
 		if (!(b & 0x80)) {
 			if (b == 0 && i > 0)
 				return VV_EFORMAT; /* overlong */
@@ -269,7 +269,7 @@ int vv_encode(uint8_t *buf, size_t size, size_t *len, const struct vv *v)
 	for (size_t i = 0; i < v->n; i++) {
 		uint64_t id = v->e[i].id;
 		for (int b = 0; b < 8; b++)
-			buf[off++] = (uint8_t)(id >> (8 * b));
+			buf[off++] = (uint8_t) (id >> (8 * b));
 		off += uvarint_put(buf + off, v->e[i].counter);
 	}
 	*len = off;
@@ -288,7 +288,7 @@ int vv_decode_prefix(struct vv *out, const uint8_t *buf, size_t len, size_t *use
 	off = u;
 	if (count > VV_MAX_ENTRIES)
 		return VV_ETOOBIG;
-	if ((err = vv_reserve(out, (size_t)count)) < 0)
+	if ((err = vv_reserve(out, (size_t) count)) < 0)
 		return err;
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t id = 0, counter;
@@ -297,7 +297,7 @@ int vv_decode_prefix(struct vv *out, const uint8_t *buf, size_t len, size_t *use
 			goto fail;
 		}
 		for (int b = 0; b < 8; b++)
-			id |= (uint64_t)buf[off + b] << (8 * b);
+			id |= (uint64_t) buf[off + b] << (8 * b);
 		off += 8;
 		if ((err = uvarint_get(&counter, buf + off, len - off, &u)) < 0)
 			goto fail;
@@ -348,7 +348,7 @@ int vv_id_parse(uint64_t *out, const char *text)
 		char c = text[i];
 		int d;
 		if (c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
+			c = (char) (c - 'a' + 'A');
 		if (c >= 'A' && c <= 'Z')
 			d = c - 'A';
 		else if (c >= '2' && c <= '7')
@@ -356,11 +356,11 @@ int vv_id_parse(uint64_t *out, const char *text)
 		else
 			return VV_EFORMAT;
 		if (i < 12) {
-			id = (id << 5) | (uint64_t)d;
+			id = (id << 5) | (uint64_t) d;
 		} else {
 			if (d & 1)
 				return VV_EFORMAT; /* the pad bit must be zero */
-			id = (id << 4) | (uint64_t)(d >> 1);
+			id = (id << 4) | (uint64_t) (d >> 1);
 		}
 	}
 	if (text[13] != '\0' || id == 0)
@@ -378,20 +378,20 @@ int vv_format(char *buf, size_t size, const struct vv *v)
 		return VV_ESPACE;
 	buf[0] = '\0';
 	n = snprintf(buf, size, "{");
-	if (n < 0 || (size_t)n >= size)
+	if (n < 0 || (size_t) n >= size)
 		return VV_ESPACE;
-	off = (size_t)n;
+	off = (size_t) n;
 	for (size_t i = 0; i < v->n; i++) {
 		char id[VV_ID_TEXT];
 		vv_id_format(id, v->e[i].id);
 		n = snprintf(buf + off, size - off, "%s%s:%llu", i ? ", " : "", id,
-			     (unsigned long long)v->e[i].counter);
-		if (n < 0 || (size_t)n >= size - off)
+		             (unsigned long long) v->e[i].counter);
+		if (n < 0 || (size_t) n >= size - off)
 			return VV_ESPACE;
-		off += (size_t)n;
+		off += (size_t) n;
 	}
 	n = snprintf(buf + off, size - off, "}");
-	if (n < 0 || (size_t)n >= size - off)
+	if (n < 0 || (size_t) n >= size - off)
 		return VV_ESPACE;
 	return 0;
 }

@@ -32,10 +32,10 @@ enum vv_error {
 };
 
 enum vv_order {
-	VV_EQUAL = 0,      /* same entries */
-	VV_DOMINATES = 1,  /* a >= b everywhere, > somewhere: a descends from b */
-	VV_DOMINATED = 2,  /* b dominates a */
-	VV_CONCURRENT = 3  /* neither: concurrent histories */
+	VV_EQUAL = 0,     /* same entries */
+	VV_DOMINATES = 1, /* a >= b everywhere, > somewhere: a descends from b */
+	VV_DOMINATED = 2, /* b dominates a */
+	VV_CONCURRENT = 3 /* neither: concurrent histories */
 };
 
 struct vv_entry {
@@ -49,7 +49,10 @@ struct vv {
 	size_t cap;
 };
 
-#define VV_INIT {NULL, 0, 0}
+#define VV_INIT                                                                                                        \
+	{                                                                                                              \
+		NULL, 0, 0                                                                                             \
+	}
 
 /* Makes `v` empty. */
 void vv_init(struct vv *v);

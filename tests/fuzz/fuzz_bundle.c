@@ -47,8 +47,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char dir[4096], *root = NULL;
 	const char *t = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 
-	(void)argc;
-	(void)argv;
+	(void) argc;
+	(void) argv;
 	snprintf(dir, sizeof(dir), "%s/fuzz-bundle.XXXXXX", t);
 	FUZZ_ASSERT(mkdtemp(dir) != NULL);
 	FUZZ_ASSERT((tmpdir = strdup(dir)) != NULL);
@@ -69,19 +69,19 @@ static void write_file(const uint8_t *p, size_t n)
 	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	FUZZ_ASSERT(fd >= 0);
-	FUZZ_ASSERT(n == 0 || write(fd, p, n) == (ssize_t)n);
+	FUZZ_ASSERT(n == 0 || write(fd, p, n) == (ssize_t) n);
 	close(fd);
 }
 
 /* What a mode-1 entry's flags byte makes wrong about it. */
 #define ENT_BADHASH 0x01 /* named by a hash that is not its content's */
-#define ENT_NAMED 0x02   /* its bytes are its name too, not objects/HEX */
-#define ENT_DIR 0x04     /* a directory entry */
-#define ENT_FIRST 0x08   /* written before the manifest */
-#define ENT_LONG 0x10    /* its size one byte more than its bytes (libarchive pads it with a zero) */
+#define ENT_NAMED   0x02 /* its bytes are its name too, not objects/HEX */
+#define ENT_DIR     0x04 /* a directory entry */
+#define ENT_FIRST   0x08 /* written before the manifest */
+#define ENT_LONG    0x10 /* its size one byte more than its bytes (libarchive pads it with a zero) */
 
 static void add(struct archive *a, const char *name, unsigned flags, const uint8_t *p, size_t n, const uint8_t *q,
-		size_t qn)
+                size_t qn)
 {
 	struct archive_entry *ae = archive_entry_new();
 
@@ -89,7 +89,7 @@ static void add(struct archive *a, const char *name, unsigned flags, const uint8
 	archive_entry_set_pathname(ae, name);
 	archive_entry_set_filetype(ae, flags & ENT_DIR ? AE_IFDIR : AE_IFREG);
 	archive_entry_set_perm(ae, 0644);
-	archive_entry_set_size(ae, flags & ENT_DIR ? 0 : (la_int64_t)(n + qn + (flags & ENT_LONG ? 1 : 0)));
+	archive_entry_set_size(ae, flags & ENT_DIR ? 0 : (la_int64_t) (n + qn + (flags & ENT_LONG ? 1 : 0)));
 	/* a name libarchive will not write (no entry, or a broken archive): a bad bundle all the same */
 	if (archive_write_header(a, ae) < ARCHIVE_WARN) {
 		archive_entry_free(ae);
@@ -116,7 +116,7 @@ static int write_made(const uint8_t *p, size_t n)
 
 	if (n < 4)
 		return -1;
-	m = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+	m = (size_t) p[0] | (size_t) p[1] << 8 | (size_t) p[2] << 16 | (size_t) p[3] << 24;
 	p += 4;
 	n -= 4;
 	if (m > n)
@@ -132,7 +132,7 @@ static int write_made(const uint8_t *p, size_t n)
 	n -= m;
 	while (n >= 3) {
 		unsigned flags = p[0];
-		size_t k = (size_t)p[1] | (size_t)p[2] << 8;
+		size_t k = (size_t) p[1] | (size_t) p[2] << 8;
 		p += 3;
 		n -= 3;
 		if (k > n)

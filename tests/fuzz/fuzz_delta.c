@@ -31,7 +31,7 @@ static int count_out(void *arg, const void *p, size_t n)
 	c->n += n;
 	FUZZ_ASSERT(c->n <= c->max);
 	for (size_t i = 0; i < n; i++)
-		c->sum = (c->sum ^ ((const uint8_t *)p)[i]) * 0x100000001b3ull; /* FNV-1a */
+		c->sum = (c->sum ^ ((const uint8_t *) p)[i]) * 0x100000001b3ull; /* FNV-1a */
 	return 0;
 }
 
@@ -44,7 +44,7 @@ static int scratch_fd(const uint8_t *p, size_t n)
 		fd = memfd_create("fuzz-delta", MFD_CLOEXEC);
 	FUZZ_ASSERT(fd >= 0);
 	FUZZ_ASSERT(ftruncate(fd, 0) == 0);
-	FUZZ_ASSERT(n == 0 || pwrite(fd, p, n, 0) == (ssize_t)n);
+	FUZZ_ASSERT(n == 0 || pwrite(fd, p, n, 0) == (ssize_t) n);
 	FUZZ_ASSERT(lseek(fd, 0, SEEK_SET) == 0);
 	return fd;
 }
@@ -80,8 +80,8 @@ static void fuzz_patch(const uint8_t *data, size_t size, size_t piece)
 
 	if (size < 6)
 		return;
-	blen = (size_t)data[0] | (size_t)data[1] << 8;
-	whole.max = (uint64_t)data[2] | (uint64_t)data[3] << 8 | (uint64_t)data[4] << 16 | (uint64_t)data[5] << 24;
+	blen = (size_t) data[0] | (size_t) data[1] << 8;
+	whole.max = (uint64_t) data[2] | (uint64_t) data[3] << 8 | (uint64_t) data[4] << 16 | (uint64_t) data[5] << 24;
 	cut = whole;
 	data += 6;
 	size -= 6;

@@ -40,14 +40,14 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len)
 		n = m->chunk;
 	memcpy(buf, m->p + m->off, n);
 	m->off += n;
-	return (ssize_t)n; /* 0: the peer closed */
+	return (ssize_t) n; /* 0: the peer closed */
 }
 
 static ssize_t mem_write(void *ctx, const void *buf, size_t len)
 {
-	(void)ctx;
-	(void)buf;
-	return (ssize_t)len;
+	(void) ctx;
+	(void) buf;
+	return (ssize_t) len;
 }
 
 /* The frame in `b` is exactly type + payload p/len. */
@@ -55,7 +55,7 @@ static void same_frame(const struct wbuf *b, int type, const uint8_t *p, size_t 
 {
 	FUZZ_ASSERT(!b->oom);
 	FUZZ_ASSERT(b->len == 5 + len);
-	FUZZ_ASSERT(((size_t)b->p[0] << 24 | (size_t)b->p[1] << 16 | (size_t)b->p[2] << 8 | b->p[3]) == 1 + len);
+	FUZZ_ASSERT(((size_t) b->p[0] << 24 | (size_t) b->p[1] << 16 | (size_t) b->p[2] << 8 | b->p[3]) == 1 + len);
 	FUZZ_ASSERT(b->p[4] == type);
 	FUZZ_ASSERT(len == 0 || memcmp(b->p + 5, p, len) == 0);
 }
@@ -109,7 +109,7 @@ static void check_frame(int type, const uint8_t *p, size_t len)
 	case MSG_SIG_END:
 	case MSG_DELTA_END:
 		if (proto_get_u64(&v, p, len, proto_type_name(type)) == 0) {
-			proto_put_u64(&b, (uint8_t)type, v);
+			proto_put_u64(&b, (uint8_t) type, v);
 			same_frame(&b, type, p, len);
 		}
 		break;
@@ -120,13 +120,11 @@ static void check_frame(int type, const uint8_t *p, size_t len)
 			same_frame(&b, type, p, len);
 		}
 		break;
-	case MSG_ROW:
-		check_row(p, len);
-		break;
+	case MSG_ROW: check_row(p, len); break;
 	case MSG_REQUEST:
 	case MSG_DREQUEST:
 		if (proto_get_request(hash, p, len) == 0) {
-			proto_put_raw(&b, (uint8_t)type, hash, MM_HASH_LEN);
+			proto_put_raw(&b, (uint8_t) type, hash, MM_HASH_LEN);
 			same_frame(&b, type, p, len);
 		}
 		break;
@@ -137,9 +135,7 @@ static void check_frame(int type, const uint8_t *p, size_t len)
 		}
 		break;
 	case MSG_MISSING:
-	case MSG_BYE:
-		proto_get_empty(p, len, proto_type_name(type));
-		break;
+	case MSG_BYE: proto_get_empty(p, len, proto_type_name(type)); break;
 	default: /* DATA, SIG, DELTA: bytes; BUNDLE, CHECKSUM: not on a connection */
 		FUZZ_ASSERT(proto_type_name(type) != NULL);
 		break;
@@ -179,7 +175,7 @@ static void run(const uint8_t *data, size_t size, int compress, size_t chunk, in
 		}
 		FUZZ_ASSERT(type >= 0 && type <= 255 && len < PROTO_MAX_FRAME);
 		FUZZ_ASSERT(c.in_cap <= MAX_IN); /* no decompression bomb fills memory */
-		out->sum = (out->sum ^ (uint64_t)type ^ (uint64_t)len << 8) * 0x100000001b3ull;
+		out->sum = (out->sum ^ (uint64_t) type ^ (uint64_t) len << 8) * 0x100000001b3ull;
 		for (size_t i = 0; i < len; i++)
 			out->sum = (out->sum ^ p[i]) * 0x100000001b3ull;
 		out->sums[out->frames] = out->sum;
@@ -201,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	chunk = (size_t)(data[0] >> 1) * 7;
+	chunk = (size_t) (data[0] >> 1) * 7;
 	run(data + 1, size - 1, data[0] & 1, 0, 1, &whole);
 	if (!chunk || chunk >= size - 1)
 		return 0;

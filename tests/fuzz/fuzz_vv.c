@@ -78,7 +78,7 @@ static void check_pair(const struct vv *a, const struct vv *b)
 	FUZZ_ASSERT(vv_max_counter(&m) >= vv_max_counter(a) && vv_max_counter(&m) >= vv_max_counter(b));
 	for (size_t i = 0; i < m.n; i++)
 		FUZZ_ASSERT(m.e[i].counter == (vv_get(a, m.e[i].id) > vv_get(b, m.e[i].id) ? vv_get(a, m.e[i].id)
-											    : vv_get(b, m.e[i].id)));
+		                                                                           : vv_get(b, m.e[i].id)));
 	vv_dispose(&m);
 }
 
@@ -94,7 +94,7 @@ static void check_id_text(const uint8_t *data, size_t size)
 		vv_id_format(out, id);
 		FUZZ_ASSERT(strlen(out) == VV_ID_TEXT - 1 && strlen(text) == VV_ID_TEXT - 1);
 		for (size_t i = 0; i < VV_ID_TEXT - 1; i++)
-			FUZZ_ASSERT(toupper((unsigned char)text[i]) == out[i]);
+			FUZZ_ASSERT(toupper((unsigned char) text[i]) == out[i]);
 	}
 }
 
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	/* small sizes (where truncation happens) often, any size up to 64 KiB now and then */
-	fmt = data[0] & 0x80 ? (size_t)data[0] * 257 : (size_t)(data[0] & 0x7f);
+	fmt = data[0] & 0x80 ? (size_t) data[0] * 257 : (size_t) (data[0] & 0x7f);
 	data++;
 	size--;
 	check_id_text(data, size);

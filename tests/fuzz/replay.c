@@ -7,10 +7,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,9 +22,9 @@ static void on_crash(int sig)
 {
 	if (current) {
 		static const char pre[] = "fuzz-replay: crashed on input '";
-		(void)!write(2, pre, sizeof(pre) - 1);
-		(void)!write(2, current, strlen(current));
-		(void)!write(2, "'\n", 2);
+		(void) !write(2, pre, sizeof(pre) - 1);
+		(void) !write(2, current, strlen(current));
+		(void) !write(2, "'\n", 2);
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -65,7 +65,7 @@ static int run_file(const char *path)
 
 static int cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 /* A directory's regular files in name order; a missing directory has none. */

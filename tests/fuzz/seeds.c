@@ -69,7 +69,7 @@ static void session(struct wbuf *hello, struct wbuf *rest)
 {
 	char *filters[] = {"docs", "src/main.c"};
 	struct msg_hello h = {PROTO_VERSION, PROTO_CAP_ZSTD, 0x1111222233334444ull, 99, "laptop", PROTO_OP_PULL, 2,
-			      filters};
+	                      filters};
 	struct msg_done d = {3, 4096, 1, 0, 1, 0};
 	uint8_t hash[MM_HASH_LEN];
 
@@ -147,14 +147,14 @@ static void vv_seed(const char *name, uint8_t fmt, const uint64_t *pairs, size_t
 static void vv_seeds(void)
 {
 	static const uint64_t one[] = {1, 1};
-	static const uint64_t three[] = {0x1111222233334444ull, 5, 0x5555666677778888ull, 300,
-					 0xfffffffffffffff0ull, UINT64_MAX};
+	static const uint64_t three[] = {0x1111222233334444ull, 5,         0x5555666677778888ull, 300,
+	                                 0xfffffffffffffff0ull, UINT64_MAX};
 	static const uint64_t other[] = {0x1111222233334444ull, 6, 0x9999000011112222ull, 1};
 	uint64_t many[2 * 40];
 
 	for (int i = 0; i < 40; i++) {
-		many[2 * i] = (uint64_t)(i + 1) << 40;
-		many[2 * i + 1] = (uint64_t)1 << i;
+		many[2 * i] = (uint64_t) (i + 1) << 40;
+		many[2 * i + 1] = (uint64_t) 1 << i;
 	}
 	save("vv", "empty", 100, "\0", 1);
 	vv_seed("one", 100, one, 1, NULL, 0);
@@ -185,7 +185,7 @@ static int mem_fd(const uint8_t *p, size_t n)
 {
 	int fd = memfd_create("seed", 0);
 
-	if (fd < 0 || (n && write(fd, p, n) != (ssize_t)n) || lseek(fd, 0, SEEK_SET) < 0)
+	if (fd < 0 || (n && write(fd, p, n) != (ssize_t) n) || lseek(fd, 0, SEEK_SET) < 0)
 		die("memfd");
 	return fd;
 }
@@ -197,10 +197,11 @@ static void delta_pair(const char *name, const uint8_t *basis, size_t bn, const 
 	struct delta_sig *s;
 	int bfd = mem_fd(basis, bn), nfd = mem_fd(new, nn);
 	char sname[64];
-	uint8_t hdr[7] = {0, (uint8_t)bn, (uint8_t)(bn >> 8), (uint8_t)nn, (uint8_t)(nn >> 8), (uint8_t)(nn >> 16), 0};
+	uint8_t hdr[7] = {0, (uint8_t) bn, (uint8_t) (bn >> 8), (uint8_t) nn, (uint8_t) (nn >> 8), (uint8_t) (nn >> 16),
+	                  0};
 
-	if (delta_signature(bfd, bn, mem_out, &sig) < 0 || delta_sig_new(&s) < 0 || delta_sig_feed(s, sig.p, sig.n) < 0 ||
-	    delta_sig_done(s) < 0 || delta_make(s, nfd, mem_out, &delta) < 0) {
+	if (delta_signature(bfd, bn, mem_out, &sig) < 0 || delta_sig_new(&s) < 0 ||
+	    delta_sig_feed(s, sig.p, sig.n) < 0 || delta_sig_done(s) < 0 || delta_make(s, nfd, mem_out, &delta) < 0) {
 		fprintf(stderr, "seeds: delta %s failed\n", name);
 		exit(1);
 	}
@@ -236,7 +237,7 @@ static void delta_seeds(void)
 
 	for (size_t i = 0; i < sizeof(a); i++) {
 		x = x * 1103515245 + 12345;
-		a[i] = (uint8_t)(x >> 16);
+		a[i] = (uint8_t) (x >> 16);
 	}
 	/* b: a with an insertion, a change and a cut */
 	memcpy(b, a, 2000);
@@ -247,8 +248,8 @@ static void delta_seeds(void)
 	delta_pair("same", a, 3000, a, 3000);
 	delta_pair("new", a, 0, b, 700);
 	delta_pair("empty", a, 2048, a, 0);
-	delta_pair("text", (const uint8_t *)"line one\nline two\nline three\n", 29,
-		   (const uint8_t *)"line one\nline 2\nline three\nline four\n", 37);
+	delta_pair("text", (const uint8_t *) "line one\nline two\nline three\n", 29,
+	           (const uint8_t *) "line one\nline 2\nline three\nline four\n", 37);
 }
 
 int main(int argc, char **argv)

@@ -101,7 +101,7 @@ struct hcase {
 	flow_fn after_hello;     /* NULL: the honest flow */
 	uint64_t caps;           /* what the hostile side accepts/offers */
 	const char *const *filters;
-	const char *path;        /* hk_plant_path: the path its first row names instead */
+	const char *path; /* hk_plant_path: the path its first row names instead */
 };
 
 static struct vent tree1[] = {

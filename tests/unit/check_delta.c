@@ -24,8 +24,8 @@
 #include "sync/error.h"
 #include "testutil.h"
 
-#define DELTA_MAGIC 0x72730236u
-#define BLAKE2_SIG_MAGIC 0x72730137u
+#define DELTA_MAGIC         0x72730236u
+#define BLAKE2_SIG_MAGIC    0x72730137u
 #define RK_BLAKE2_SIG_MAGIC 0x72730147u
 
 #define REQUIRE_MSG(cond, ...)                                                                                         \
@@ -77,8 +77,8 @@ static void put_be(struct buf *b, uint64_t v, int width)
 	uint8_t x[8];
 
 	for (int i = 0; i < width; i++)
-		x[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
-	buf_add(b, x, (size_t)width);
+		x[i] = (uint8_t) (v >> (8 * (width - 1 - i)));
+	buf_add(b, x, (size_t) width);
 }
 
 static void put_byte(struct buf *b, uint8_t v)
@@ -94,9 +94,9 @@ static int mem_fd(const void *p, size_t n)
 
 	ck_assert_msg(fd >= 0, "memfd_create: %s", strerror(errno));
 	while (off < n) {
-		ssize_t w = write(fd, (const uint8_t *)p + off, n - off);
+		ssize_t w = write(fd, (const uint8_t *) p + off, n - off);
 		ck_assert_msg(w > 0, "write: %s", strerror(errno));
-		off += (size_t)w;
+		off += (size_t) w;
 	}
 	ck_assert(lseek(fd, 0, SEEK_SET) == 0);
 	return fd;
@@ -110,7 +110,7 @@ static uint8_t *rand_bytes(struct rng *r, size_t n)
 	for (size_t i = 0; i < n; i += 8) {
 		uint64_t v = rng_next(r);
 		for (size_t j = 0; j < 8 && i + j < n; j++)
-			p[i + j] = (uint8_t)(v >> (8 * j));
+			p[i + j] = (uint8_t) (v >> (8 * j));
 	}
 	return p;
 }
@@ -131,7 +131,7 @@ static int load_sig(struct delta_sig **out, const void *sig, size_t n, size_t pi
 	TU_OK(delta_sig_new(out));
 	for (size_t off = 0; off < n || (n == 0 && off == 0);) {
 		size_t k = piece && n - off > piece ? piece : n - off;
-		if ((err = delta_sig_feed(*out, (const uint8_t *)sig + off, k)) < 0)
+		if ((err = delta_sig_feed(*out, (const uint8_t *) sig + off, k)) < 0)
 			return err;
 		off += k;
 		if (n == 0)
@@ -159,7 +159,7 @@ static void make_delta(const struct buf *sig, const void *data, size_t n, size_t
  * The output is checked never to go beyond out_max.
  */
 static int patch(const void *basis, size_t bn, const void *delta, size_t dn, uint64_t out_max, size_t piece,
-		 struct buf *out, uint64_t *written)
+                 struct buf *out, uint64_t *written)
 {
 	struct delta_patch *p = NULL;
 	int fd = mem_fd(basis, bn), err = 0;
@@ -168,7 +168,7 @@ static int patch(const void *basis, size_t bn, const void *delta, size_t dn, uin
 	TU_OK(delta_patch_new(&p, fd, bn, out_max, buf_out, out));
 	for (size_t off = 0; off < dn && err == 0;) {
 		size_t k = piece && dn - off > piece ? piece : dn - off;
-		err = delta_patch_feed(p, (const uint8_t *)delta + off, k);
+		err = delta_patch_feed(p, (const uint8_t *) delta + off, k);
 		off += k;
 	}
 	if (err == 0)
@@ -176,7 +176,7 @@ static int patch(const void *basis, size_t bn, const void *delta, size_t dn, uin
 	delta_patch_free(p);
 	close(fd);
 	REQUIRE_MSG(out->len <= out_max, "the patch wrote %zu bytes, beyond out_max %llu", out->len,
-		    (unsigned long long)out_max);
+	            (unsigned long long) out_max);
 	if (written)
 		*written = w;
 	return err;
@@ -191,7 +191,7 @@ static int patch(const void *basis, size_t bn, const void *delta, size_t dn, uin
  * with out_max one byte short (must fail, without going beyond).
  */
 static size_t roundtrip(const uint8_t *basis, size_t bn, const uint8_t *data, size_t dn, size_t max_delta,
-			const char *what)
+                        const char *what)
 {
 	struct buf sig = {0}, delta = {0}, out = {0};
 	uint64_t written = 0;
@@ -202,32 +202,33 @@ static size_t roundtrip(const uint8_t *basis, size_t bn, const uint8_t *data, si
 	make_delta(&sig, data, dn, 1000, &delta);
 	dlen = delta.len;
 	if (max_delta)
-		REQUIRE_MSG(delta.len <= max_delta, "%s: a delta of %zu bytes for %zu bytes of data (at most %zu wanted)",
-			    what, delta.len, dn, max_delta);
+		REQUIRE_MSG(delta.len <= max_delta,
+		            "%s: a delta of %zu bytes for %zu bytes of data (at most %zu wanted)", what, delta.len, dn,
+		            max_delta);
 
 	rc = patch(basis, bn, delta.p, delta.len, dn, 0, &out, &written);
 	REQUIRE_MSG(rc == 0, "%s: patch failed (%d): %s", what, rc, mm_error_msg());
 	REQUIRE_MSG(written == dn && out.len == dn, "%s: patched %llu (%zu) bytes, want %zu", what,
-		    (unsigned long long)written, out.len, dn);
+	            (unsigned long long) written, out.len, dn);
 	REQUIRE_MSG(dn == 0 || memcmp(out.p, data, dn) == 0, "%s: the patched output differs from the new data", what);
 	buf_free(&out);
 
 	/* fed in pieces: byte by byte when small, else odd sizes */
 	rc = patch(basis, bn, delta.p, delta.len, dn, delta.len <= 4096 ? 1 : 4093, &out, &written);
 	REQUIRE_MSG(rc == 0 && out.len == dn && (dn == 0 || memcmp(out.p, data, dn) == 0),
-		    "%s: patch fed in pieces failed (%d): %s", what, rc, mm_error_msg());
+	            "%s: patch fed in pieces failed (%d): %s", what, rc, mm_error_msg());
 	buf_free(&out);
 
 	/* a generous bound changes nothing */
-	rc = patch(basis, bn, delta.p, delta.len, (uint64_t)dn + 12345, 0, &out, &written);
+	rc = patch(basis, bn, delta.p, delta.len, (uint64_t) dn + 12345, 0, &out, &written);
 	REQUIRE_MSG(rc == 0 && written == dn, "%s: patch with a larger out_max failed (%d): %s", what, rc,
-		    mm_error_msg());
+	            mm_error_msg());
 	buf_free(&out);
 
 	if (dn > 0) {
 		rc = patch(basis, bn, delta.p, delta.len, dn - 1, 0, &out, &written);
 		REQUIRE_MSG(rc == MM_ECORRUPT, "%s: a patch making %zu bytes with out_max %zu gave %d, not MM_ECORRUPT",
-			    what, dn, dn - 1, rc);
+		            what, dn, dn - 1, rc);
 		buf_free(&out);
 	}
 	buf_free(&sig);
@@ -243,9 +244,9 @@ static uint8_t *overwritten(struct rng *r, const uint8_t *src, size_t n, int k, 
 	ck_assert(p != NULL);
 	memcpy(p, src, n);
 	for (int i = 0; i < k && n > len; i++) {
-		size_t at = (size_t)rng_below(r, n - len);
+		size_t at = (size_t) rng_below(r, n - len);
 		for (size_t j = 0; j < len; j++)
-			p[at + j] = (uint8_t)rng_next(r);
+			p[at + j] = (uint8_t) rng_next(r);
 	}
 	return p;
 }
@@ -265,14 +266,12 @@ static uint8_t *inserted(struct rng *r, const uint8_t *src, size_t n, size_t at,
 
 START_TEST(test_roundtrip_kinds)
 {
-	struct rng r = {0x5eed0000u + (uint64_t)_i};
+	struct rng r = {0x5eed0000u + (uint64_t) _i};
 	const size_t n = 1u << 20;
 	uint8_t *basis = rand_bytes(&r, n), *data = NULL;
 
 	switch (_i) {
-	case 0: /* identical: one copy */
-		roundtrip(basis, n, basis, n, 256, "identical");
-		break;
+	case 0: /* identical: one copy */ roundtrip(basis, n, basis, n, 256, "identical"); break;
 	case 1: /* 20 scattered 100-byte overwrites: at most 2 blocks of 2 KiB each are sent again */
 		data = overwritten(&r, basis, n, 20, 100);
 		roundtrip(basis, n, data, n, 20 * 2 * 2048 + 4096, "scattered overwrites");
@@ -291,12 +290,8 @@ START_TEST(test_roundtrip_kinds)
 	case 5: /* empty basis: all literal */
 		roundtrip(basis, 0, basis, 100 * 1024, 100 * 1024 + 1024, "empty basis");
 		break;
-	case 6: /* empty new file */
-		roundtrip(basis, n, basis, 0, 64, "empty new file");
-		break;
-	case 7: /* both empty */
-		roundtrip(basis, 0, basis, 0, 64, "both empty");
-		break;
+	case 6: /* empty new file */ roundtrip(basis, n, basis, 0, 64, "empty new file"); break;
+	case 7: /* both empty */ roundtrip(basis, 0, basis, 0, 64, "both empty"); break;
 	case 8: /* a basis of 1 byte: the new data starts with it, and does not */
 		roundtrip(basis, 1, basis, 5000, 5000 + 512, "1-byte basis, longer new");
 		roundtrip(basis, 1, basis, 1, 64, "1-byte basis, same");
@@ -332,7 +327,7 @@ END_TEST
 START_TEST(test_roundtrip_block_edges)
 {
 	static const size_t sizes[] = {1, 2, 2047, 2048, 2049, 4095, 4096, 4097, 3 * 2048 - 1, 3 * 2048, 3 * 2048 + 1};
-	struct rng r = {0xb10c + (uint64_t)_i};
+	struct rng r = {0xb10c + (uint64_t) _i};
 	size_t n = sizes[_i];
 	uint8_t *basis = rand_bytes(&r, n + 2), *data = malloc(n + 2);
 	char what[96];
@@ -399,7 +394,7 @@ START_TEST(test_sig_pieces)
 	for (size_t piece = 1; piece < 40; piece += 3) {
 		make_delta(&sig, data, n, piece, &d1);
 		REQUIRE_MSG(d1.len == d0.len && memcmp(d1.p, d0.p, d0.len) == 0,
-			    "a signature fed in %zu-byte pieces makes another delta", piece);
+		            "a signature fed in %zu-byte pieces makes another delta", piece);
 		buf_free(&d1);
 	}
 	buf_free(&sig);
@@ -421,7 +416,7 @@ static void put_copy(struct buf *d, uint64_t pos, int wpos, uint64_t len, int wl
 		ip++;
 	while (widths[il] != wlen)
 		il++;
-	put_byte(d, (uint8_t)(0x45 + 4 * ip + il));
+	put_byte(d, (uint8_t) (0x45 + 4 * ip + il));
 	put_be(d, pos, wpos);
 	put_be(d, len, wlen);
 }
@@ -430,13 +425,13 @@ static void put_copy(struct buf *d, uint64_t pos, int wpos, uint64_t len, int wl
 static void put_literal(struct buf *d, const void *p, uint64_t len, int wlen)
 {
 	if (wlen == 0) {
-		put_byte(d, (uint8_t)len);
+		put_byte(d, (uint8_t) len);
 	} else {
-		put_byte(d, (uint8_t)(0x41 + (wlen == 1 ? 0 : wlen == 2 ? 1 : wlen == 4 ? 2 : 3)));
+		put_byte(d, (uint8_t) (0x41 + (wlen == 1 ? 0 : wlen == 2 ? 1 : wlen == 4 ? 2 : 3)));
 		put_be(d, len, wlen);
 	}
 	if (p)
-		buf_add(d, p, (size_t)len);
+		buf_add(d, p, (size_t) len);
 }
 
 static void put_magic(struct buf *d)
@@ -478,7 +473,8 @@ START_TEST(test_crafted_valid)
 	REQUIRE_MSG(rc == 0, "a crafted delta failed (%d): %s", rc, mm_error_msg());
 	ck_assert_uint_eq(written, want.len);
 	for (size_t i = 0; i < want.len; i++)
-		REQUIRE_MSG(out.p[i] == want.p[i], "the crafted delta's output differs at byte %zu of %zu", i, want.len);
+		REQUIRE_MSG(out.p[i] == want.p[i], "the crafted delta's output differs at byte %zu of %zu", i,
+		            want.len);
 	buf_free(&out);
 	rc = patch(basis, 1000, d.p, d.len, want.len, 1, &out, &written);
 	REQUIRE_MSG(rc == 0 && out.len == want.len, "fed byte by byte (%d): %s", rc, mm_error_msg());
@@ -498,22 +494,22 @@ struct bad_copy {
 
 /* COPY commands that reach outside a basis of 1000 bytes. */
 static const struct bad_copy bad_copies[] = {
-	{1000, 2, 1, 1},                     /* just past the end */
-	{999, 2, 2, 1},                      /* straddles the end */
-	{0, 1, 1001, 2},                     /* one byte too long */
-	{0, 8, 0xffffffffu, 4},              /* 4 GiB */
-	{500, 4, 0x7fffffffu, 4},            /* 2 GiB from the middle */
-	{0, 8, (1ull << 32) + 5, 8},         /* 4 GiB + 5 (a length that is 5 in 32 bits) */
-	{0, 8, (1ull << 31) + 5, 8},         /* a length negative in 32 bits */
-	{1ull << 40, 8, 1, 1},               /* far beyond */
-	{(1ull << 63) - 1, 8, 1, 1},         /* the largest position */
-	{0xffffffffffffffffull, 8, 1, 1},    /* a negative position */
-	{0x8000000000000000ull, 8, 16, 1},   /* the most negative position */
-	{0, 1, 0, 1},                        /* an empty copy */
-	{10, 1, 0xffffffffffffffffull, 8},   /* a negative length */
-	{10, 1, 0x8000000000000000ull, 8},   /* the most negative length */
-	{0xfffffffffffffc18ull, 8, 1001, 2}, /* pos -1000: pos + len wraps to 1 */
-	{2000, 2, 1, 1},                     /* after a basis of 1000 */
+        {1000, 2, 1, 1},                     /* just past the end */
+        {999, 2, 2, 1},                      /* straddles the end */
+        {0, 1, 1001, 2},                     /* one byte too long */
+        {0, 8, 0xffffffffu, 4},              /* 4 GiB */
+        {500, 4, 0x7fffffffu, 4},            /* 2 GiB from the middle */
+        {0, 8, (1ull << 32) + 5, 8},         /* 4 GiB + 5 (a length that is 5 in 32 bits) */
+        {0, 8, (1ull << 31) + 5, 8},         /* a length negative in 32 bits */
+        {1ull << 40, 8, 1, 1},               /* far beyond */
+        {(1ull << 63) - 1, 8, 1, 1},         /* the largest position */
+        {0xffffffffffffffffull, 8, 1, 1},    /* a negative position */
+        {0x8000000000000000ull, 8, 16, 1},   /* the most negative position */
+        {0, 1, 0, 1},                        /* an empty copy */
+        {10, 1, 0xffffffffffffffffull, 8},   /* a negative length */
+        {10, 1, 0x8000000000000000ull, 8},   /* the most negative length */
+        {0xfffffffffffffc18ull, 8, 1001, 2}, /* pos -1000: pos + len wraps to 1 */
+        {2000, 2, 1, 1},                     /* after a basis of 1000 */
 };
 
 START_TEST(test_copy_outside_basis)
@@ -536,9 +532,10 @@ START_TEST(test_copy_outside_basis)
 			put_byte(&d, 0);
 			rc = patch(basis, 1000, d.p, d.len, 1ull << 40, piece, &out, &written);
 			REQUIRE_MSG(rc == MM_ECORRUPT,
-				    "COPY(%llu, %llu) from a basis of 1000 bytes: %d (%s), %zu bytes written, not MM_ECORRUPT",
-				    (unsigned long long)c->pos, (unsigned long long)c->len, rc, rc ? mm_error_msg() : "ok",
-				    out.len);
+			            "COPY(%llu, %llu) from a basis of 1000 bytes: %d (%s), %zu bytes written, not "
+			            "MM_ECORRUPT",
+			            (unsigned long long) c->pos, (unsigned long long) c->len, rc,
+			            rc ? mm_error_msg() : "ok", out.len);
 			REQUIRE_MSG(out.len <= (lead ? 100u : 0u) + 1000u, "%zu bytes written", out.len);
 			buf_free(&out);
 		}
@@ -663,7 +660,7 @@ START_TEST(test_bad_opcodes)
 	for (int op = 0x55; op <= 0xff; op++) {
 		buf_free(&d);
 		put_magic(&d);
-		put_byte(&d, (uint8_t)op);
+		put_byte(&d, (uint8_t) op);
 		for (int i = 0; i < 20; i++)
 			put_byte(&d, 1);
 		put_byte(&d, 0);
@@ -671,8 +668,8 @@ START_TEST(test_bad_opcodes)
 		REQUIRE_MSG(rc == MM_ECORRUPT, "opcode %#x: %d", op, rc);
 		buf_free(&out);
 	}
-	static const uint32_t magics[] = {0, 0x72730136u, BLAKE2_SIG_MAGIC, RK_BLAKE2_SIG_MAGIC, DELTA_MAGIC ^ 1u,
-					  0x36027372u};
+	static const uint32_t magics[] = {
+	        0, 0x72730136u, BLAKE2_SIG_MAGIC, RK_BLAKE2_SIG_MAGIC, DELTA_MAGIC ^ 1u, 0x36027372u};
 	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++) {
 		buf_free(&d);
 		put_be(&d, magics[i], 4);
@@ -734,10 +731,11 @@ START_TEST(test_truncated_deltas)
 			rc = patch(rd.basis, rd.bn, rd.delta.p, len, rd.dn, split ? (len + 1) / 2 : 0, &out, &written);
 			if (len == rd.delta.len)
 				REQUIRE_MSG(rc == 0 && out.len == rd.dn && !memcmp(out.p, rd.data, rd.dn),
-					    "the whole delta: %d", rc);
+				            "the whole delta: %d", rc);
 			else
-				REQUIRE_MSG(rc == MM_ECORRUPT, "a delta cut at %zu of %zu bytes gave %d, not MM_ECORRUPT",
-					    len, rd.delta.len, rc);
+				REQUIRE_MSG(rc == MM_ECORRUPT,
+				            "a delta cut at %zu of %zu bytes gave %d, not MM_ECORRUPT", len,
+				            rd.delta.len, rc);
 			buf_free(&out);
 		}
 	}
@@ -809,8 +807,9 @@ START_TEST(test_bytes_after_end)
 		rc = delta_patch_feed(p, d.p, d.len);
 		if (rc == 0)
 			rc = delta_patch_done(p, &w);
-		REQUIRE_MSG(rc == MM_ECORRUPT, "a delta followed by %d more byte(s) in the same feed: %d, not MM_ECORRUPT",
-			    k == 2 ? 3 : 1, rc);
+		REQUIRE_MSG(rc == MM_ECORRUPT,
+		            "a delta followed by %d more byte(s) in the same feed: %d, not MM_ECORRUPT", k == 2 ? 3 : 1,
+		            rc);
 		delta_patch_free(p);
 		buf_free(&out);
 	}
@@ -832,7 +831,7 @@ static int ref_valid(const uint8_t *p, size_t n, uint64_t basis_size, uint64_t o
 	size_t at = 4;
 	uint64_t out = 0;
 
-	if (n < 4 || ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]) != DELTA_MAGIC)
+	if (n < 4 || ((uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3]) != DELTA_MAGIC)
 		return 0;
 	for (;;) {
 		if (at >= n)
@@ -880,19 +879,21 @@ START_TEST(test_garbage_deltas)
 
 	real_delta(&rd, 0x3a, 20000);
 	for (int i = 0; i < 3000; i++) {
-		size_t n = (size_t)rng_below(&r, i < 1000 ? 64 : 400);
+		size_t n = (size_t) rng_below(&r, i < 1000 ? 64 : 400);
 		uint8_t *g = rand_bytes(&r, n);
 		buf_free(&d);
 		if (i % 2)
 			put_magic(&d);
 		/* small bytes (short literals, END) and copy opcodes are more likely to go far */
 		for (size_t k = 0; k < n && i % 3 == 0; k++)
-			g[k] = g[k] % 3 == 0 ? (uint8_t)(0x41 + g[k] % 20) : g[k] % 3 == 1 ? (uint8_t)(g[k] % 8) : g[k];
+			g[k] = g[k] % 3 == 0   ? (uint8_t) (0x41 + g[k] % 20)
+			       : g[k] % 3 == 1 ? (uint8_t) (g[k] % 8)
+			                       : g[k];
 		buf_add(&d, g, n);
 		free(g);
 		uint64_t out_max = rng_below(&r, 2) ? 1ull << 20 : rng_below(&r, 3000);
 		int want = ref_valid(d.p, d.len, rd.bn, out_max);
-		rc = patch(rd.basis, rd.bn, d.p, d.len, out_max, (size_t)rng_below(&r, 8), &out, NULL);
+		rc = patch(rd.basis, rd.bn, d.p, d.len, out_max, (size_t) rng_below(&r, 8), &out, NULL);
 		REQUIRE_MSG(rc == 0 || rc == MM_ECORRUPT, "garbage %d: %d", i, rc);
 		if (getenv("DELTA_DEBUG") && rc == 0) {
 			fprintf(stderr, "garbage %d valid (%zu bytes):", i, d.len);
@@ -902,9 +903,9 @@ START_TEST(test_garbage_deltas)
 		}
 		if (want >= 0)
 			REQUIRE_MSG((rc == 0) == (want == 1),
-				    "garbage %d (%zu bytes, first op %#x): the patch says %s, a strict reading %s", i,
-				    d.len, d.len > 4 ? d.p[4] : 0, rc == 0 ? "valid" : "invalid",
-				    want ? "valid" : "invalid");
+			            "garbage %d (%zu bytes, first op %#x): the patch says %s, a strict reading %s", i,
+			            d.len, d.len > 4 ? d.p[4] : 0, rc == 0 ? "valid" : "invalid",
+			            want ? "valid" : "invalid");
 		ok += rc == 0;
 		buf_free(&out);
 	}
@@ -912,15 +913,15 @@ START_TEST(test_garbage_deltas)
 	for (int i = 0; i < 2000; i++) {
 		buf_free(&d);
 		buf_add(&d, rd.delta.p, rd.delta.len);
-		int k = 1 + (int)rng_below(&r, 4);
+		int k = 1 + (int) rng_below(&r, 4);
 		for (int j = 0; j < k; j++)
-			d.p[rng_below(&r, d.len)] = (uint8_t)rng_next(&r);
+			d.p[rng_below(&r, d.len)] = (uint8_t) rng_next(&r);
 		rc = patch(rd.basis, rd.bn, d.p, d.len, rd.dn, 0, &out, NULL);
 		REQUIRE_MSG(rc == 0 || rc == MM_ECORRUPT, "mutation %d: %d", i, rc);
 		int want = ref_valid(d.p, d.len, rd.bn, rd.dn);
 		if (want >= 0)
 			REQUIRE_MSG((rc == 0) == (want == 1), "mutation %d: the patch says %s, a strict reading %s", i,
-				    rc == 0 ? "valid" : "invalid", want ? "valid" : "invalid");
+			            rc == 0 ? "valid" : "invalid", want ? "valid" : "invalid");
 		buf_free(&out);
 	}
 	buf_free(&d);
@@ -947,7 +948,7 @@ START_TEST(test_sig_garbage)
 
 	/* random bytes, and random bytes after a signature magic */
 	for (int i = 0; i < 2000; i++) {
-		size_t n = (size_t)rng_below(&r, 300);
+		size_t n = (size_t) rng_below(&r, 300);
 		uint8_t *g = rand_bytes(&r, n);
 		buf_free(&s);
 		if (i % 2) {
@@ -958,7 +959,7 @@ START_TEST(test_sig_garbage)
 		}
 		buf_add(&s, g, n);
 		free(g);
-		rc = sig_result(s.p, s.len, (size_t)rng_below(&r, 10));
+		rc = sig_result(s.p, s.len, (size_t) rng_below(&r, 10));
 		if (!(i % 2))
 			REQUIRE_MSG(rc == MM_ECORRUPT, "garbage signature %d (%zu bytes): %d", i, s.len, rc);
 		else
@@ -982,8 +983,9 @@ START_TEST(test_sig_bad_header)
 {
 	static const struct {
 		uint32_t block, strong;
-	} bad[] = {{0, 8}, {0x80000000u, 8}, {0xffffffffu, 8}, {2048, 33}, {2048, 0xffffffffu}, {2048, 0x80000000u},
-		   {2048, 1000}};
+	} bad[] = {{0, 8},      {0x80000000u, 8},    {0xffffffffu, 8},
+	           {2048, 33},  {2048, 0xffffffffu}, {2048, 0x80000000u},
+	           {2048, 1000}};
 	struct buf s = {0};
 	int rc;
 
@@ -993,9 +995,10 @@ START_TEST(test_sig_bad_header)
 		put_be(&s, bad[i].block, 4);
 		put_be(&s, bad[i].strong, 4);
 		for (int k = 0; k < 10 * 40; k++)
-			put_byte(&s, (uint8_t)k);
+			put_byte(&s, (uint8_t) k);
 		rc = sig_result(s.p, s.len, 0);
-		REQUIRE_MSG(rc == MM_ECORRUPT, "block length %u, strong length %u: %d", bad[i].block, bad[i].strong, rc);
+		REQUIRE_MSG(rc == MM_ECORRUPT, "block length %u, strong length %u: %d", bad[i].block, bad[i].strong,
+		            rc);
 	}
 	buf_free(&s);
 }
@@ -1011,7 +1014,7 @@ START_TEST(test_sig_truncated)
 	int rc;
 
 	make_sig(basis, 100000, &sig);
-	strong = (size_t)sig.p[8] << 24 | (size_t)sig.p[9] << 16 | (size_t)sig.p[10] << 8 | sig.p[11];
+	strong = (size_t) sig.p[8] << 24 | (size_t) sig.p[9] << 16 | (size_t) sig.p[10] << 8 | sig.p[11];
 	each = 4 + strong;
 	ck_assert_uint_eq((sig.len - 12) % each, 0);
 	for (size_t len = 0; len <= sig.len; len++) {
@@ -1022,7 +1025,7 @@ START_TEST(test_sig_truncated)
 		rc = sig_result(sig.p, len, len % 7);
 		if (whole)
 			REQUIRE_MSG(rc == 0, "a signature of %zu whole blocks: %d (%s)", (len - 12) / each, rc,
-				    mm_error_msg());
+			            mm_error_msg());
 		else
 			REQUIRE_MSG(rc == MM_ECORRUPT, "a signature cut at %zu of %zu bytes gave %d", len, sig.len, rc);
 	}
@@ -1041,13 +1044,14 @@ START_TEST(test_sig_cut_in_weak_sum)
 	int rc;
 
 	make_sig(basis, 100000, &sig);
-	strong = (size_t)sig.p[11];
+	strong = (size_t) sig.p[11];
 	each = 4 + strong;
 	for (size_t extra = 1; extra < 4; extra++) {
 		size_t len = 12 + 5 * each + extra;
 		rc = sig_result(sig.p, len, 0);
-		REQUIRE_MSG(rc == MM_ECORRUPT, "a signature with %zu byte(s) of a weak sum at its end gave %d, not MM_ECORRUPT",
-			    extra, rc);
+		REQUIRE_MSG(rc == MM_ECORRUPT,
+		            "a signature with %zu byte(s) of a weak sum at its end gave %d, not MM_ECORRUPT", extra,
+		            rc);
 	}
 	buf_free(&sig);
 	free(basis);
@@ -1067,7 +1071,7 @@ START_TEST(test_sig_too_large)
 	ck_assert(blocks != NULL);
 	/* blocks of 4 + 4 bytes: the weak sums vary */
 	for (size_t i = 0; i < piece; i += 8) {
-		uint32_t v = (uint32_t)(i * 2654435761u);
+		uint32_t v = (uint32_t) (i * 2654435761u);
 		memcpy(blocks + i, &v, 4);
 		memcpy(blocks + i + 4, &v, 4);
 	}
@@ -1077,15 +1081,16 @@ START_TEST(test_sig_too_large)
 	TU_OK(delta_sig_new(&s));
 	TU_OK(delta_sig_feed(s, h.p, h.len));
 	fed = h.len;
-	while (fed <= DELTA_MAX_SIG + 2 * (uint64_t)piece) {
+	while (fed <= DELTA_MAX_SIG + 2 * (uint64_t) piece) {
 		rc = delta_sig_feed(s, blocks, piece);
 		if (rc < 0)
 			break;
 		fed += piece;
 	}
-	REQUIRE_MSG(rc == MM_ECORRUPT, "a signature of %llu bytes was taken", (unsigned long long)fed);
+	REQUIRE_MSG(rc == MM_ECORRUPT, "a signature of %llu bytes was taken", (unsigned long long) fed);
 	REQUIRE_MSG(fed <= DELTA_MAX_SIG && fed + piece > DELTA_MAX_SIG,
-		    "refused after %llu bytes, not at the first piece past %u", (unsigned long long)fed, DELTA_MAX_SIG);
+	            "refused after %llu bytes, not at the first piece past %u", (unsigned long long) fed,
+	            DELTA_MAX_SIG);
 	/* and it stays refused */
 	rc = delta_sig_feed(s, blocks, 8);
 	ck_assert_int_eq(rc, MM_ECORRUPT);
@@ -1093,7 +1098,7 @@ START_TEST(test_sig_too_large)
 
 	/* one piece larger than the bound, at once: refused before anything is read */
 	TU_OK(delta_sig_new(&s));
-	rc = delta_sig_feed(s, blocks, (size_t)DELTA_MAX_SIG + 1); /* only the length matters: never read */
+	rc = delta_sig_feed(s, blocks, (size_t) DELTA_MAX_SIG + 1); /* only the length matters: never read */
 	ck_assert_int_eq(rc, MM_ECORRUPT);
 	delta_sig_free(s);
 	buf_free(&h);
@@ -1110,13 +1115,13 @@ START_TEST(test_sig_at_bound)
 
 	ck_assert(all != NULL);
 	all[0] = 0x72, all[1] = 0x73, all[2] = 0x01, all[3] = 0x47; /* RK_BLAKE2 */
-	all[6] = 0x08;                                             /* block 2048 */
-	all[11] = 4;                                               /* strong 4 */
+	all[6] = 0x08;                                              /* block 2048 */
+	all[11] = 4;                                                /* strong 4 */
 	for (uint64_t i = 12; i + 8 <= n; i += 8) {
-		uint32_t v = (uint32_t)(i * 2654435761u);
+		uint32_t v = (uint32_t) (i * 2654435761u);
 		memcpy(all + i, &v, 4);
 	}
-	TU_OK(load_sig(&s, all, (size_t)n, 4u << 20));
+	TU_OK(load_sig(&s, all, (size_t) n, 4u << 20));
 	delta_sig_free(s);
 	free(all);
 }
@@ -1174,19 +1179,20 @@ START_TEST(test_sig_odd_but_valid)
 		put_be(&s, k == 0 ? 0x7fffffffu : k == 3 ? 1 : 2048, 4);
 		put_be(&s, 8, 4);
 		for (int b = 0; b < (k >= 2 ? 1000 : 0); b++)
-			put_be(&s, k == 3 ? 0 : (uint64_t)b * 7919u, 4), put_be(&s, 0, 8);
+			put_be(&s, k == 3 ? 0 : (uint64_t) b * 7919u, 4), put_be(&s, 0, 8);
 		rc = load_sig(&sig, s.p, s.len, 100);
 		REQUIRE_MSG(rc == 0, "odd signature %d: %d %s", k, rc, mm_error_msg());
 		ck_assert(lseek(fd, 0, SEEK_SET) == 0);
 		TU_OK(delta_make(sig, fd, buf_out, &d));
 		delta_sig_free(sig);
 		sig = NULL;
-		/* the basis is not what the signature says: the output is checked against the data only when copies are bounded */
+		/* the basis is not what the signature says: the output is checked against the data only when copies are
+		 * bounded */
 		rc = patch(data, n, d.p, d.len, n, 0, &out, NULL);
 		REQUIRE_MSG(rc == 0 || rc == MM_ECORRUPT, "odd signature %d: patch %d", k, rc);
 		if (k != 3)
 			REQUIRE_MSG(rc == 0 && out.len == n && !memcmp(out.p, data, n), "odd signature %d: patch %d", k,
-				    rc);
+			            rc);
 		buf_free(&out);
 		buf_free(&d);
 	}
@@ -1199,9 +1205,9 @@ END_TEST
 /* An output function that fails: its error comes back from the patch and from the signature. */
 static int fail_out(void *arg, const void *p, size_t n)
 {
-	(void)arg;
-	(void)p;
-	(void)n;
+	(void) arg;
+	(void) p;
+	(void) n;
 	return mm_error_set(MM_EIO, "disk full");
 }
 
@@ -1243,7 +1249,7 @@ Suite *delta_suite(void)
 	tc = tcase_create("patch");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_crafted_valid);
-	tcase_add_loop_test(tc, test_copy_outside_basis, 0, (int)(sizeof(bad_copies) / sizeof(bad_copies[0])));
+	tcase_add_loop_test(tc, test_copy_outside_basis, 0, (int) (sizeof(bad_copies) / sizeof(bad_copies[0])));
 	tcase_add_test(tc, test_copy_basis_shrank);
 	tcase_add_test(tc, test_output_bound);
 	tcase_add_test(tc, test_bad_opcodes);

@@ -31,7 +31,8 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(root));
 	snprintf(outside, sizeof(outside), "%s.out", root);
 	sh("mkdir -p '%s.out' && echo secret > '%s.out/secret'", root);
-	sh("cd '%s' && mkdir -p a/b && echo hi > a/b/f && ln -s ../../etc a/up && ln -s b a/lb && ln -s b/f a/lf", root);
+	sh("cd '%s' && mkdir -p a/b && echo hi > a/b/f && ln -s ../../etc a/up && ln -s b a/lb && ln -s b/f a/lf",
+	   root);
 	sh("cd '%s' && ln -s \"$(pwd).out\" out", root);
 	rootfd = open(root, O_RDONLY | O_DIRECTORY);
 	ck_assert_int_ge(rootfd, 0);

@@ -201,9 +201,24 @@ END_TEST
 START_TEST(test_path_valid_accepts)
 {
 	static const char *const ok[] = {
-	        "a",  "a/b",  "with space",    " lead and trail ", "new\nline",    "\xff", "a/\xff\xfe/c", "...",
-	        ".a", "a/.b", ".mmsyncignore", ".mmsync-x",        "x/.mmsyncfoo", "-",    "a\\b",
-	        ".mmsync-tmp", "a/.mmsync-tmpx", "x.mmsync-tmp.y",
+	        "a",
+	        "a/b",
+	        "with space",
+	        " lead and trail ",
+	        "new\nline",
+	        "\xff",
+	        "a/\xff\xfe/c",
+	        "...",
+	        ".a",
+	        "a/.b",
+	        ".mmsyncignore",
+	        ".mmsync-x",
+	        "x/.mmsyncfoo",
+	        "-",
+	        "a\\b",
+	        ".mmsync-tmp",
+	        "a/.mmsync-tmpx",
+	        "x.mmsync-tmp.y",
 	};
 	char longest[MM_PATH_MAX + 1];
 	char name[MM_NAME_MAX + 1];
@@ -227,10 +242,29 @@ END_TEST
 START_TEST(test_path_valid_rejects)
 {
 	static const char *const bad[] = {
-	        "",     "/",      "/a",  "a/",   "a//b",    "//",        ".",           "..",        "a/.",
-	        "a/..", "a/../b", "./a", "../a", ".mmsync", ".mmsync/x", "a/.mmsync/b", "a/.mmsync", "a/b/",
+	        "",
+	        "/",
+	        "/a",
+	        "a/",
+	        "a//b",
+	        "//",
+	        ".",
+	        "..",
+	        "a/.",
+	        "a/..",
+	        "a/../b",
+	        "./a",
+	        "../a",
+	        ".mmsync",
+	        ".mmsync/x",
+	        "a/.mmsync/b",
+	        "a/.mmsync",
+	        "a/b/",
 	        /* mmsync's temporary files: a peer could plant one that the next scan deletes */
-	        ".mmsync-tmp.", ".mmsync-tmp.x", "a/.mmsync-tmp.1234/b", "a/.mmsync-tmp.x",
+	        ".mmsync-tmp.",
+	        ".mmsync-tmp.x",
+	        "a/.mmsync-tmp.1234/b",
+	        "a/.mmsync-tmp.x",
 	};
 	char buf[MM_PATH_MAX + 2];
 

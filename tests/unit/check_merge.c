@@ -442,7 +442,7 @@ static enum merge_policy pol(const struct merge_config *m, const char *path, cha
 
 #define EXPECT_POLICY(m, path, want, wname)                                                                            \
 	do {                                                                                                           \
-		char n_[REPLICA_NAME_MAX + 1];                                                                                           \
+		char n_[REPLICA_NAME_MAX + 1];                                                                         \
 		enum merge_policy p_ = pol(m, path, n_);                                                               \
 		ck_assert_msg(p_ == (want), "policy for '%s': %d, want %d", path, (int) p_, (int) (want));             \
 		if ((want) == POLICY_PREFER)                                                                           \
@@ -613,10 +613,10 @@ END_TEST
 
 /* ---------------------------------------------------------------------- bases */
 
-static const uint8_t OID_HELLO[BASES_OID_LEN] = {0xb6, 0xfc, 0x4c, 0x62, 0x0b, 0x67, 0xd9, 0x5f, 0x95, 0x3a,
-                                      0x5c, 0x1c, 0x12, 0x30, 0xaa, 0xab, 0x5d, 0xb5, 0xa1, 0xb0}; /* "hello" */
+static const uint8_t OID_HELLO[BASES_OID_LEN] = {0xb6, 0xfc, 0x4c, 0x62, 0x0b, 0x67, 0xd9, 0x5f, 0x95, 0x3a, 0x5c,
+                                                 0x1c, 0x12, 0x30, 0xaa, 0xab, 0x5d, 0xb5, 0xa1, 0xb0}; /* "hello" */
 static const uint8_t OID_EMPTY[BASES_OID_LEN] = {0xe6, 0x9d, 0xe2, 0x9b, 0xb2, 0xd1, 0xd6, 0x43, 0x4b, 0x8b,
-                                      0x29, 0xae, 0x77, 0x5a, 0xd8, 0xc2, 0xe4, 0x8c, 0x53, 0x91}; /* "" */
+                                                 0x29, 0xae, 0x77, 0x5a, 0xd8, 0xc2, 0xe4, 0x8c, 0x53, 0x91}; /* "" */
 
 static void expect_blob(struct bases *b, const uint8_t oid[BASES_OID_LEN], const void *want, size_t wlen)
 {

@@ -7,9 +7,9 @@
  * Peers that could block for ever run in child processes, which report
  * through their exit status; every wait has a limit.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -996,9 +996,10 @@ START_TEST(test_compress_corrupt)
 {
 	static const char garbage[] = "this is not a zstd stream, not at all; it is plain text";
 	/* zstd 0.5's magic number 0xFD2FB525, then what libzstd takes for the start of a frame of that format */
-	static const uint8_t legacy[] = {0x25, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x01, 0x00, 0x00, 0xff, 0xf7, 0x6c, 0x61, 0x70,
-	                                 0x33, 0x6f, 0x70, 0x01, 0x00, 0x02, 0x00, 0x04, 0x64, 0x6f, 0x63, 0x73, 0x00, 0x0a,
-	                                 0x73, 0x72, 0x63, 0x2f, 0x6d, 0x61, 0x69, 0x6e, 0x00, 0x00, 0x29, 0x00};
+	static const uint8_t legacy[] = {0x25, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x01, 0x00, 0x00, 0xff,
+	                                 0xf7, 0x6c, 0x61, 0x70, 0x33, 0x6f, 0x70, 0x01, 0x00, 0x02,
+	                                 0x00, 0x04, 0x64, 0x6f, 0x63, 0x73, 0x00, 0x0a, 0x73, 0x72,
+	                                 0x63, 0x2f, 0x6d, 0x61, 0x69, 0x6e, 0x00, 0x00, 0x29, 0x00};
 	uint8_t ff[64], wire[256];
 	struct wbuf f;
 	size_t n;
@@ -1565,8 +1566,8 @@ END_TEST
 /* ---------------------------------------------------------------- server */
 
 static volatile sig_atomic_t srv_stop;
-static int srv_out = -1;        /* in the server's process: where its lines go */
-static char srv_text[16384];    /* in the test: the server's lines so far */
+static int srv_out = -1;     /* in the server's process: where its lines go */
+static char srv_text[16384]; /* in the test: the server's lines so far */
 static size_t srv_len;
 
 static void srv_on_stop(int sig)
@@ -1762,8 +1763,9 @@ START_TEST(test_server_two_clients)
 	ck_assert_msg(srv_wait_for(lines, want, 5000), "want '%s' in: %s", want, srv_text);
 
 	rc = srv_client(&b, port, "");
-	ck_assert_msg(rc < 0 && tu_contains(mm_error_msg(), "peer 'srv': no fingerprint is pinned for this TLS "
-	                                                    "server; it presented ") &&
+	ck_assert_msg(rc < 0 &&
+	                      tu_contains(mm_error_msg(), "peer 'srv': no fingerprint is pinned for this TLS "
+	                                                  "server; it presented ") &&
 	                      tu_contains(mm_error_msg(), fpa),
 	              "client without a pin: %d: %s", rc, mm_error_msg());
 	snprintf(want, sizeof(want), "client %s hung up: it has no fingerprint pinned", fpb);
@@ -1829,7 +1831,6 @@ START_TEST(test_server_stop_signal)
 	tu_replica_free(&a);
 }
 END_TEST
-
 
 Suite *net_suite(void)
 {

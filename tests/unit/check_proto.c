@@ -1116,7 +1116,7 @@ static void row_raw_put(struct wbuf *b, const struct row_raw *r)
 		put_bytes(b, r->hash, MM_HASH_LEN);
 	if (r->target)
 		put_str16(b, r->target, r->tlen);
-	put_u32(b, (uint32_t)r->vlen); /* the vector's length is 32 bits wide: a full one passes 64 KiB */
+	put_u32(b, (uint32_t) r->vlen); /* the vector's length is 32 bits wide: a full one passes 64 KiB */
 	put_bytes(b, r->vvb, r->vlen);
 }
 
@@ -1711,9 +1711,10 @@ END_TEST
 
 START_TEST(test_type_names)
 {
-	static const char *const want[] = {"hello", "want",     "replica", "row",  "index-end", "request", "data",
-	                                   "data-end", "missing", "done", "error", "bye", "bundle", "checksum",
-	                                   "delta-request", "signature", "signature-end", "delta", "delta-end"};
+	static const char *const want[] = {"hello",     "want",          "replica",  "row",      "index-end",
+	                                   "request",   "data",          "data-end", "missing",  "done",
+	                                   "error",     "bye",           "bundle",   "checksum", "delta-request",
+	                                   "signature", "signature-end", "delta",    "delta-end"};
 
 	for (int t = MSG_HELLO; t <= MSG_DELTA_END; t++)
 		ck_assert_str_eq(proto_type_name(t), want[t - 1]);
@@ -1800,7 +1801,8 @@ static void canonical_of(enum dec d, const uint8_t *p, size_t len, struct wbuf *
 		if (kind == ENTRY_FILE)
 			return;
 		if (kind == ENTRY_LINK)
-			size = be16(p + at + 1 + 2 + 8 * 5); /* the target's str16 length (after size, mtime, mstamp, writer, seq) */
+			size = be16(p + at + 1 + 2 +
+			            8 * 5); /* the target's str16 length (after size, mtime, mstamp, writer, seq) */
 		for (int k = 0; k < 8; k++)
 			out->p[at + 3 + (size_t) k] = (uint8_t) (size >> (56 - 8 * k));
 	}

@@ -547,10 +547,11 @@ START_TEST(test_random_symmetry)
 		switch (order) {
 		case VV_EQUAL:
 			/* the same version: at most a touch, taken one way only (the later-set mtime) */
-			TU_REQUIRE((axy == REC_IGNORE || axy == REC_TOUCH) && (ayx == REC_IGNORE || ayx == REC_TOUCH), it);
+			TU_REQUIRE((axy == REC_IGNORE || axy == REC_TOUCH) && (ayx == REC_IGNORE || ayx == REC_TOUCH),
+			           it);
 			TU_REQUIRE(!(axy == REC_TOUCH && ayx == REC_TOUCH), it);
 			TU_REQUIRE((axy == REC_TOUCH || ayx == REC_TOUCH) ==
-			               (x.kind == ENTRY_FILE && reconcile_same(&x, &y) && x.mtime_ns != y.mtime_ns),
+			                   (x.kind == ENTRY_FILE && reconcile_same(&x, &y) && x.mtime_ns != y.mtime_ns),
 			           it);
 			break;
 		case VV_DOMINATES: /* x descends from y: x wins both ways */

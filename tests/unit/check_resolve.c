@@ -46,7 +46,7 @@ static long slurp(const char *dir, const char *rel, char *buf, size_t size)
 	n = fread(buf, 1, size - 1, f);
 	buf[n] = '\0';
 	fclose(f);
-	return (long)n;
+	return (long) n;
 }
 
 static void assert_content(const char *dir, const char *rel, const char *want)
@@ -93,8 +93,8 @@ static void put_conflict(struct replica *r, const char *path, const char *copy)
 {
 	struct store_conflict c = {0};
 
-	c.path = (char *)path;
-	c.copy = (char *)copy;
+	c.path = (char *) path;
+	c.copy = (char *) copy;
 	snprintf(c.kind, sizeof(c.kind), "content");
 	c.detected_ns = 1;
 	c.ours = r->id;
@@ -132,12 +132,12 @@ static void resolve_ok(struct replica *r, enum resolve_side side, const char *co
 	struct resolve_result res;
 
 	TU_OK(resolve_conflict(&res, r, "f.txt", side, copy));
-	ck_assert_msg(res.outcome == RESOLVE_DONE, "outcome %d (%s)", (int)res.outcome, res.where ? res.where : "");
+	ck_assert_msg(res.outcome == RESOLVE_DONE, "outcome %d (%s)", (int) res.outcome, res.where ? res.where : "");
 	resolve_result_dispose(&res);
 }
 
 static void resolve_refused(struct replica *r, enum resolve_side side, const char *copy, enum resolve_outcome want,
-			    const char *where)
+                            const char *where)
 {
 	struct resolve_result res;
 
@@ -439,7 +439,7 @@ static void crash_resolve(struct tu_replica *t, const char *fp)
 	}
 	ck_assert(pid > 0 && waitpid(pid, &status, 0) == pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 99, "%s: the child was not stopped there (status %d)",
-		      fp, status);
+	              fp, status);
 	TU_OK(replica_open(&t->r, t->root, REPLICA_LOCK));
 }
 
@@ -452,9 +452,9 @@ START_TEST(test_crash_then_rerun)
 	make_conflict(&t, 2);
 	crash_resolve(&t, fp);
 	/* nothing lost: the version taken is at the path or still in its copy */
-	ck_assert_msg(slurp(t.root, COPY2, buf, sizeof(buf)) >= 0 || (slurp(t.root, "f.txt", buf, sizeof(buf)) >= 0 &&
-								      !strcmp(buf, "theirs 2\n")),
-		      "%s: theirs 2 is lost", fp);
+	ck_assert_msg(slurp(t.root, COPY2, buf, sizeof(buf)) >= 0 ||
+	                      (slurp(t.root, "f.txt", buf, sizeof(buf)) >= 0 && !strcmp(buf, "theirs 2\n")),
+	              "%s: theirs 2 is lost", fp);
 	TU_OK(apply_recover(t.r));
 	/* the same command again finishes it, unless the commit was made */
 	if (open_conflicts(t.r))

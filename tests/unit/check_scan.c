@@ -1279,8 +1279,9 @@ START_TEST(test_guard_refuses_most)
 	rc = tu_scan_run(&sc, t.r, 0, 0, 0);
 	ck_assert_int_eq(rc, MM_EREFUSED);
 	ck_assert_msg(tu_contains(mm_error_msg(), "6 of its 10 paths are gone") &&
-			      tu_contains(mm_error_msg(), "sync.maxDelete (50%)") && tu_contains(mm_error_msg(), t.r->root),
-		      "message: %s", mm_error_msg());
+	                      tu_contains(mm_error_msg(), "sync.maxDelete (50%)") &&
+	                      tu_contains(mm_error_msg(), t.r->root),
+	              "message: %s", mm_error_msg());
 	/* the modification is recorded and reported, no deletion is */
 	ck_assert_uint_eq(sc.stats.modified, 1);
 	ck_assert_uint_eq(sc.stats.deleted, 0);
@@ -1431,7 +1432,6 @@ START_TEST(test_verify_damaged)
 	tu_replica_free(&t);
 }
 END_TEST
-
 
 Suite *scan_suite(void)
 {

@@ -40,8 +40,8 @@
 #include "sync/store.h"
 #include "testutil.h"
 
-#define PEER_MS 20000 /* the longest a side may take (a hung peer fails the test, never the run) */
-#define TMP_PREFIX ".mmsync-tmp."
+#define PEER_MS      20000 /* the longest a side may take (a hung peer fails the test, never the run) */
+#define TMP_PREFIX   ".mmsync-tmp."
 #define CRASH_STATUS 99 /* failpoint()'s _exit status */
 
 /* ---------------------------------------------------------------- replicas and trees */
@@ -101,14 +101,14 @@ static const char *first_diff(const char *a, const char *b, char *buf, size_t si
 			line = i + 1;
 		i++;
 	}
-	snprintf(buf, size, "'%.*s' vs '%.*s'", (int)strcspn(a + line, "\n"), a + line, (int)strcspn(b + line, "\n"),
-		 b + line);
+	snprintf(buf, size, "'%.*s' vs '%.*s'", (int) strcspn(a + line, "\n"), a + line, (int) strcspn(b + line, "\n"),
+	         b + line);
 	return buf;
 }
 
 static int cmp_str(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 struct walk {
@@ -135,11 +135,11 @@ static void file_hash(char out[2 * MM_HASH_LEN + 1], int dirfd, const char *name
 	char *buf;
 
 	ck_assert_msg(fd >= 0 && fstat(fd, &st) == 0, "cannot open '%s': %s", name, strerror(errno));
-	buf = malloc((size_t)st.st_size + 1);
+	buf = malloc((size_t) st.st_size + 1);
 	ck_assert_msg(buf != NULL, "out of memory");
-	ck_assert_msg(read(fd, buf, (size_t)st.st_size) == st.st_size, "cannot read '%s'", name);
+	ck_assert_msg(read(fd, buf, (size_t) st.st_size) == st.st_size, "cannot read '%s'", name);
 	close(fd);
-	tu_sha256(h, buf, (size_t)st.st_size);
+	tu_sha256(h, buf, (size_t) st.st_size);
 	free(buf);
 	hex(out, h, MM_HASH_LEN);
 }
@@ -175,11 +175,11 @@ static void walk_dir(struct walk *w, int fd, const char *rel)
 			char h[2 * MM_HASH_LEN + 1];
 			file_hash(h, dirfd(d), de->d_name);
 			snprintf(what, sizeof(what), "file %s %lld", h,
-				 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+			         (long long) st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
 		}
 		ck_assert_msg(asprintf(&line, "%s %s %o\n", path, what,
-				       S_ISLNK(st.st_mode) ? 0 : (unsigned)(st.st_mode & 07777)) > 0,
-			      "out of memory");
+		                       S_ISLNK(st.st_mode) ? 0 : (unsigned) (st.st_mode & 07777)) > 0,
+		              "out of memory");
 		walk_add(w, line);
 	}
 	closedir(d);
@@ -206,7 +206,7 @@ static char *tree_text(const char *root, size_t *tmp)
 	return t.p;
 }
 
-#define ROWS_LOCAL 0x1     /* add the fields that are this replica's own: sequence number, origin, stat cache */
+#define ROWS_LOCAL     0x1 /* add the fields that are this replica's own: sequence number, origin, stat cache */
 #define ROWS_NO_WRITER 0x2 /* leave the writer out */
 
 /* What a store records, as text: every row with the fields both sides of a sync must agree on. */
@@ -225,15 +225,15 @@ static char *store_text(struct replica *r, unsigned flags)
 			hex(h, e->hash, MM_HASH_LEN);
 		/* a directory's mtime is each side's own (what is written into it changes it) */
 		snprintf(line, sizeof(line),
-			 "%s kind=%d mode=%o size=%llu mtime=%lld hash=%s target=%s vv=%s writer=%llx",
-			 e->path, e->kind, e->mode, (unsigned long long)e->size,
-			 e->kind == ENTRY_FILE ? (long long)e->mtime_ns : 0LL, h, e->target ? e->target : "-", vv,
-			 flags & ROWS_NO_WRITER ? 0ULL : (unsigned long long)e->writer);
+		         "%s kind=%d mode=%o size=%llu mtime=%lld hash=%s target=%s vv=%s writer=%llx", e->path,
+		         e->kind, e->mode, (unsigned long long) e->size,
+		         e->kind == ENTRY_FILE ? (long long) e->mtime_ns : 0LL, h, e->target ? e->target : "-", vv,
+		         flags & ROWS_NO_WRITER ? 0ULL : (unsigned long long) e->writer);
 		text_add(&t, line);
 		if (flags & ROWS_LOCAL) {
 			snprintf(line, sizeof(line), " seq=%llu origin=%llx ino=%llu flags=%x",
-				 (unsigned long long)e->seq, (unsigned long long)e->origin,
-				 (unsigned long long)e->ino, e->flags);
+			         (unsigned long long) e->seq, (unsigned long long) e->origin,
+			         (unsigned long long) e->ino, e->flags);
 			text_add(&t, line);
 		}
 		text_add(&t, "\n");
@@ -277,25 +277,25 @@ static void assert_scan_quiet(struct tu_replica *t)
 	tu_scan_init(&sc);
 	TU_OK(tu_scan_run(&sc, t->r, 0, 0, 0));
 	ck_assert_msg(sc.n == 0 && sc.stats.skipped == 0,
-		      "%s: the scan found %zu change(s) (first '%s') and %llu skipped",
-		      t->root, sc.n, sc.n ? sc.changes[0].now.path : "", (unsigned long long)sc.stats.skipped);
+	              "%s: the scan found %zu change(s) (first '%s') and %llu skipped", t->root, sc.n,
+	              sc.n ? sc.changes[0].now.path : "", (unsigned long long) sc.stats.skipped);
 	tu_scan_dispose(&sc);
 }
 
 static int count_problem(void *arg, const char *path, const char *problem)
 {
-	(void)path;
-	(void)problem;
-	(*(int *)arg)++;
+	(void) path;
+	(void) problem;
+	(*(int *) arg)++;
 	return 0;
 }
 
 static int count_pending(void *arg, const char *path, const void *row, size_t len)
 {
-	(void)path;
-	(void)row;
-	(void)len;
-	(*(int *)arg)++;
+	(void) path;
+	(void) row;
+	(void) len;
+	(*(int *) arg)++;
 	return 0;
 }
 
@@ -314,7 +314,7 @@ static void assert_check_clean(struct tu_replica *t)
 	tu_scan_init(&sc);
 	TU_OK(tu_scan_run(&sc, t->r, SCAN_DRY_RUN | SCAN_VERIFY, 0, 0));
 	ck_assert_msg(sc.n == 0 && sc.stats.damaged == 0, "%s: check found %zu change(s) (first '%s')", t->root, sc.n,
-		      sc.n ? sc.changes[0].now.path : "");
+	              sc.n ? sc.changes[0].now.path : "");
 	tu_scan_dispose(&sc);
 }
 
@@ -325,7 +325,7 @@ enum role { ROLE_CLIENT, ROLE_SERVER, ROLE_BUNDLE };
 /* What one side does. */
 struct job {
 	enum role role;
-	unsigned op;            /* ROLE_CLIENT: PROTO_OP_* */
+	unsigned op; /* ROLE_CLIENT: PROTO_OP_* */
 	char **filters;
 	size_t nfilters;
 	const char *bundle;     /* ROLE_BUNDLE: the file applied */
@@ -356,9 +356,9 @@ static void count_event(void *arg, enum session_event ev, const char *path, cons
 {
 	struct report *rp = arg;
 
-	(void)path;
-	(void)detail;
-	if ((unsigned)ev <= EV_MERGED)
+	(void) path;
+	(void) detail;
+	if ((unsigned) ev <= EV_MERGED)
 		rp->events[ev]++;
 }
 
@@ -475,7 +475,7 @@ static pid_t side_start(const struct job *j, const char *root, int fd, int close
 			rp.stage = STAGE_DONE;
 		else
 			snprintf(rp.msg, sizeof(rp.msg), "%s", mm_error_msg());
-		_exit(write(pipefd[1], &rp, sizeof(rp)) == (ssize_t)sizeof(rp) ? 0 : 1);
+		_exit(write(pipefd[1], &rp, sizeof(rp)) == (ssize_t) sizeof(rp) ? 0 : 1);
 	}
 	close(pipefd[1]);
 	return pid;
@@ -513,7 +513,7 @@ static void read_report(int fd, struct report *rp, int *reported)
 {
 	ssize_t n = read(fd, rp, sizeof(*rp));
 
-	*reported = n == (ssize_t)sizeof(*rp);
+	*reported = n == (ssize_t) sizeof(*rp);
 	if (!*reported)
 		memset(rp, 0, sizeof(*rp));
 	close(fd);
@@ -524,7 +524,7 @@ static void read_report(int fd, struct report *rp, int *reported)
  * both closed meanwhile and opened again after.
  */
 static void run_sides(struct outcome *out, struct tu_replica *cl, const struct job *cj, struct tu_replica *sv,
-		      const struct job *sj)
+                      const struct job *sj)
 {
 	int sp[2] = {-1, -1}, p0[2], p1[2] = {-1, -1};
 	pid_t pid[2] = {0, 0};
@@ -535,7 +535,7 @@ static void run_sides(struct outcome *out, struct tu_replica *cl, const struct j
 	if (sv) {
 		rep_close(sv);
 		ck_assert_msg(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0, "socketpair: %s",
-			      strerror(errno));
+		              strerror(errno));
 	}
 	pid[0] = side_start(cj, cl->root, sp[0], sp[1], p0);
 	if (sv) {
@@ -571,15 +571,15 @@ static void assert_side_ok(const struct outcome *out, int i)
 	char buf[64];
 
 	ck_assert_msg(WIFEXITED(out->status[i]) && WEXITSTATUS(out->status[i]) == 0 && out->reported[i],
-		      "the %s side ended with %s", i ? "server" : "client",
-		      status_text(out->status[i], buf, sizeof(buf)));
+	              "the %s side ended with %s", i ? "server" : "client",
+	              status_text(out->status[i], buf, sizeof(buf)));
 	ck_assert_msg(out->rep[i].rc == 0, "the %s side failed at stage %d (%d): %s", i ? "server" : "client",
-		      out->rep[i].stage, out->rep[i].rc, out->rep[i].msg);
+	              out->rep[i].stage, out->rep[i].rc, out->rep[i].msg);
 }
 
 /* `cl` syncs with `sv` (op: PROTO_OP_*), both sides succeed; the client's counts go to *res. */
 static void session_ok(struct tu_replica *cl, struct tu_replica *sv, unsigned op, char **filters, size_t nfilters,
-		       struct report *res)
+                       struct report *res)
 {
 	struct job cj = {ROLE_CLIENT, op, filters, nfilters, NULL, NULL, NULL, 0};
 	struct job sj = {ROLE_SERVER, 0, NULL, 0, NULL, NULL, NULL, 0};
@@ -591,16 +591,16 @@ static void session_ok(struct tu_replica *cl, struct tu_replica *sv, unsigned op
 	*res = out.rep[0];
 }
 
-#define ASSERT_COUNTS(rp, in, out, del)                                                                               \
+#define ASSERT_COUNTS(rp, in, out, del)                                                                                \
 	do {                                                                                                           \
 		const struct session_result *r_ = &(rp)->res;                                                          \
 		ck_assert_msg(r_->files_in == (in) && r_->files_out == (out) && r_->deleted == (del),                  \
-			      "files_in %llu, files_out %llu, deleted %llu; want %d, %d, %d",                          \
-			      (unsigned long long)r_->files_in, (unsigned long long)r_->files_out,                     \
-			      (unsigned long long)r_->deleted, (in), (out), (del));                                    \
+		              "files_in %llu, files_out %llu, deleted %llu; want %d, %d, %d",                          \
+		              (unsigned long long) r_->files_in, (unsigned long long) r_->files_out,                   \
+		              (unsigned long long) r_->deleted, (in), (out), (del));                                   \
 		ck_assert_msg(r_->conflicts == 0 && r_->failed == 0 && r_->skipped == 0,                               \
-			      "conflicts %llu, failed %llu, skipped %llu", (unsigned long long)r_->conflicts,         \
-			      (unsigned long long)r_->failed, (unsigned long long)r_->skipped);                        \
+		              "conflicts %llu, failed %llu, skipped %llu", (unsigned long long) r_->conflicts,         \
+		              (unsigned long long) r_->failed, (unsigned long long) r_->skipped);                      \
 	} while (0)
 
 /* An immediate second session moves nothing. */
@@ -751,8 +751,8 @@ static const char base_text[] = "one\ntwo\nthree\nfour\nfive\n";
  * New replicas a and b share a text, edited then on both sides (a's edit
  * `ea` the later), and sync: with `merged` merges and `conflicts` conflicts.
  */
-static void concurrent_sync(struct tu_replica *a, struct tu_replica *b, const char *ea, const char *eb,
-			    uint64_t merged, uint64_t conflicts)
+static void concurrent_sync(struct tu_replica *a, struct tu_replica *b, const char *ea, const char *eb, uint64_t merged,
+                            uint64_t conflicts)
 {
 	struct report rp;
 
@@ -768,8 +768,9 @@ static void concurrent_sync(struct tu_replica *a, struct tu_replica *b, const ch
 	tu_set_mtime(a->root, "notes.txt", 1200000000, 0);
 	session_ok(a, b, PROTO_OP_PULL | PROTO_OP_PUSH, NULL, 0, &rp);
 	ck_assert_msg(rp.res.merged == merged && rp.res.conflicts == conflicts,
-		      "merged %llu, conflicts %llu; want %llu, %llu", (unsigned long long)rp.res.merged,
-		      (unsigned long long)rp.res.conflicts, (unsigned long long)merged, (unsigned long long)conflicts);
+	              "merged %llu, conflicts %llu; want %llu, %llu", (unsigned long long) rp.res.merged,
+	              (unsigned long long) rp.res.conflicts, (unsigned long long) merged,
+	              (unsigned long long) conflicts);
 	ck_assert_uint_eq(rp.events[EV_MERGED], merged);
 	ck_assert_uint_eq(rp.events[EV_CONFLICT], conflicts);
 }
@@ -789,7 +790,7 @@ START_TEST(test_merge_clean)
 	for (int i = 0; i < 2; i++) {
 		got = read_text(i ? b.root : a.root, "notes.txt");
 		ck_assert_msg(!strcmp(got, want), "%s: notes.txt is '%s', want the merge '%s'", i ? "b" : "a", got,
-			      want);
+		              want);
 		free(got);
 	}
 	ck_assert_int_eq(count_copies(a.root, "notes"), 0);
@@ -858,8 +859,8 @@ START_TEST(test_filter)
 	ASSERT_COUNTS(&rp, 5, 0, 0);
 	t = tree_text(a.root, NULL);
 	ck_assert_msg(tu_contains(t, "d/sub/y ") && tu_contains(t, "new.txt ") && !tu_contains(t, "d/x ") &&
-			      !tu_contains(t, "a.txt ") && !tu_contains(t, "new.txt2") && !tu_contains(t, "ln "),
-		      "a's tree after a filtered pull:\n%s", t);
+	                      !tu_contains(t, "a.txt ") && !tu_contains(t, "new.txt2") && !tu_contains(t, "ln "),
+	              "a's tree after a filtered pull:\n%s", t);
 	free(t);
 	assert_scan_quiet(&a);
 	/* then everything */
@@ -912,8 +913,8 @@ static void copy_prefix(const char *src, const char *dst, off_t len)
 
 	ck_assert_msg(in >= 0 && out >= 0, "cannot copy '%s': %s", src, strerror(errno));
 	while (len > 0) {
-		ssize_t n = read(in, buf, len < (off_t)sizeof(buf) ? (size_t)len : sizeof(buf));
-		ck_assert_msg(n > 0 && write(out, buf, (size_t)n) == n, "cannot copy '%s'", src);
+		ssize_t n = read(in, buf, len < (off_t) sizeof(buf) ? (size_t) len : sizeof(buf));
+		ck_assert_msg(n > 0 && write(out, buf, (size_t) n) == n, "cannot copy '%s'", src);
 		len -= n;
 	}
 	close(in);
@@ -949,13 +950,13 @@ START_TEST(test_bundle)
 		copy_prefix(file, cut, offsets[i]);
 		bundle_run(&out, &a, cut);
 		ck_assert_msg(WIFEXITED(out.status[0]) && WEXITSTATUS(out.status[0]) == 0 && out.reported[0],
-			      "applying a bundle cut at %lld crashed", (long long)offsets[i]);
+		              "applying a bundle cut at %lld crashed", (long long) offsets[i]);
 		ck_assert_msg(out.rep[0].rc < 0 && out.rep[0].stage == STAGE_BUNDLE_READ,
-			      "a bundle cut at %lld of %lld bytes: rc %d at stage %d", (long long)offsets[i],
-			      (long long)st.st_size, out.rep[0].rc, out.rep[0].stage);
+		              "a bundle cut at %lld of %lld bytes: rc %d at stage %d", (long long) offsets[i],
+		              (long long) st.st_size, out.rep[0].rc, out.rep[0].stage);
 		assert_same_text("the trees before and after a cut bundle", tree_text(a.root, NULL), strdup(tree0));
 		assert_same_text("the stores before and after a cut bundle", store_text(a.r, ROWS_LOCAL),
-				 strdup(store0));
+		                 strdup(store0));
 	}
 	free(tree0);
 	free(store0);
@@ -1030,8 +1031,8 @@ static void assert_old_or_new(const char *now, const char *old, const char *new,
 			o = line_of(old, path);
 			w = line_of(new, path);
 			ck_assert_msg(same_line(n, o) || same_line(n, w),
-				      "after a crash at %s, '%s' is '%s': neither its old '%s' nor its new '%s'", point,
-				      path, n ? n : "(absent)", o ? o : "(absent)", w ? w : "(absent)");
+			              "after a crash at %s, '%s' is '%s': neither its old '%s' nor its new '%s'", point,
+			              path, n ? n : "(absent)", o ? o : "(absent)", w ? w : "(absent)");
 			free(path);
 			free(n);
 			free(o);
@@ -1056,7 +1057,7 @@ static void assert_recovers(struct tu_replica *a, struct tu_replica *b)
 	free(t);
 	session_ok(a, b, PROTO_OP_PULL, NULL, 0, &rp);
 	ck_assert_msg(rp.res.conflicts == 0 && rp.res.failed == 0, "conflicts %llu, failed %llu",
-		      (unsigned long long)rp.res.conflicts, (unsigned long long)rp.res.failed);
+	              (unsigned long long) rp.res.conflicts, (unsigned long long) rp.res.failed);
 	assert_same_text("the trees", tree_text(a->root, NULL), tree_text(b->root, NULL));
 	assert_check_clean(a);
 	/*
@@ -1067,17 +1068,17 @@ static void assert_recovers(struct tu_replica *a, struct tu_replica *b)
 	 */
 	session_ok(a, b, PROTO_OP_PULL | PROTO_OP_PUSH, NULL, 0, &rp);
 	ck_assert_msg(rp.res.files_in == 0 && rp.res.conflicts == 0, "files_in %llu, conflicts %llu",
-		      (unsigned long long)rp.res.files_in, (unsigned long long)rp.res.conflicts);
+	              (unsigned long long) rp.res.files_in, (unsigned long long) rp.res.conflicts);
 	assert_agree_rows(a, b, ROWS_NO_WRITER);
 }
 
 /* The crash points of failpoint.h, in the order a pull meets them. */
 static const char *const crash_points[] = {
-	"recv-row",	    "apply-mkdir",	   "apply-symlink",	  "apply-remove",
-	"apply-tmp-written", "apply-sync-data",	   "apply-journal",	  "apply-rename",
-	"apply-sync-renames", "apply-before-commit", "apply-commit",	  "send-data",
+        "recv-row",           "apply-mkdir",         "apply-symlink", "apply-remove",
+        "apply-tmp-written",  "apply-sync-data",     "apply-journal", "apply-rename",
+        "apply-sync-renames", "apply-before-commit", "apply-commit",  "send-data",
 };
-#define NCRASH ((int)(sizeof(crash_points) / sizeof(crash_points[0])))
+#define NCRASH ((int) (sizeof(crash_points) / sizeof(crash_points[0])))
 
 START_TEST(test_crash)
 {
@@ -1104,11 +1105,11 @@ START_TEST(test_crash)
 	free(now);
 	free(old);
 	ck_assert_msg(WIFEXITED(out.status[who]) && WEXITSTATUS(out.status[who]) == CRASH_STATUS,
-		      "MMSYNC_FAILPOINT=%s: the %s ended with %s, not at the failpoint (rc %d: %s)", point,
-		      who ? "server" : "client", status_text(out.status[who], buf, sizeof(buf)), out.rep[who].rc,
-		      out.rep[who].msg);
+	              "MMSYNC_FAILPOINT=%s: the %s ended with %s, not at the failpoint (rc %d: %s)", point,
+	              who ? "server" : "client", status_text(out.status[who], buf, sizeof(buf)), out.rep[who].rc,
+	              out.rep[who].msg);
 	ck_assert_msg(out.reported[!who] && out.rep[!who].rc < 0, "the %s went on as if its peer had not crashed",
-		      who ? "client" : "server");
+	              who ? "client" : "server");
 	assert_recovers(&a, &b);
 	tu_replica_free(&a);
 	tu_replica_free(&b);
@@ -1120,10 +1121,10 @@ static const struct {
 	const char *spec;
 	int alone; /* the file fails alone (counted in `failed`): the rest of its batch is committed */
 } err_points[] = {
-	{"apply-write:1:ENOSPC", 0}, {"apply-close", 1}, {"apply-sync-data", 0}, {"store-commit", 0},
-	{"store-commit:2", 0},       {"apply-sync-renames", 0},
+        {"apply-write:1:ENOSPC", 0}, {"apply-close", 1},    {"apply-sync-data", 0},
+        {"store-commit", 0},         {"store-commit:2", 0}, {"apply-sync-renames", 0},
 };
-#define NERR ((int)(sizeof(err_points) / sizeof(err_points[0])))
+#define NERR ((int) (sizeof(err_points) / sizeof(err_points[0])))
 
 START_TEST(test_failerr)
 {
@@ -1137,22 +1138,22 @@ START_TEST(test_failerr)
 	store0 = store_text(a.r, ROWS_LOCAL);
 	run_sides(&out, &a, &cj, &b, &sj);
 	ck_assert_msg(WIFEXITED(out.status[0]) && WEXITSTATUS(out.status[0]) == 0 && out.reported[0],
-		      "MMSYNC_FAILERR=%s: the client did not report", err_points[_i].spec);
+	              "MMSYNC_FAILERR=%s: the client did not report", err_points[_i].spec);
 	if (err_points[_i].alone) {
 		struct tu_scan sc;
 		ck_assert_msg(out.rep[0].rc == 0 && out.rep[0].res.failed == 1 && out.rep[0].events[EV_FAILED] == 1,
-			      "MMSYNC_FAILERR=%s: the pull returned %d (%s) with %llu failed", err_points[_i].spec,
-			      out.rep[0].rc, out.rep[0].msg, (unsigned long long)out.rep[0].res.failed);
+		              "MMSYNC_FAILERR=%s: the pull returned %d (%s) with %llu failed", err_points[_i].spec,
+		              out.rep[0].rc, out.rep[0].msg, (unsigned long long) out.rep[0].res.failed);
 		free(store0);
 		tu_scan_init(&sc);
 		TU_OK(tu_scan_run(&sc, a.r, SCAN_DRY_RUN | SCAN_VERIFY, 0, 0));
 		ck_assert_msg(sc.n == 0, "MMSYNC_FAILERR=%s: the store records '%s' as the tree does not hold it",
-			      err_points[_i].spec, sc.changes[0].now.path);
+		              err_points[_i].spec, sc.changes[0].now.path);
 		tu_scan_dispose(&sc);
 	} else {
 		ck_assert_msg(out.rep[0].rc < 0 && out.rep[0].stage == STAGE_SESSION,
-			      "MMSYNC_FAILERR=%s: the pull returned %d at stage %d", err_points[_i].spec, out.rep[0].rc,
-			      out.rep[0].stage);
+		              "MMSYNC_FAILERR=%s: the pull returned %d at stage %d", err_points[_i].spec, out.rep[0].rc,
+		              out.rep[0].stage);
 		/* the batch that was not made durable is not committed */
 		assert_same_text("the stores before and after the failed pull", store_text(a.r, ROWS_LOCAL), store0);
 	}
@@ -1188,7 +1189,7 @@ START_TEST(test_failerr_recover)
 	cj.failerr_in_prepare = 1;
 	run_sides(&out, &a, &cj, &b, &sj);
 	ck_assert_msg(out.reported[0] && out.rep[0].rc < 0 && out.rep[0].stage == STAGE_PREPARE,
-		      "a recovery whose syncfs fails: rc %d at stage %d", out.rep[0].rc, out.rep[0].stage);
+	              "a recovery whose syncfs fails: rc %d at stage %d", out.rep[0].rc, out.rep[0].stage);
 	assert_same_text("the stores before and after the failed recovery", store_text(a.r, ROWS_LOCAL), store0);
 	pending = 0;
 	TU_OK(store_pending_each(a.r->store, count_pending, &pending));

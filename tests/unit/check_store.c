@@ -1036,7 +1036,7 @@ START_TEST(test_iter_chunks_with_writes)
 	TU_OK(store_begin(f.s));
 	for (int i = 0; i < N; i++) {
 		snprintf(path, sizeof(path), "d%02d/f%05d", i % 50, i);
-		file_entry(&e, path, (uint64_t)i + 1);
+		file_entry(&e, path, (uint64_t) i + 1);
 		TU_OK(store_put(f.s, &e));
 		entry_dispose(&e);
 	}
@@ -1387,14 +1387,13 @@ START_TEST(test_verify_rows)
 	ck_assert_int_eq(store_verify(f.s, note_problem, &p, &rows), 0);
 	ck_assert_uint_eq(rows, 5);
 	ck_assert_msg(p.n == 4 && tu_contains(p.text, "nohash: a file with no content hash") &&
-			      tu_contains(p.text, "future: a sequence number past") &&
-			      tu_contains(p.text, "writer: its writer is not in its version vector") &&
-			      tu_contains(p.text, "target: a link target on something that is not a link"),
-		      "problems: %s", p.text);
+	                      tu_contains(p.text, "future: a sequence number past") &&
+	                      tu_contains(p.text, "writer: its writer is not in its version vector") &&
+	                      tu_contains(p.text, "target: a link target on something that is not a link"),
+	              "problems: %s", p.text);
 	fixture_free(&f);
 }
 END_TEST
-
 
 Suite *store_suite(void)
 {
