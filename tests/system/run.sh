@@ -33,6 +33,7 @@ slow=(
 	t-41 # a crash at every failpoint
 	t-42 # kill -9 at random moments
 	t-46 # disk full
+	t-45 # an I/O error at every write, close, syncfs and commit
 	t-82
 	t-81
 	t-58 # a crash while deltas apply
