@@ -333,38 +333,30 @@ static int add_object(void *arg, int type, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int bundle_create(struct replica *r, const char *file, const struct bundle_create_opts *o, struct bundle_info *info)
+/* A pax archive compressed with zstd, writing to `tmp`; *out is set even on failure, for the caller to free. */
+static int open_bundle_out(struct archive **out, const char *file, const char *tmp)
+{
+	struct archive *a;
+
+	*out = a = archive_write_new();
+	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_add_filter_zstd(a) != ARCHIVE_OK)
+		return a ? arc_fail(a, "make", file) : mm_error_oom();
+	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK)
+		return arc_fail(a, "write", file);
+	return 0;
+}
+
+/* Writes the manifest in `mfd` and then each content its rows name to the archive, and closes the archive. */
+static int write_entries(struct replica *r, struct archive *a, const char *file, int mfd, struct hasher *h,
+                         struct bundle_info *info)
 {
 	struct objects_out oo;
-	struct archive *a = NULL;
-	struct hasher *h = NULL;
 	struct stat sb;
-	char mpath[PATH_MAX], *tmp = NULL;
-	int mfd = -1, err;
+	int err;
 
-	memset(info, 0, sizeof(*info));
 	memset(&oo, 0, sizeof(oo));
 	entry_init(&oo.e);
-	snprintf(mpath, sizeof(mpath), "%s/bundle-manifest.XXXXXX", r->state);
-	if ((mfd = mkostemp(mpath, O_CLOEXEC)) < 0)
-		return mm_error_errno(MM_EIO, errno, "cannot make a temporary file in '%s'", r->state);
-	unlink(mpath);
-	if ((err = hasher_new(&h)) < 0 || (err = write_manifest(r, mfd, o, info, h)) < 0)
-		goto done;
-	if (asprintf(&tmp, "%s.tmp-%ld", file, (long) getpid()) < 0) {
-		tmp = NULL;
-		err = mm_error_oom();
-		goto done;
-	}
-	if (!(a = archive_write_new()) || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
-		err = a ? arc_fail(a, "make", file) : mm_error_oom();
-		goto done;
-	}
-	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-		err = arc_fail(a, "write", file);
-		goto done;
-	}
 	if (fstat(mfd, &sb) < 0 || lseek(mfd, 0, SEEK_SET) < 0) {
 		err = mm_error_errno(MM_EIO, errno, "cannot read back the bundle's manifest");
 		goto done;
@@ -379,23 +371,53 @@ int bundle_create(struct replica *r, const char *file, const struct bundle_creat
 	oo.info = info;
 	if ((err = each_frame(mfd, "the bundle's manifest", add_object, &oo)) < 0)
 		goto done;
-	if (archive_write_close(a) != ARCHIVE_OK) {
+	if (archive_write_close(a) != ARCHIVE_OK)
 		err = arc_fail(a, "write", file);
-		goto done;
-	}
-	/* durable, then in place: a bundle is whole or absent */
+done:
+	hs_free(&oo.seen);
+	entry_dispose(&oo.e);
+	return err;
+}
+
+/* Makes `tmp` durable, then renames it to `file`: a bundle is whole or absent. */
+static int install_bundle(const char *tmp, const char *file)
+{
 	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+
 	if (fd < 0 || fsync(fd) < 0) {
-		err = mm_error_errno(MM_EIO, errno, "cannot write bundle '%s'", file);
+		int err = mm_error_errno(MM_EIO, errno, "cannot write bundle '%s'", file);
 		if (fd >= 0)
 			close(fd);
-		goto done;
+		return err;
 	}
 	close(fd);
-	if (rename(tmp, file) < 0) {
-		err = mm_error_errno(MM_EIO, errno, "cannot write bundle '%s'", file);
+	if (rename(tmp, file) < 0)
+		return mm_error_errno(MM_EIO, errno, "cannot write bundle '%s'", file);
+	return 0;
+}
+
+int bundle_create(struct replica *r, const char *file, const struct bundle_create_opts *o, struct bundle_info *info)
+{
+	struct archive *a = NULL;
+	struct hasher *h = NULL;
+	char mpath[PATH_MAX], *tmp = NULL;
+	int mfd = -1, err;
+
+	memset(info, 0, sizeof(*info));
+	snprintf(mpath, sizeof(mpath), "%s/bundle-manifest.XXXXXX", r->state);
+	if ((mfd = mkostemp(mpath, O_CLOEXEC)) < 0)
+		return mm_error_errno(MM_EIO, errno, "cannot make a temporary file in '%s'", r->state);
+	unlink(mpath);
+	if ((err = hasher_new(&h)) < 0 || (err = write_manifest(r, mfd, o, info, h)) < 0)
+		goto done;
+	if (asprintf(&tmp, "%s.tmp-%ld", file, (long) getpid()) < 0) {
+		tmp = NULL;
+		err = mm_error_oom();
 		goto done;
 	}
+	if ((err = open_bundle_out(&a, file, tmp)) < 0 || (err = write_entries(r, a, file, mfd, h, info)) < 0 ||
+	    (err = install_bundle(tmp, file)) < 0)
+		goto done;
 	info->format = BUNDLE_FORMAT;
 	info->author_id = r->id;
 	info->author_index = store_index_id(r->store);
@@ -409,8 +431,6 @@ done:
 		unlink(tmp);
 	free(tmp);
 	hasher_free(h);
-	hs_free(&oo.seen);
-	entry_dispose(&oo.e);
 	close(mfd);
 	return err;
 }
