@@ -333,38 +333,30 @@ static int add_object(void *arg, int type, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int bundle_create(struct replica *r, const char *file, const struct bundle_create_opts *o, struct bundle_info *info)
+/* A pax archive compressed with zstd, writing to `tmp`; *out is set even on failure, for the caller to free. */
+static int open_bundle_out(struct archive **out, const char *file, const char *tmp)
+{
+	struct archive *a;
+
+	*out = a = archive_write_new();
+	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_add_filter_zstd(a) != ARCHIVE_OK)
+		return a ? arc_fail(a, "make", file) : mm_error_oom();
+	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK)
+		return arc_fail(a, "write", file);
+	return 0;
+}
+
+/* Writes the manifest in `mfd` and then each content its rows name to the archive, and closes the archive. */
+static int write_entries(struct replica *r, struct archive *a, const char *file, int mfd, struct hasher *h,
+                         struct bundle_info *info)
 {
 	struct objects_out oo;
-	struct archive *a = NULL;
-	struct hasher *h = NULL;
 	struct stat sb;
-	char mpath[PATH_MAX], *tmp = NULL;
-	int mfd = -1, err;
+	int err;
 
-	memset(info, 0, sizeof(*info));
 	memset(&oo, 0, sizeof(oo));
 	entry_init(&oo.e);
-	snprintf(mpath, sizeof(mpath), "%s/bundle-manifest.XXXXXX", r->state);
-	if ((mfd = mkostemp(mpath, O_CLOEXEC)) < 0)
-		return mm_error_errno(MM_EIO, errno, "cannot make a temporary file in '%s'", r->state);
-	unlink(mpath);
-	if ((err = hasher_new(&h)) < 0 || (err = write_manifest(r, mfd, o, info, h)) < 0)
-		goto done;
-	if (asprintf(&tmp, "%s.tmp-%ld", file, (long) getpid()) < 0) {
-		tmp = NULL;
-		err = mm_error_oom();
-		goto done;
-	}
-	if (!(a = archive_write_new()) || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_zstd(a) != ARCHIVE_OK) {
-		err = a ? arc_fail(a, "make", file) : mm_error_oom();
-		goto done;
-	}
-	if (archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-		err = arc_fail(a, "write", file);
-		goto done;
-	}
 	if (fstat(mfd, &sb) < 0 || lseek(mfd, 0, SEEK_SET) < 0) {
 		err = mm_error_errno(MM_EIO, errno, "cannot read back the bundle's manifest");
 		goto done;
@@ -379,23 +371,53 @@ int bundle_create(struct replica *r, const char *file, const struct bundle_creat
 	oo.info = info;
 	if ((err = each_frame(mfd, "the bundle's manifest", add_object, &oo)) < 0)
 		goto done;
-	if (archive_write_close(a) != ARCHIVE_OK) {
+	if (archive_write_close(a) != ARCHIVE_OK)
 		err = arc_fail(a, "write", file);
-		goto done;
-	}
-	/* durable, then in place: a bundle is whole or absent */
+done:
+	hs_free(&oo.seen);
+	entry_dispose(&oo.e);
+	return err;
+}
+
+/* Makes `tmp` durable, then renames it to `file`: a bundle is whole or absent. */
+static int install_bundle(const char *tmp, const char *file)
+{
 	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+
 	if (fd < 0 || fsync(fd) < 0) {
-		err = mm_error_errno(MM_EIO, errno, "cannot write bundle '%s'", file);
+		int err = mm_error_errno(MM_EIO, errno, "cannot write bundle '%s'", file);
 		if (fd >= 0)
 			close(fd);
-		goto done;
+		return err;
 	}
 	close(fd);
-	if (rename(tmp, file) < 0) {
-		err = mm_error_errno(MM_EIO, errno, "cannot write bundle '%s'", file);
+	if (rename(tmp, file) < 0)
+		return mm_error_errno(MM_EIO, errno, "cannot write bundle '%s'", file);
+	return 0;
+}
+
+int bundle_create(struct replica *r, const char *file, const struct bundle_create_opts *o, struct bundle_info *info)
+{
+	struct archive *a = NULL;
+	struct hasher *h = NULL;
+	char mpath[PATH_MAX], *tmp = NULL;
+	int mfd = -1, err;
+
+	memset(info, 0, sizeof(*info));
+	snprintf(mpath, sizeof(mpath), "%s/bundle-manifest.XXXXXX", r->state);
+	if ((mfd = mkostemp(mpath, O_CLOEXEC)) < 0)
+		return mm_error_errno(MM_EIO, errno, "cannot make a temporary file in '%s'", r->state);
+	unlink(mpath);
+	if ((err = hasher_new(&h)) < 0 || (err = write_manifest(r, mfd, o, info, h)) < 0)
+		goto done;
+	if (asprintf(&tmp, "%s.tmp-%ld", file, (long) getpid()) < 0) {
+		tmp = NULL;
+		err = mm_error_oom();
 		goto done;
 	}
+	if ((err = open_bundle_out(&a, file, tmp)) < 0 || (err = write_entries(r, a, file, mfd, h, info)) < 0 ||
+	    (err = install_bundle(tmp, file)) < 0)
+		goto done;
 	info->format = BUNDLE_FORMAT;
 	info->author_id = r->id;
 	info->author_index = store_index_id(r->store);
@@ -409,8 +431,6 @@ done:
 		unlink(tmp);
 	free(tmp);
 	hasher_free(h);
-	hs_free(&oo.seen);
-	entry_dispose(&oo.e);
 	close(mfd);
 	return err;
 }
@@ -562,149 +582,196 @@ static int add_name(struct manifest_check *m, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int check_frame(void *arg, int type, const uint8_t *p, size_t len)
+/* Stage 0: the author's hello, which names the author and the filters. */
+static int check_hello(struct manifest_check *m, int type, const uint8_t *p, size_t len)
 {
-	struct manifest_check *m = arg;
+	struct bundle *b = m->b;
+	struct bundle_info *in = &b->info;
+
+	if (type != MSG_HELLO || proto_get_hello(&b->hello, p, len) < 0)
+		return bad(b, "has a manifest that does not start with its author's hello%s", NULL);
+	if (b->hello.version != PROTO_VERSION)
+		return bad(b, "was made by an mmsync of another protocol version%s", NULL);
+	in->author_id = b->hello.replica_id;
+	in->author_index = b->hello.index_id;
+	snprintf(in->author, sizeof(in->author), "%s", b->hello.name);
+	in->filters = b->hello.filters;
+	in->nfilters = b->hello.nfilters;
+	m->stage = 1;
+	return 0;
+}
+
+/* Stage 1: the BUNDLE header, and how much of the reader's index the author has seen. */
+static int check_header(struct manifest_check *m, int type, const uint8_t *p, size_t len)
+{
 	struct bundle *b = m->b;
 	struct bundle_info *in = &b->info;
 	struct rbuf r;
+
+	rbuf_init(&r, p, len);
+	const uint8_t *magic = get_bytes(&r, 6);
+	if (type != MSG_BUNDLE || !magic || memcmp(magic, BUNDLE_MAGIC, 6))
+		return bad(b, "has no bundle header%s", NULL);
+	in->format = get_u16(&r);
+	in->target = get_u64(&r);
+	in->since = get_u64(&r);
+	in->created_ns = (int64_t) get_u64(&r);
+	uint32_t nseen = get_u32(&r);
+	if (r.bad || nseen > BUNDLE_MAX_SEEN)
+		return bad(b, "has a bad bundle header%s", NULL);
+	for (uint32_t i = 0; i < nseen; i++) {
+		uint64_t id = get_u64(&r), index = get_u64(&r), seq = get_u64(&r);
+		if (r.bad)
+			return bad(b, "has a bad bundle header%s", NULL);
+		if (id == b->reader_id && index == b->reader_index) {
+			b->seen_of_reader = seq;
+		}
+	}
+	if (!rbuf_done(&r))
+		return bad(b, "has a bad bundle header%s", NULL);
+	if (in->format != BUNDLE_FORMAT)
+		return bad(b, "is of a bundle format this mmsync does not read%s", NULL);
+	m->stage = 2;
+	return 0;
+}
+
+/* A ROW: well formed, after the previous one in tree order, its content in the bundle; then given to m->fn. */
+static int check_row(struct manifest_check *m, const uint8_t *p, size_t len)
+{
+	struct bundle *b = m->b;
+	char prev[MM_PATH_MAX + 1];
+	int first = m->e.path == NULL;
 	int err;
 
+	if (!first)
+		snprintf(prev, sizeof(prev), "%s", m->e.path);
+	entry_dispose(&m->e);
+	entry_init(&m->e);
+	if ((err = proto_get_row(&m->e, p, len)) < 0)
+		return bad(b, "has a bad row (%s)", mm_error_msg());
+	if (!first && path_tree_cmp(prev, m->e.path) >= 0)
+		return bad(b, "has rows out of order (at '%s')", m->e.path);
+	if (m->e.kind == ENTRY_FILE && !hs_has(&b->objects, m->e.hash))
+		return bad(b, "lacks the content of '%s' (truncated?)", m->e.path);
+	if (m->e.kind == ENTRY_FILE && (err = hs_add(&m->named, m->e.hash)) < 0)
+		return err;
+	b->info.rows++;
+	if (m->fn && (err = m->fn(m->arg, &m->e, writer_name(m, m->e.writer))) < 0)
+		return err;
+	return 0;
+}
+
+/* Stage 2: REPLICA and ROW records up to INDEX_END. */
+static int check_index_frame(struct manifest_check *m, int type, const uint8_t *p, size_t len)
+{
+	struct bundle *b = m->b;
+
+	if (type == MSG_REPLICA)
+		return add_name(m, p, len);
+	if (type == MSG_ROW)
+		return check_row(m, p, len);
+	if (type == MSG_INDEX_END) {
+		if (proto_get_u64(&b->info.max_seq, p, len, "index end") < 0)
+			return bad(b, "has a bad index end%s", NULL);
+		m->stage = 3;
+		return 0;
+	}
+	return bad(b, "has an unexpected '%s' record", proto_type_name(type));
+}
+
+/* Checks one frame of the manifest against the stage it is at: 1 at the checksum (the end). */
+static int check_frame(void *arg, int type, const uint8_t *p, size_t len)
+{
+	struct manifest_check *m = arg;
+
 	switch (m->stage) {
-	case 0:
-		if (type != MSG_HELLO || (err = proto_get_hello(&b->hello, p, len)) < 0)
-			return bad(b, "has a manifest that does not start with its author's hello%s", NULL);
-		if (b->hello.version != PROTO_VERSION)
-			return bad(b, "was made by an mmsync of another protocol version%s", NULL);
-		in->author_id = b->hello.replica_id;
-		in->author_index = b->hello.index_id;
-		snprintf(in->author, sizeof(in->author), "%s", b->hello.name);
-		in->filters = b->hello.filters;
-		in->nfilters = b->hello.nfilters;
-		m->stage = 1;
-		return 0;
-	case 1:
-		rbuf_init(&r, p, len);
-		const uint8_t *magic = get_bytes(&r, 6);
-		if (type != MSG_BUNDLE || !magic || memcmp(magic, BUNDLE_MAGIC, 6))
-			return bad(b, "has no bundle header%s", NULL);
-		in->format = get_u16(&r);
-		in->target = get_u64(&r);
-		in->since = get_u64(&r);
-		in->created_ns = (int64_t) get_u64(&r);
-		uint32_t nseen = get_u32(&r);
-		if (r.bad || nseen > BUNDLE_MAX_SEEN)
-			return bad(b, "has a bad bundle header%s", NULL);
-		for (uint32_t i = 0; i < nseen; i++) {
-			uint64_t id = get_u64(&r), index = get_u64(&r), seq = get_u64(&r);
-			if (r.bad)
-				return bad(b, "has a bad bundle header%s", NULL);
-			if (id == b->reader_id && index == b->reader_index) {
-				b->seen_of_reader = seq;
-			}
-		}
-		if (!rbuf_done(&r))
-			return bad(b, "has a bad bundle header%s", NULL);
-		if (in->format != BUNDLE_FORMAT)
-			return bad(b, "is of a bundle format this mmsync does not read%s", NULL);
-		m->stage = 2;
-		return 0;
-	case 2:
-		if (type == MSG_REPLICA)
-			return add_name(m, p, len);
-		if (type == MSG_ROW) {
-			char prev[MM_PATH_MAX + 1];
-			int first = m->e.path == NULL;
-			if (!first)
-				snprintf(prev, sizeof(prev), "%s", m->e.path);
-			entry_dispose(&m->e);
-			entry_init(&m->e);
-			if ((err = proto_get_row(&m->e, p, len)) < 0)
-				return bad(b, "has a bad row (%s)", mm_error_msg());
-			if (!first && path_tree_cmp(prev, m->e.path) >= 0)
-				return bad(b, "has rows out of order (at '%s')", m->e.path);
-			if (m->e.kind == ENTRY_FILE && !hs_has(&b->objects, m->e.hash))
-				return bad(b, "lacks the content of '%s' (truncated?)", m->e.path);
-			if (m->e.kind == ENTRY_FILE && (err = hs_add(&m->named, m->e.hash)) < 0)
-				return err;
-			in->rows++;
-			if (m->fn && (err = m->fn(m->arg, &m->e, writer_name(m, m->e.writer))) < 0)
-				return err;
-			return 0;
-		}
-		if (type == MSG_INDEX_END) {
-			if ((err = proto_get_u64(&in->max_seq, p, len, "index end")) < 0)
-				return bad(b, "has a bad index end%s", NULL);
-			m->stage = 3;
-			return 0;
-		}
-		return bad(b, "has an unexpected '%s' record", proto_type_name(type));
+	case 0: return check_hello(m, type, p, len);
+	case 1: return check_header(m, type, p, len);
+	case 2: return check_index_frame(m, type, p, len);
 	case 3:
 		if (type != MSG_CHECKSUM)
-			return bad(b, "has an unexpected '%s' record after its index", proto_type_name(type));
+			return bad(m->b, "has an unexpected '%s' record after its index", proto_type_name(type));
 		m->stage = 4;
 		return 1;
 	}
 	return 1;
 }
 
+/* The first entry: the manifest, copied to b->mfd, whose last frame must be the checksum of the bytes before it. */
+static int unpack_manifest(struct bundle *b, struct archive *a, struct hasher *h, const char *name, int64_t size)
+{
+	uint8_t sum[MM_HASH_LEN], tail[BUNDLE_CHECKSUM_FRAME];
+	uint64_t msize;
+	int err;
+
+	if (strcmp(name, BUNDLE_MANIFEST))
+		return bad(b, "is not an mmsync bundle (its first entry is '%s')", name);
+	if ((uint64_t) size > BUNDLE_MAX_MANIFEST || size < BUNDLE_CHECKSUM_FRAME)
+		return bad(b, "has a manifest of an impossible size%s", NULL);
+	msize = (uint64_t) size;
+	if ((err = copy_data(b, a, b->mfd, msize, h, msize - BUNDLE_CHECKSUM_FRAME, sum)) < 0)
+		return err;
+	if (pread(b->mfd, tail, sizeof(tail), (off_t) (msize - sizeof(tail))) != (ssize_t) sizeof(tail))
+		return mm_error_errno(MM_EIO, errno, "cannot read back bundle '%s'", b->file);
+	if (tail[0] || tail[1] || tail[2] || tail[3] != 1 + MM_HASH_LEN || tail[4] != MSG_CHECKSUM ||
+	    memcmp(tail + 5, sum, MM_HASH_LEN))
+		return bad(b, "has a manifest that does not match its checksum (corrupt or tampered)%s", NULL);
+	return 0;
+}
+
+/* A later entry: an object named by its hash, held once, whose bytes match the name; kept in b->dir if any. */
+static int unpack_object(struct bundle *b, struct archive *a, struct hasher *h, const char *name, int64_t size)
+{
+	uint8_t got[MM_HASH_LEN], want[MM_HASH_LEN];
+	char path[PATH_MAX];
+	int fd = -1, err;
+
+	if (object_name(name, want) < 0)
+		return bad(b, "has an entry that is not one of its files ('%s')", name);
+	if ((uint64_t) size > BUNDLE_MAX_OBJECT)
+		return bad(b, "has an object of an impossible size%s", NULL);
+	if (hs_has(&b->objects, want))
+		return bad(b, "holds an object twice ('%s')", name);
+	if (b->dir) {
+		snprintf(path, sizeof(path), "%s/%s", b->dir, name + sizeof(BUNDLE_OBJECTS) - 1);
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+			return mm_error_errno(MM_EIO, errno, "cannot unpack bundle '%s'", b->file);
+	}
+	err = copy_data(b, a, fd, (uint64_t) size, h, (uint64_t) size, got);
+	if (fd >= 0)
+		close(fd);
+	if (err < 0)
+		return err;
+	if (memcmp(got, want, MM_HASH_LEN))
+		return bad(b, "has an object that does not match its hash ('%s': tampered or corrupt)", name);
+	if ((err = hs_add(&b->objects, want)) < 0)
+		return err;
+	b->info.objects++;
+	b->info.bytes += (uint64_t) size;
+	return 0;
+}
+
 /* Reads the archive's entries: the manifest first, then the objects. */
 static int unpack(struct bundle *b, struct archive *a, struct hasher *h)
 {
 	struct archive_entry *ae;
-	uint8_t got[MM_HASH_LEN], want[MM_HASH_LEN], sum[MM_HASH_LEN], tail[BUNDLE_CHECKSUM_FRAME];
-	uint64_t entries = 0, msize = 0;
-	char path[PATH_MAX];
+	uint64_t entries = 0;
 	int rc, err;
 
 	while ((rc = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(ae);
 		int64_t size = archive_entry_size(ae);
-		int fd = -1;
 		if (++entries > BUNDLE_MAX_ENTRIES)
 			return bad(b, "has too many entries%s", NULL);
 		if (!name || strlen(name) > 200 || archive_entry_filetype(ae) != AE_IFREG || size < 0 ||
 		    !archive_entry_size_is_set(ae))
 			return bad(b, "has an entry that is not one of its files ('%s')", name ? name : "?");
-		if (entries == 1) {
-			if (strcmp(name, BUNDLE_MANIFEST))
-				return bad(b, "is not an mmsync bundle (its first entry is '%s')", name);
-			if ((uint64_t) size > BUNDLE_MAX_MANIFEST || size < BUNDLE_CHECKSUM_FRAME)
-				return bad(b, "has a manifest of an impossible size%s", NULL);
-			msize = (uint64_t) size;
-			if ((err = copy_data(b, a, b->mfd, msize, h, msize - BUNDLE_CHECKSUM_FRAME, sum)) < 0)
-				return err;
-			/* the last frame holds the checksum of the bytes before it */
-			if (pread(b->mfd, tail, sizeof(tail), (off_t) (msize - sizeof(tail))) != (ssize_t) sizeof(tail))
-				return mm_error_errno(MM_EIO, errno, "cannot read back bundle '%s'", b->file);
-			if (tail[0] || tail[1] || tail[2] || tail[3] != 1 + MM_HASH_LEN || tail[4] != MSG_CHECKSUM ||
-			    memcmp(tail + 5, sum, MM_HASH_LEN))
-				return bad(b, "has a manifest that does not match its checksum (corrupt or tampered)%s",
-				           NULL);
-			continue;
-		}
-		if (object_name(name, want) < 0)
-			return bad(b, "has an entry that is not one of its files ('%s')", name);
-		if ((uint64_t) size > BUNDLE_MAX_OBJECT)
-			return bad(b, "has an object of an impossible size%s", NULL);
-		if (hs_has(&b->objects, want))
-			return bad(b, "holds an object twice ('%s')", name);
-		if (b->dir) {
-			snprintf(path, sizeof(path), "%s/%s", b->dir, name + sizeof(BUNDLE_OBJECTS) - 1);
-			if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-				return mm_error_errno(MM_EIO, errno, "cannot unpack bundle '%s'", b->file);
-		}
-		err = copy_data(b, a, fd, (uint64_t) size, h, (uint64_t) size, got);
-		if (fd >= 0)
-			close(fd);
+		if (entries == 1)
+			err = unpack_manifest(b, a, h, name, size);
+		else
+			err = unpack_object(b, a, h, name, size);
 		if (err < 0)
 			return err;
-		if (memcmp(got, want, MM_HASH_LEN))
-			return bad(b, "has an object that does not match its hash ('%s': tampered or corrupt)", name);
-		if ((err = hs_add(&b->objects, want)) < 0)
-			return err;
-		b->info.objects++;
-		b->info.bytes += (uint64_t) size;
 	}
 	if (rc != ARCHIVE_EOF)
 		return bad(b, "is truncated or corrupt (%s)", archive_error_string(a));
@@ -713,34 +780,32 @@ static int unpack(struct bundle *b, struct archive *a, struct hasher *h)
 	return 0;
 }
 
-int bundle_read(struct bundle **out, const char *file, struct replica *reader, bundle_row_fn fn, void *arg)
+/* A new bundle for `file`, read by `reader` (NULL: only checked); NULL when out of memory. */
+static struct bundle *bundle_new(const char *file, struct replica *reader)
 {
-	const char *tmp_parent = reader ? reader->state : NULL;
 	struct bundle *b = calloc(1, sizeof(*b));
-	struct manifest_check m;
-	struct archive *a = NULL;
-	struct hasher *h = NULL;
-	char path[PATH_MAX];
-	int err;
 
-	*out = NULL;
-	memset(&m, 0, sizeof(m));
-	entry_init(&m.e);
 	if (!b || !(b->file = strdup(file))) {
 		free(b);
-		return mm_error_oom();
+		return NULL;
 	}
 	b->mfd = -1;
 	if (reader) {
 		b->reader_id = reader->id;
 		b->reader_index = store_index_id(reader->store);
 	}
+	return b;
+}
+
+/* Makes b->mfd: in a new directory b->dir under `tmp_parent` (kept for the objects), else an unlinked temporary. */
+static int make_manifest_file(struct bundle *b, const char *tmp_parent)
+{
+	char path[PATH_MAX];
+
 	if (tmp_parent) {
 		snprintf(path, sizeof(path), "%s/bundle.XXXXXX", tmp_parent);
-		if (!mkdtemp(path) || !(b->dir = strdup(path))) {
-			err = mm_error_errno(MM_EIO, errno, "cannot make a directory in '%s'", tmp_parent);
-			goto fail;
-		}
+		if (!mkdtemp(path) || !(b->dir = strdup(path)))
+			return mm_error_errno(MM_EIO, errno, "cannot make a directory in '%s'", tmp_parent);
 		snprintf(path, sizeof(path), "%s/manifest", b->dir);
 		b->mfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	} else {
@@ -748,63 +813,78 @@ int bundle_read(struct bundle **out, const char *file, struct replica *reader, b
 		if ((b->mfd = mkostemp(path, O_CLOEXEC)) >= 0)
 			unlink(path);
 	}
-	if (b->mfd < 0) {
-		err = mm_error_errno(MM_EIO, errno, "cannot unpack bundle '%s'", file);
-		goto fail;
-	}
-	if ((err = hasher_new(&h)) < 0)
-		goto fail;
-	if (!(a = archive_read_new())) {
-		err = mm_error_oom();
-		goto fail;
-	}
-	/* tar (pax) with zstd only: nothing else is a bundle */
+	if (b->mfd < 0)
+		return mm_error_errno(MM_EIO, errno, "cannot unpack bundle '%s'", b->file);
+	return 0;
+}
+
+/* Opens b->file for reading as tar (pax) with zstd, nothing else; *out is set even on failure, for the caller. */
+static int open_bundle_in(struct archive **out, struct bundle *b)
+{
+	struct archive *a;
+	struct stat sb;
+
+	if (!(*out = a = archive_read_new()))
+		return mm_error_oom();
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_zstd(a);
-	if (archive_read_open_filename(a, file, BUNDLE_BLOCK) != ARCHIVE_OK) {
-		struct stat sb;
-		if (stat(file, &sb) < 0)
-			err = mm_error_errno(MM_EIO, errno, "cannot read bundle '%s'", file);
-		else if (sb.st_size == 0)
-			err = bad(b, "is empty%s", NULL);
-		else if (archive_error_string(a) && strstr(archive_error_string(a), "runcated"))
-			err = bad(b, "is truncated (%s)", archive_error_string(a));
-		else
-			err = bad(b, "is not an mmsync bundle (%s)", archive_error_string(a));
-		goto fail;
-	}
-	if ((err = unpack(b, a, h)) < 0)
-		goto fail;
+	if (archive_read_open_filename(a, b->file, BUNDLE_BLOCK) == ARCHIVE_OK)
+		return 0;
+	if (stat(b->file, &sb) < 0)
+		return mm_error_errno(MM_EIO, errno, "cannot read bundle '%s'", b->file);
+	if (sb.st_size == 0)
+		return bad(b, "is empty%s", NULL);
+	if (archive_error_string(a) && strstr(archive_error_string(a), "runcated"))
+		return bad(b, "is truncated (%s)", archive_error_string(a));
+	return bad(b, "is not an mmsync bundle (%s)", archive_error_string(a));
+}
+
+/* Checks the unpacked manifest frame by frame, giving each row to fn; every object must be named by a row. */
+static int check_manifest(struct bundle *b, bundle_row_fn fn, void *arg)
+{
+	struct manifest_check m;
+	int err;
+
+	memset(&m, 0, sizeof(m));
+	entry_init(&m.e);
 	m.b = b;
 	m.fn = fn;
 	m.arg = arg;
 	if ((err = each_frame(b->mfd, "the bundle's manifest", check_frame, &m)) < 0) {
 		if (err != MM_ECORRUPT && strstr(mm_error_msg(), "closed the connection"))
 			err = bad(b, "has a truncated manifest%s", NULL);
-		goto fail;
-	}
-	if (m.stage != 4) {
+	} else if (m.stage != 4) {
 		err = bad(b, "has a truncated manifest%s", NULL);
-		goto fail;
-	}
-	if (m.named.n != b->objects.n) {
+	} else if (m.named.n != b->objects.n) {
 		err = bad(b, "holds contents that no path of its manifest names (tampered)%s", NULL);
-		goto fail;
 	}
-	archive_read_free(a);
-	hasher_free(h);
 	entry_dispose(&m.e);
 	free(m.names);
 	hs_free(&m.named);
+	return err;
+}
+
+int bundle_read(struct bundle **out, const char *file, struct replica *reader, bundle_row_fn fn, void *arg)
+{
+	struct bundle *b = bundle_new(file, reader);
+	struct archive *a = NULL;
+	struct hasher *h = NULL;
+	int err;
+
+	*out = NULL;
+	if (!b)
+		return mm_error_oom();
+	if ((err = make_manifest_file(b, reader ? reader->state : NULL)) < 0 || (err = hasher_new(&h)) < 0 ||
+	    (err = open_bundle_in(&a, b)) < 0 || (err = unpack(b, a, h)) < 0 || (err = check_manifest(b, fn, arg)) < 0)
+		goto fail;
+	archive_read_free(a);
+	hasher_free(h);
 	*out = b;
 	return 0;
 fail:
 	if (a)
 		archive_read_free(a);
 	hasher_free(h);
-	entry_dispose(&m.e);
-	free(m.names);
-	hs_free(&m.named);
 	bundle_free(b, 1);
 	return err;
 }
@@ -910,6 +990,45 @@ static int forward_frame(void *arg, int type, const uint8_t *p, size_t len)
 	return conn_flush_over(s->c, 1u << 20);
 }
 
+/* Answers the reader's REQUESTs with the objects' data (MISSING for what the bundle lacks) until DONE. */
+static int serve_objects(struct bundle *b, struct conn *c)
+{
+	const uint8_t *p;
+	size_t len;
+	uint64_t total;
+	char path[PATH_MAX], hex[HASH_HEX];
+	int type, err, ofd;
+
+	for (;;) {
+		if ((err = conn_recv(c, &type, &p, &len)) < 0)
+			break;
+		if (type == MSG_DONE)
+			break;
+		if (type != MSG_REQUEST) {
+			err = mm_error_set(MM_ECORRUPT, "protocol error: '%s' during a bundle's transfer",
+			                   proto_type_name(type));
+			break;
+		}
+		uint8_t hash[MM_HASH_LEN];
+		if ((err = proto_get_request(hash, p, len)) < 0)
+			break;
+		hash_hex(hex, hash);
+		snprintf(path, sizeof(path), "%s/%s", b->dir, hex);
+		if (!hs_has(&b->objects, hash) || (ofd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			proto_put_raw(&c->out, MSG_MISSING, NULL, 0);
+			continue;
+		}
+		err = sender_stream(c, ofd, hex, &total);
+		close(ofd);
+		if (err < 0)
+			break;
+		proto_put_u64(&c->out, MSG_DATA_END, total);
+		if ((err = conn_flush_over(c, 1u << 20)) < 0)
+			break;
+	}
+	return err;
+}
+
 int bundle_serve(struct bundle *b, int fd)
 {
 	struct msg_hello client, mine = b->hello;
@@ -917,9 +1036,8 @@ int bundle_serve(struct bundle *b, int fd)
 	struct conn c;
 	const uint8_t *p;
 	size_t len;
-	uint64_t since, total;
-	char path[PATH_MAX], hex[HASH_HEX];
-	int type, err, ofd;
+	uint64_t since;
+	int err;
 
 	conn_init(&c, fd, fd, "bundle reader");
 	memset(&client, 0, sizeof(client));
@@ -947,34 +1065,7 @@ int bundle_serve(struct bundle *b, int fd)
 	si.since = since;
 	if ((err = each_frame(b->mfd, "the bundle's manifest", forward_frame, &si)) < 0)
 		goto done;
-	for (;;) {
-		if ((err = conn_recv(&c, &type, &p, &len)) < 0)
-			break;
-		if (type == MSG_DONE)
-			break;
-		if (type != MSG_REQUEST) {
-			err = mm_error_set(MM_ECORRUPT, "protocol error: '%s' during a bundle's transfer",
-			                   proto_type_name(type));
-			break;
-		}
-		uint8_t hash[MM_HASH_LEN];
-		if ((err = proto_get_request(hash, p, len)) < 0)
-			break;
-		hash_hex(hex, hash);
-		snprintf(path, sizeof(path), "%s/%s", b->dir, hex);
-		if (!hs_has(&b->objects, hash) || (ofd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-			proto_put_raw(&c.out, MSG_MISSING, NULL, 0);
-			continue;
-		}
-		err = sender_stream(&c, ofd, hex, &total);
-		close(ofd);
-		if (err < 0)
-			break;
-		proto_put_u64(&c.out, MSG_DATA_END, total);
-		if ((err = conn_flush_over(&c, 1u << 20)) < 0)
-			break;
-	}
-	if (err == 0 && (err = conn_expect(&c, MSG_BYE, &p, &len)) == 0)
+	if ((err = serve_objects(b, &c)) == 0 && (err = conn_expect(&c, MSG_BYE, &p, &len)) == 0)
 		err = proto_get_empty(p, len, "bye");
 done:
 	proto_hello_dispose(&client);

@@ -207,19 +207,13 @@ static void remove_state(const char *dir)
 	rmdir(dir);
 }
 
-int replica_create(const char *dir, const char *name, char **root_out)
+/* Refuses a `dir` that is a replica or inside one, before anything is created: looks from the nearest directory
+ * that exists. */
+static int refuse_inside_replica(const char *dir)
 {
-	char *root = NULL, *tmp = NULL, *final = NULL, *inside = NULL;
+	char *root = NULL, *inside = NULL;
 	int err;
 
-	if (root_out)
-		*root_out = NULL;
-	if (!replica_name_valid(name))
-		return mm_error_set(MM_EINVAL,
-		                    "invalid replica name '%s': use 1 to %d letters, digits, '-' or '_', "
-		                    "not starting with '-'",
-		                    name, REPLICA_NAME_MAX);
-	/* Refuse before creating anything: look from the nearest directory that exists. */
 	if ((err = existing_ancestor(dir, &root)) < 0)
 		return err;
 	if (replica_find(&inside, root) == 0) {
@@ -232,22 +226,25 @@ int replica_create(const char *dir, const char *name, char **root_out)
 				err = mm_error_set(MM_EEXISTS, "'%s' is already a replica", real);
 			free(real);
 		}
-		goto done;
+	} else {
+		mm_error_clear();
 	}
-	mm_error_clear();
 	free(root);
-	root = NULL;
-	if ((err = make_dirs(dir)) < 0)
-		goto done;
-	if (!(root = realpath(dir, NULL))) {
-		err = mm_error_errno(MM_EIO, errno, "cannot use '%s'", dir);
-		goto done;
-	}
+	free(inside);
+	return err;
+}
+
+/* Makes the state directory of the replica at `root` (a real path): built aside and renamed in, so a crash leaves
+ * no half replica. */
+static int install_state(const char *root, const char *name)
+{
+	char *tmp = NULL, *final = NULL;
+	int err = 0;
+
 	if (asprintf(&tmp, "%s/" MM_TMP_PREFIX "init.XXXXXX", root) < 0 || !(final = join(root, MM_STATE_DIR))) {
 		err = mm_error_oom();
 		goto done;
 	}
-	/* Build the state aside and rename it in: a crash leaves no half replica. */
 	if (!mkdtemp(tmp)) {
 		err = mm_error_errno(MM_EIO, errno, "cannot create a directory in '%s'", root);
 		goto done;
@@ -260,67 +257,72 @@ int replica_create(const char *dir, const char *name, char **root_out)
 		err = errno == EEXIST ? mm_error_set(MM_EEXISTS, "'%s' is already a replica", root)
 		                      : mm_error_errno(MM_EIO, errno, "cannot create '%s'", final);
 		remove_state(tmp);
-		goto done;
-	}
-	if (root_out) {
-		*root_out = root;
-		root = NULL;
 	}
 done:
-	free(root);
 	free(tmp);
 	free(final);
-	free(inside);
 	return err;
 }
 
-int replica_open(struct replica **out, const char *root, unsigned flags)
+int replica_create(const char *dir, const char *name, char **root_out)
 {
-	struct replica *r;
-	char *p = NULL;
+	char *root = NULL;
 	int err;
 
-	*out = NULL;
-	if (!(r = calloc(1, sizeof(*r))))
+	if (root_out)
+		*root_out = NULL;
+	if (!replica_name_valid(name))
+		return mm_error_set(MM_EINVAL,
+		                    "invalid replica name '%s': use 1 to %d letters, digits, '-' or '_', "
+		                    "not starting with '-'",
+		                    name, REPLICA_NAME_MAX);
+	if ((err = refuse_inside_replica(dir)) < 0 || (err = make_dirs(dir)) < 0)
+		return err;
+	if (!(root = realpath(dir, NULL)))
+		return mm_error_errno(MM_EIO, errno, "cannot use '%s'", dir);
+	if ((err = install_state(root, name)) == 0 && root_out) {
+		*root_out = root;
+		root = NULL;
+	}
+	free(root);
+	return err;
+}
+
+/* Finds the replica's root and state directory at `root`, and opens the root: r->root, r->state, r->rootfd. */
+static int open_root(struct replica *r, const char *root)
+{
+	if (!(r->root = realpath(root, NULL)))
+		return mm_error_errno(MM_ENOREPLICA, errno, "cannot open replica '%s'", root);
+	if (!(r->state = join(r->root, MM_STATE_DIR)))
 		return mm_error_oom();
-	r->rootfd = -1;
-	r->lockfd = -1;
-	if (!(r->root = realpath(root, NULL))) {
-		err = mm_error_errno(MM_ENOREPLICA, errno, "cannot open replica '%s'", root);
-		goto fail;
-	}
-	if (!(r->state = join(r->root, MM_STATE_DIR))) {
-		err = mm_error_oom();
-		goto fail;
-	}
 	if (!has_state_dir(r->root)) {
 		if (replica_dir_is_empty(r->root))
-			err = mm_error_set(MM_ENOREPLICA,
-			                   "'%s' is not a replica: it is empty (is its disk not mounted?)", r->root);
-		else
-			err = mm_error_set(MM_ENOREPLICA,
-			                   "'%s' is not a replica (no %s/ directory; if it was one and lost it, "
-			                   "'mmsync init' makes it one again, then sync it with a peer)",
-			                   r->root, MM_STATE_DIR);
-		goto fail;
+			return mm_error_set(MM_ENOREPLICA,
+			                    "'%s' is not a replica: it is empty (is its disk not mounted?)", r->root);
+		return mm_error_set(MM_ENOREPLICA,
+		                    "'%s' is not a replica (no %s/ directory; if it was one and lost it, "
+		                    "'mmsync init' makes it one again, then sync it with a peer)",
+		                    r->root, MM_STATE_DIR);
 	}
-	if ((r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		err = mm_error_errno(MM_EIO, errno, "cannot open '%s'", r->root);
-		goto fail;
-	}
-	if ((flags & REPLICA_LOCK) && (err = replica_lock(r)) < 0)
-		goto fail;
-	if (!(p = join(r->state, STATE_CONFIG))) {
-		err = mm_error_oom();
-		goto fail;
-	}
-	if ((err = config_open(&r->config, p)) < 0)
-		goto fail;
+	if ((r->rootfd = open(r->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return mm_error_errno(MM_EIO, errno, "cannot open '%s'", r->root);
+	return 0;
+}
+
+/* Opens the replica's config, then its store (r->id); a missing store is told as a replica to recover. */
+static int open_state(struct replica *r)
+{
+	char *p;
+	int err;
+
+	if (!(p = join(r->state, STATE_CONFIG)))
+		return mm_error_oom();
+	err = config_open(&r->config, p);
 	free(p);
-	if (!(p = join(r->state, STATE_DB))) {
-		err = mm_error_oom();
-		goto fail;
-	}
+	if (err < 0)
+		return err;
+	if (!(p = join(r->state, STATE_DB)))
+		return mm_error_oom();
 	if ((err = store_open(&r->store, p)) < 0) {
 		if (err == MM_ENOTFOUND)
 			err = mm_error_set(
@@ -329,24 +331,44 @@ int replica_open(struct replica **out, const char *root, unsigned flags)
 			        "are untouched; to recover, move '%s/%s' out of the tree, run 'mmsync init %s', "
 			        "then sync with a peer: what both sides hold alike will not conflict",
 			        r->root, MM_STATE_DIR, STATE_DB, r->root, MM_STATE_DIR, r->root);
-		goto fail;
-	}
-	r->id = store_replica_id(r->store);
-	if (config_get_string(r->config, "replica.name", &r->name) < 0) {
-		char idtext[VV_ID_TEXT];
-		vv_id_format(idtext, r->id);
-		if (!(r->name = strdup(idtext))) {
-			err = mm_error_oom();
-			goto fail;
-		}
+		free(p);
+		return err;
 	}
 	free(p);
+	r->id = store_replica_id(r->store);
+	return 0;
+}
+
+/* r->name: the configured name, else the replica's id as text. */
+static int read_name(struct replica *r)
+{
+	char idtext[VV_ID_TEXT];
+
+	if (config_get_string(r->config, "replica.name", &r->name) >= 0)
+		return 0;
+	vv_id_format(idtext, r->id);
+	if (!(r->name = strdup(idtext)))
+		return mm_error_oom();
+	return 0;
+}
+
+int replica_open(struct replica **out, const char *root, unsigned flags)
+{
+	struct replica *r;
+	int err;
+
+	*out = NULL;
+	if (!(r = calloc(1, sizeof(*r))))
+		return mm_error_oom();
+	r->rootfd = -1;
+	r->lockfd = -1;
+	if ((err = open_root(r, root)) < 0 || ((flags & REPLICA_LOCK) && (err = replica_lock(r)) < 0) ||
+	    (err = open_state(r)) < 0 || (err = read_name(r)) < 0) {
+		replica_free(r);
+		return err;
+	}
 	*out = r;
 	return 0;
-fail:
-	free(p);
-	replica_free(r);
-	return err;
 }
 
 int replica_bases(struct replica *r, struct bases **out)

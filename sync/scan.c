@@ -464,6 +464,57 @@ static int verify(struct scan *s, int dirfd, const char *name, const struct entr
 	return 0;
 }
 
+/* Starts s->now for the entry at s->path of `kind`: a copy of the stored row `old`, else a new row. */
+static int start_row(struct scan *s, int kind, const struct entry *old)
+{
+	int rc;
+
+	if (old) {
+		if ((rc = entry_copy(&s->now, old)) < 0)
+			return rc;
+	} else {
+		vv_clear(&s->now.vv);
+		if ((rc = entry_set_path(&s->now, s->path, s->len)) < 0)
+			return rc;
+		s->now.seq = 0;
+	}
+	s->now.kind = kind;
+	s->now.flags = 0;
+	entry_set_target(&s->now, NULL, 0);
+	s->text = 0;
+	return 0;
+}
+
+/*
+ * Reads the entry's state from the tree into s->now, and whether it differs from `old` into *changed.
+ * Returns 1 when read, 0 when skipped with a warning, <0 on a fatal error.
+ */
+static int read_state(struct scan *s, int dirfd, const char *name, const struct stat *sb, const struct entry *old,
+                      int *changed)
+{
+	int same_kind = old && old->kind == s->now.kind;
+	int rc;
+
+	if (s->now.kind == ENTRY_FILE) {
+		if ((rc = hash_file(s, dirfd, name)) <= 0)
+			return rc;
+		*changed = !same_kind || !old->has_hash || memcmp(old->hash, s->now.hash, MM_HASH_LEN) ||
+		           old->mode != s->now.mode;
+		if (s->now.mtime_ns >= s->racy_before)
+			s->now.flags |= ENTRY_RACY;
+	} else if (s->now.kind == ENTRY_LINK) {
+		if ((rc = read_link(s, dirfd, name, sb)) <= 0)
+			return rc;
+		*changed = !same_kind || !old->target || strcmp(old->target, s->now.target);
+	} else {
+		entry_fill_stat(&s->now, sb);
+		s->now.size = 0;
+		s->now.has_hash = 0;
+		*changed = 1;
+	}
+	return 1;
+}
+
 /*
  * Records the entry at s->path (named `name` in `dirfd`, stat data `sb`)
  * against the stored row `old` (NULL when none).
@@ -484,36 +535,8 @@ static int record(struct scan *s, int dirfd, const char *name, const struct stat
 	if (kind == ENTRY_DIR && same_kind && old->mode == (sb->st_mode & 07777))
 		return 0; /* a directory's mtime moves with its entries: not a change */
 
-	if (old) {
-		if ((rc = entry_copy(&s->now, old)) < 0)
-			return rc;
-	} else {
-		vv_clear(&s->now.vv);
-		if ((rc = entry_set_path(&s->now, s->path, s->len)) < 0)
-			return rc;
-		s->now.seq = 0;
-	}
-	s->now.kind = kind;
-	s->now.flags = 0;
-	entry_set_target(&s->now, NULL, 0);
-	s->text = 0;
-	if (kind == ENTRY_FILE) {
-		if ((rc = hash_file(s, dirfd, name)) <= 0)
-			return rc;
-		changed = !same_kind || !old->has_hash || memcmp(old->hash, s->now.hash, MM_HASH_LEN) ||
-		          old->mode != s->now.mode;
-		if (s->now.mtime_ns >= s->racy_before)
-			s->now.flags |= ENTRY_RACY;
-	} else if (kind == ENTRY_LINK) {
-		if ((rc = read_link(s, dirfd, name, sb)) <= 0)
-			return rc;
-		changed = !same_kind || !old->target || strcmp(old->target, s->now.target);
-	} else {
-		entry_fill_stat(&s->now, sb);
-		s->now.size = 0;
-		s->now.has_hash = 0;
-		changed = 1;
-	}
+	if ((rc = start_row(s, kind, old)) < 0 || (rc = read_state(s, dirfd, name, sb, old, &changed)) <= 0)
+		return rc;
 	/* a new version of a text file: its content may be the base of a later merge */
 	if (changed && kind == ENTRY_FILE && s->text && !(s->o->flags & SCAN_DRY_RUN)) {
 		struct bases *b;
@@ -686,72 +709,111 @@ done:
 	return err;
 }
 
-int scan_run(struct replica *r, const struct scan_opts *opts, struct scan_stats *stats)
+/* Sets up `s` for a scan of `r`, allocating nothing: what it holds is freed by scan_dispose. */
+static void scan_init(struct scan *s, struct replica *r, const struct scan_opts *opts, struct scan_stats *stats)
 {
-	struct scan s;
 	struct timespec now;
-	int err, fd, refused = 0;
-	int dry = opts->flags & SCAN_DRY_RUN;
 
-	memset(&s, 0, sizeof(s));
+	memset(s, 0, sizeof(*s));
 	memset(stats, 0, sizeof(*stats));
-	s.r = r;
-	s.o = opts;
-	s.st = stats;
-	s.batch = opts->batch ? opts->batch : SCAN_BATCH;
-	entry_init(&s.cur);
-	entry_init(&s.now);
+	s->r = r;
+	s->o = opts;
+	s->st = stats;
+	s->batch = opts->batch ? opts->batch : SCAN_BATCH;
+	entry_init(&s->cur);
+	entry_init(&s->now);
 	clock_gettime(CLOCK_REALTIME, &now);
-	s.start_ns = ts_ns(&now);
-	s.racy_before = s.start_ns - (opts->racy_ns ? opts->racy_ns : SCAN_RACY_NS);
+	s->start_ns = ts_ns(&now);
+	s->racy_before = s->start_ns - (opts->racy_ns ? opts->racy_ns : SCAN_RACY_NS);
 
-	wbuf_init(&s.content);
-	wbuf_init(&s.deferred);
-	s.guard = !(opts->flags & SCAN_FORCE);
-	s.keep_content = !dry;
-	if ((err = merge_config_load(&s.mc, r->config)) < 0)
-		goto done_early;
-	if ((err = hasher_new(&s.h)) < 0 || (err = ignore_load(&s.ig, r->rootfd)) < 0 ||
-	    (err = store_iter_open(&s.it, r->store, NULL)) < 0 || (err = cursor_next(&s)) < 0)
-		goto done;
-	if (s.guard && (err = max_delete_load(&s)) < 0)
-		goto done;
-	if (s.max_delete_pct && s.max_delete == 100)
-		s.guard = 0; /* "100%": the guard is off */
-	if (!dry && (err = store_begin(r->store)) < 0)
-		goto done;
-	if ((fd = openat(r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		err = mm_error_errno(MM_EIO, errno, "cannot open '%s'", r->root);
+	wbuf_init(&s->content);
+	wbuf_init(&s->deferred);
+	s->guard = !(opts->flags & SCAN_FORCE);
+	s->keep_content = !(opts->flags & SCAN_DRY_RUN);
+}
+
+/* Opens what the walk reads (the ignore rules, the stored rows, the deletion limit) and, unless a dry run, a
+ * store transaction. */
+static int scan_open(struct scan *s)
+{
+	struct replica *r = s->r;
+	int err;
+
+	if ((err = hasher_new(&s->h)) < 0 || (err = ignore_load(&s->ig, r->rootfd)) < 0 ||
+	    (err = store_iter_open(&s->it, r->store, NULL)) < 0 || (err = cursor_next(s)) < 0)
+		return err;
+	if (s->guard && (err = max_delete_load(s)) < 0)
+		return err;
+	if (s->max_delete_pct && s->max_delete == 100)
+		s->guard = 0; /* "100%": the guard is off */
+	if (!(s->o->flags & SCAN_DRY_RUN) && (err = store_begin(r->store)) < 0)
+		return err;
+	return 0;
+}
+
+/* Walks the tree, then records as gone whatever the walk did not meet. */
+static int scan_tree(struct scan *s)
+{
+	int err, fd;
+
+	if ((fd = openat(s->r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err = mm_error_errno(MM_EIO, errno, "cannot open '%s'", s->r->root);
 	} else {
-		err = walk(&s, fd);
+		err = walk(s, fd);
 	}
-	/* Whatever the walk did not meet is gone from the tree. */
-	while (err == 0 && s.have_cur) {
-		if ((err = missing(&s, &s.cur)) == 0)
-			err = cursor_next(&s);
+	while (err == 0 && s->have_cur) {
+		if ((err = missing(s, &s->cur)) == 0)
+			err = cursor_next(s);
 	}
-	if (err == 0 && s.guard && !dry)
-		refused = guard_refuses(&s);
-	if (err == 0 && s.ndeferred && !refused)
-		err = record_deferred(&s);
+	return err;
+}
+
+/* After the walk (`err`: how it went): the deletion guard, the deletions it held back, then the commit, or the
+ * rollback on an error. */
+static int scan_finish(struct scan *s, int err)
+{
+	int dry = s->o->flags & SCAN_DRY_RUN, refused = 0;
+
+	if (err == 0 && s->guard && !dry)
+		refused = guard_refuses(s);
+	if (err == 0 && s->ndeferred && !refused)
+		err = record_deferred(s);
 	if (!dry) {
 		if (err == 0)
-			err = commit_batch(&s, 0);
+			err = commit_batch(s, 0);
 		else
-			store_rollback(r->store);
+			store_rollback(s->r->store);
 	}
 	if (err == 0 && refused)
 		err = MM_EREFUSED; /* the other changes are recorded; the message was set by guard_refuses */
-done:
+	return err;
+}
+
+/* Frees what the scan holds but s->mc, which scan_run disposes when it was loaded. */
+static void scan_dispose(struct scan *s)
+{
+	wbuf_dispose(&s->content);
+	wbuf_dispose(&s->deferred);
+	store_iter_free(s->it);
+	ignore_free(s->ig);
+	hasher_free(s->h);
+	free(s->chunk);
+	entry_dispose(&s->cur);
+	entry_dispose(&s->now);
+}
+
+int scan_run(struct replica *r, const struct scan_opts *opts, struct scan_stats *stats)
+{
+	struct scan s;
+	int err;
+
+	scan_init(&s, r, opts, stats);
+	if ((err = merge_config_load(&s.mc, r->config)) < 0)
+		goto done_early;
+	if ((err = scan_open(&s)) == 0)
+		err = scan_finish(&s, scan_tree(&s));
 	merge_config_dispose(&s.mc);
 done_early:
-	wbuf_dispose(&s.content);
-	wbuf_dispose(&s.deferred);
-	store_iter_free(s.it);
-	ignore_free(s.ig);
-	hasher_free(s.h);
-	free(s.chunk);
-	entry_dispose(&s.cur);
-	entry_dispose(&s.now);
+	scan_dispose(&s);
 	return err;
 }

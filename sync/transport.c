@@ -154,6 +154,57 @@ void transport_split_free(char **argv)
 	free(argv);
 }
 
+/* Copies the word at *pp, its quotes and backslashes undone, to `word` (*wlen bytes) and moves *pp past it; `s` is
+ * the whole command, for messages. */
+static int unquote_word(const char *s, const char **pp, char *word, size_t *wlen)
+{
+	const char *p = *pp;
+	size_t w = 0;
+
+	while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
+		if (*p == '\'') {
+			const char *q = strchr(p + 1, '\'');
+			if (!q)
+				return mm_error_set(MM_EINVAL, "unterminated quote in command '%s'", s);
+			memcpy(word + w, p + 1, (size_t) (q - p - 1));
+			w += (size_t) (q - p - 1);
+			p = q + 1;
+		} else if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
+					p++;
+				word[w++] = *p;
+			}
+			if (!*p)
+				return mm_error_set(MM_EINVAL, "unterminated quote in command '%s'", s);
+			p++;
+		} else if (*p == '\\' && p[1]) {
+			word[w++] = p[1];
+			p += 2;
+		} else {
+			word[w++] = *p++;
+		}
+	}
+	*pp = p;
+	*wlen = w;
+	return 0;
+}
+
+/* Appends a copy of the `w` bytes of `word` to the NULL-terminated array *v of *n words, *cap slots. */
+static int push_word(char ***v, size_t *cap, size_t *n, const char *word, size_t w)
+{
+	if (*n + 2 > *cap) {
+		char **nv = realloc(*v, (*cap *= 2) * sizeof(**v));
+		if (!nv)
+			return mm_error_oom();
+		*v = nv;
+	}
+	if (!((*v)[*n] = strndup(word, w)))
+		return mm_error_oom();
+	(*v)[++*n] = NULL;
+	return 0;
+}
+
 int transport_split(const char *s, char ***out, size_t *outc)
 {
 	size_t n = 0, cap = 8, len = strlen(s);
@@ -168,55 +219,12 @@ int transport_split(const char *s, char ***out, size_t *outc)
 	}
 	for (const char *p = s;;) {
 		size_t w = 0;
-		int have = 0;
 		while (*p == ' ' || *p == '\t' || *p == '\n')
 			p++;
 		if (!*p)
 			break;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
-			have = 1;
-			if (*p == '\'') {
-				const char *q = strchr(p + 1, '\'');
-				if (!q) {
-					err = mm_error_set(MM_EINVAL, "unterminated quote in command '%s'", s);
-					goto done;
-				}
-				memcpy(word + w, p + 1, (size_t) (q - p - 1));
-				w += (size_t) (q - p - 1);
-				p = q + 1;
-			} else if (*p == '"') {
-				for (p++; *p && *p != '"'; p++) {
-					if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
-						p++;
-					word[w++] = *p;
-				}
-				if (!*p) {
-					err = mm_error_set(MM_EINVAL, "unterminated quote in command '%s'", s);
-					goto done;
-				}
-				p++;
-			} else if (*p == '\\' && p[1]) {
-				word[w++] = p[1];
-				p += 2;
-			} else {
-				word[w++] = *p++;
-			}
-		}
-		if (!have)
-			continue;
-		if (n + 2 > cap) {
-			char **nv = realloc(v, (cap *= 2) * sizeof(*v));
-			if (!nv) {
-				err = mm_error_oom();
-				goto done;
-			}
-			v = nv;
-		}
-		if (!(v[n] = strndup(word, w))) {
-			err = mm_error_oom();
+		if ((err = unquote_word(s, &p, word, &w)) < 0 || (err = push_word(&v, &cap, &n, word, w)) < 0)
 			goto done;
-		}
-		v[++n] = NULL;
 	}
 	if (n == 0)
 		err = mm_error_set(MM_EINVAL, "empty command");
